@@ -1,0 +1,216 @@
+"""The result of one (model, target) check: facts, stages, verdict. Reporters render it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .decision import Recommendation
+from .locations import display_path
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass
+class GraphBreak:
+    """One graph break, deduplicated by (type, user file:line)."""
+
+    type: str  # PyTorch's GBxxxx id where it has one, else its gb_type text
+    name: str  # PyTorch's short name of the break kind
+    reason: str
+    file: str | None
+    line: int | None
+    function: str | None
+    user_code: bool
+    hint: str
+    library_frame: str | None = None  # where in a library the break happened, below the user line
+
+    @property
+    def where(self) -> str:
+        """The user location as `file:line in function`, or a note that none is known."""
+        if self.file is None:
+            return "<unknown location>"
+        return f"{display_path(self.file)}:{self.line} in {self.function}"
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `graph_breaks.breaks` in the JSON report."""
+        return {"type": self.type, "name": self.name, "reason": self.reason, "file": self.file,
+                "line": self.line, "function": self.function, "user_code": self.user_code,
+                "hint": self.hint, "library_frame": self.library_frame}
+
+
+@dataclass
+class ExportIssue:
+    """One reason `torch.export` cannot capture the model, with a location and what to do."""
+
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    hint: str = ""
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `export.issues` in the JSON report."""
+        return {"kind": self.kind, "message": self.message, "file": self.file, "line": self.line,
+                "hint": self.hint}
+
+
+@dataclass
+class ExportFacts:
+    """Whether `torch.export.export` captured the model, and every issue when it did not."""
+
+    ok: bool
+    strict: bool
+    issues: list[ExportIssue] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Render as the `export` entry of the JSON report."""
+        return {"ok": self.ok, "strict": self.strict, "issues": [i.to_dict() for i in self.issues]}
+
+
+@dataclass
+class Stage:
+    """One timed step of a check (eager, graph_breaks, export, compile, load, run, compare...)."""
+
+    name: str
+    status: str  # passed | failed | skipped
+    seconds: float
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `stages` in the JSON report."""
+        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 4),
+                "detail": self.detail}
+
+
+@dataclass
+class Mismatch:
+    """One output leaf that differs from eager beyond tolerance (or in shape, dtype, kind)."""
+
+    path: str
+    message: str
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `numerics.mismatches`."""
+        return {"path": self.path, "message": self.message, "max_abs_err": self.max_abs_err,
+                "max_rel_err": self.max_rel_err}
+
+
+@dataclass
+class Numerics:
+    """Every output leaf of an artifact against eager."""
+
+    ok: bool
+    max_abs_err: float
+    max_rel_err: float
+    atol: float
+    rtol: float
+    compared: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Render as the `numerics` entry of the JSON report."""
+        return {"ok": self.ok, "max_abs_err": self.max_abs_err, "max_rel_err": self.max_rel_err,
+                "atol": self.atol, "rtol": self.rtol, "compared": self.compared,
+                "mismatches": [m.to_dict() for m in self.mismatches], "notes": list(self.notes)}
+
+
+@dataclass
+class Latency:
+    """Steady-state median latency of eager and of the artifact, in milliseconds."""
+
+    eager_ms: float | None = None
+    artifact_ms: float | None = None
+
+    def to_dict(self) -> dict:
+        """Render as the `latency` entry of the JSON report."""
+        r = lambda v: None if v is None else round(v, 4)  # noqa: E731
+        return {"eager_ms": r(self.eager_ms), "artifact_ms": r(self.artifact_ms)}
+
+
+@dataclass
+class Failure:
+    """Why a check failed: the stage, what happened, where in the user's code, what to do."""
+
+    stage: str
+    message: str
+    hint: str = ""
+    file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `failures` in the JSON report."""
+        return {"stage": self.stage, "message": self.message, "hint": self.hint,
+                "file": self.file, "line": self.line}
+
+
+@dataclass
+class Fallback:
+    """Why the recommended path moved away from AOTI (row 5): the stage and error it hit."""
+
+    technology: str
+    stage: str
+    error: str
+
+    def to_dict(self) -> dict:
+        """Render as the `fallback` entry of the JSON report."""
+        return {"from": self.technology, "stage": self.stage, "error": self.error}
+
+
+@dataclass
+class CheckResult:
+    """Everything measured and decided for one (model, target)."""
+
+    model: str
+    target: str
+    nodeid: str | None = None
+    proxy: str | None = None
+    recommendation: Recommendation | None = None
+    declared: str | None = None
+    deviation: str | None = None
+    graph_breaks: list[GraphBreak] | None = None
+    export: ExportFacts | None = None
+    stages: list[Stage] = field(default_factory=list)
+    numerics: Numerics | None = None
+    executorch: dict[str, Any] | None = None
+    latency: Latency | None = None
+    fallback: Fallback | None = None
+    failures: list[Failure] = field(default_factory=list)
+    skip_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """`failed` if anything failed, `skipped` if the path could not run here, else `passed`."""
+        if self.failures:
+            return FAILED
+        return SKIPPED if self.skip_reason else PASSED
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `results` in the `inferencecheck-report/1` JSON report."""
+        gb = None
+        if self.graph_breaks is not None:
+            gb = {"count": len(self.graph_breaks), "breaks": [b.to_dict() for b in self.graph_breaks]}
+        return {
+            "nodeid": self.nodeid,
+            "model": self.model,
+            "target": self.target,
+            "proxy": self.proxy,
+            "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+            "declared": self.declared,
+            "deviation": self.deviation,
+            "graph_breaks": gb,
+            "export": self.export.to_dict() if self.export else None,
+            "stages": [s.to_dict() for s in self.stages],
+            "numerics": self.numerics.to_dict() if self.numerics else None,
+            "executorch": self.executorch,
+            "latency": self.latency.to_dict() if self.latency else None,
+            "fallback": self.fallback.to_dict() if self.fallback else None,
+            "outcome": self.outcome,
+            "skip_reason": self.skip_reason,
+            "failures": [f.to_dict() for f in self.failures],
+            "notes": list(self.notes),
+        }
