@@ -1,0 +1,1 @@
+"""Renderings of `CheckResult`s: one module per output format, all from the same objects."""

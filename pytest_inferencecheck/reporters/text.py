@@ -1,0 +1,63 @@
+"""The human explanation of one result: the row, the stage that failed, the user's line, the fix."""
+
+from __future__ import annotations
+
+from ..locations import display_path
+from ..result import CheckResult, Failure
+
+
+def _where(f: Failure) -> str:
+    return f" at {display_path(f.file)}:{f.line}" if f.file else ""
+
+
+def headline(result: CheckResult) -> str:
+    """One line: model, target, row and technology, outcome."""
+    rec = result.recommendation
+    row = f"row {rec.row} -> {rec.technology}" if rec else "no row decided"
+    proxy = " [proxy]" if result.proxy else ""
+    return f"{result.model} on {result.target}{proxy}: {row}: {result.outcome.upper()}"
+
+
+def explain(result: CheckResult) -> str:
+    """Everything a user needs to act on a result, as plain text."""
+    rec = result.recommendation
+    lines = [headline(result)]
+    if rec:
+        lines.append(f"  table: {rec.reason}")
+    if result.proxy:
+        lines.append(f"  proxy: {result.proxy}")
+    if result.fallback:
+        fb = result.fallback
+        lines.append(f"  why not {fb.technology}: {fb.stage} failed: {fb.error}")
+    for f in result.failures:
+        row = f"row {rec.row}, " if rec else ""
+        head, _, rest = f.message.partition("\n")
+        lines.append(f"  FAILED ({row}stage {f.stage}){_where(f)}: {head}")
+        lines.extend(f"    {line}" for line in rest.splitlines())
+        if f.hint:
+            lines.append(f"    what to do: {f.hint}")
+    if result.graph_breaks and not any(f.stage == "graph_breaks" for f in result.failures):
+        lines.append(f"  graph breaks ({len(result.graph_breaks)}):")
+        lines.extend(f"    - {b.where}: [{b.type}] {b.reason} -> {b.hint}"
+                     for b in result.graph_breaks)
+    if result.export and not result.export.ok and not any(
+            f.stage == "export" for f in result.failures):
+        lines.append(f"  export issues ({len(result.export.issues)}):")
+        lines.extend(f"    - {display_path(i.file) if i.file else '<unknown>'}:{i.line}: "
+                     f"[{i.kind}] {i.message} -> {i.hint}" for i in result.export.issues)
+    if result.deviation:
+        lines.append(f"  deviation: {result.deviation}")
+    if result.numerics:
+        n = result.numerics
+        lines.append(f"  numerics vs eager: {'ok' if n.ok else 'MISMATCH'} over {n.compared} "
+                     f"leaves, max abs err {n.max_abs_err:.3g}, max rel err {n.max_rel_err:.3g} "
+                     f"(atol={n.atol:g}, rtol={n.rtol:g})")
+    if result.latency and result.latency.artifact_ms is not None:
+        lines.append(f"  latency: eager {result.latency.eager_ms:.3f} ms, artifact "
+                     f"{result.latency.artifact_ms:.3f} ms")
+    if result.skip_reason:
+        lines.append(f"  skipped: {result.skip_reason}")
+    lines.extend(f"  note: {n}" for n in result.notes)
+    lines.append("  stages: " + ", ".join(f"{s.name} {s.status} {s.seconds:.2f}s"
+                                          for s in result.stages))
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""Timed stages of a check; a failing stage records the user's traceback, never ours."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .locations import Location, is_user_file, locate
+from .result import PASSED, SKIPPED, FAILED, Stage
+
+
+class StageError(Exception):
+    """A stage failed; carries the stage name, the original exception and its user location."""
+
+    def __init__(self, stage: str, exc: BaseException, where: Location | None):
+        super().__init__(f"{stage}: {exc}")
+        self.stage, self.exc, self.where = stage, exc, where
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: first line of the message`."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback frames in the user's own code, plus the innermost frame where it raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    keep = [f for f in frames if is_user_file(f.filename)]
+    if frames and (not keep or keep[-1] is not frames[-1]):
+        keep.append(frames[-1])
+    return "".join(traceback.format_list(keep)) + describe(exc)
+
+
+def exception_location(exc: BaseException) -> Location | None:
+    """The innermost user frame of an exception's traceback, if any."""
+    frames = [(f.filename, f.lineno or 0, f.name) for f in traceback.extract_tb(exc.__traceback__)]
+    user, _ = locate(frames)
+    return user if user and user.user_code else None
+
+
+@dataclass
+class _Handle:
+    detail: str = ""
+
+
+class Stages:
+    """The ordered, timed stages of one check. `on_stage` sees each one as it finishes."""
+
+    def __init__(self, on_stage: Callable[[Stage], None] | None = None) -> None:
+        self.stages: list[Stage] = []
+        self._on_stage = on_stage
+
+    def _add(self, stage: Stage) -> None:
+        self.stages.append(stage)
+        if self._on_stage is not None:
+            self._on_stage(stage)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[_Handle]:
+        """Time a stage; an exception inside becomes a failed stage and a `StageError`."""
+        handle = _Handle()
+        start = time.perf_counter()
+        try:
+            yield handle
+        except StageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of user code or torch is a result
+            self._add(Stage(name, FAILED, time.perf_counter() - start, describe(exc)))
+            raise StageError(name, exc, exception_location(exc)) from exc
+        self._add(Stage(name, PASSED, time.perf_counter() - start, handle.detail))
+
+    def skip(self, name: str, detail: str) -> None:
+        """Record a stage that did not run here, and why."""
+        self._add(Stage(name, SKIPPED, 0.0, detail))
+
+    def record(self, name: str, seconds: float, detail: str = "") -> None:
+        """Record a stage timed by the caller that passed."""
+        self._add(Stage(name, PASSED, seconds, detail))
+
+    def fail(self, name: str, seconds: float, detail: str) -> None:
+        """Record a stage that ran and found a problem without raising (e.g. numerics)."""
+        self._add(Stage(name, FAILED, seconds, detail))

@@ -1,0 +1,49 @@
+"""Shared fixtures: each real check runs once per session, then many tests read its result."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import models  # noqa: E402
+
+from pytest_inferencecheck import check  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _once(request: pytest.FixtureRequest, key: str, run):
+    cache = request.config.stash.setdefault(_RESULTS, {})
+    if key not in cache:
+        cache[key] = run()
+    return cache[key]
+
+
+_RESULTS = pytest.StashKey[dict]()
+
+
+@pytest.fixture
+def checked(request):
+    """`checked(name)` -> the CheckResult of a named real check, computed once per session."""
+    runs = {
+        "cnn/server-x86-python": lambda: check(models.SmallCNN(), models.cnn_inputs(),
+                                               "server-x86-python"),
+        "breaks/server-x86-python": lambda: check(models.ThreeBreaks(), (torch.randn(4, 8),),
+                                                  "server-x86-python", uses="aoti-python"),
+        "breaks/server-x86-cpp": lambda: check(models.ThreeBreaks(), (torch.randn(4, 8),),
+                                               "server-x86-cpp"),
+        "bert/server-x86-python": lambda: check(models.tiny_bert(), models.token_ids(),
+                                                "server-x86-python", name="bert"),
+        "gpt2/server-x86-python": lambda: check(models.tiny_gpt2(), models.token_ids(),
+                                                "server-x86-python", name="gpt2"),
+        "cnn/mac": lambda: check(models.SmallCNN(), models.cnn_inputs(), "mac"),
+    }
+    return lambda name: _once(request, name, runs[name])

@@ -1,0 +1,129 @@
+"""Bad input gets a clear message or a failed result, never a traceback from our internals."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import models
+from pytest_inferencecheck import InferenceCheckError, check
+
+
+class Raises(nn.Module):
+    def forward(self, x):
+        return self.helper(x)
+
+    def helper(self, x):
+        raise ValueError(f"expected 3 channels, got {x.shape[1]}")  # the user's line
+
+
+class Nan(nn.Module):
+    def forward(self, x):
+        return {"logits": x / 0.0 * 0.0}
+
+
+class Words(nn.Module):
+    def forward(self, x):
+        return "not a tensor"
+
+
+class Noisy(nn.Module):
+    def forward(self, x):
+        return torch.nn.functional.dropout(x, p=0.5, training=True)
+
+
+class WithExtras(nn.Module):
+    def forward(self, x):
+        return x * 2, "label"
+
+
+def test_unknown_target_suggests_the_nearest():
+    with pytest.raises(InferenceCheckError, match="Did you mean 'server-x86-cpp'"):
+        check(models.SmallCNN(), models.cnn_inputs(), "server-x86-ccp")
+
+
+def test_unknown_declared_technology():
+    with pytest.raises(InferenceCheckError, match="unknown technology 'aoti'"):
+        check(models.SmallCNN(), models.cnn_inputs(), "mac", uses="aoti")
+
+
+def test_model_must_be_a_module():
+    with pytest.raises(InferenceCheckError, match="model must be a torch.nn.Module, got function"):
+        check(lambda x: x, (torch.ones(1),), "mac")
+
+
+@pytest.mark.parametrize("inputs", [[torch.ones(1)], {"x": torch.ones(1)}, None])
+def test_inputs_must_be_a_tuple(inputs):
+    with pytest.raises(InferenceCheckError, match="example_inputs must be a tuple"):
+        check(models.SmallCNN(), inputs, "mac")
+
+
+@pytest.mark.parametrize("kw", [{"atol": -1}, {"rtol": "1e-3"}, {"atol": True}])
+def test_tolerances_must_be_non_negative_numbers(kw):
+    with pytest.raises(InferenceCheckError, match="must be a non-negative number"):
+        check(models.SmallCNN(), models.cnn_inputs(), "mac", **kw)
+
+
+def test_a_single_tensor_is_accepted_as_inputs():
+    r = check(models.SmallCNN(), torch.randn(1, 3, 8, 8), "mac")
+    assert r.outcome == "passed"
+
+
+def test_a_model_that_raises_fails_the_eager_stage_with_the_users_traceback():
+    r = check(Raises(), (torch.ones(1, 2),), "server-x86-python")
+    assert r.outcome == "failed"
+    (f,) = r.failures
+    assert f.stage == "eager" and f.file == __file__
+    assert "ValueError: expected 3 channels, got 2" in f.message
+    assert "in helper" in f.message and "pytest_inferencecheck" not in f.message
+    assert r.stages[-1].name == "eager" and r.stages[-1].status == "failed"
+
+
+def test_nan_outputs_fail_naming_the_leaf():
+    r = check(Nan(), (torch.ones(2),), "server-x86-python")
+    assert r.outcome == "failed" and "output['logits']" in r.failures[0].message
+
+
+def test_outputs_without_tensors_fail_clearly():
+    r = check(Words(), (torch.ones(2),), "mac")
+    assert r.outcome == "failed" and "hold no tensor (got str)" in r.failures[0].message
+
+
+def test_non_deterministic_eager_is_reported():
+    r = check(Noisy(), (torch.ones(64),), "mac")
+    assert r.outcome == "failed" and "two eager runs" in r.failures[0].message
+
+
+def test_non_tensor_leaves_beside_tensors_are_compared_exactly():
+    r = check(WithExtras(), (torch.ones(2),), "mac")
+    assert r.outcome == "passed" and r.numerics.compared == 2
+
+
+def test_training_mode_is_restored_after_the_check():
+    model = models.SmallCNN().train()
+    check(model, models.cnn_inputs(), "mac")
+    assert model.training
+
+
+def test_require_device_fails_a_proxy_target_without_compiling():
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-cuda-python", require_device=True)
+    if torch.cuda.is_available():  # pragma: no cover - CI has no GPU
+        pytest.skip("this host has CUDA: the target is not a proxy here")
+    assert r.outcome == "failed" and r.failures[0].stage == "device" and r.stages == []
+
+
+def test_proxy_is_reported_for_a_missing_device():
+    from pytest_inferencecheck.devices import host_has
+
+    r = check(models.SmallCNN(), models.cnn_inputs(), "mac")
+    if host_has("mps"):  # pragma: no cover - an Apple host runs the mac target natively
+        assert r.proxy is None
+    else:
+        assert "checked on the host CPU as a proxy" in r.proxy
+
+
+def test_clean_model_on_a_path_not_yet_available_is_an_honest_skip():
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
+    assert r.outcome == "skipped" and r.recommendation.row == 6
+    assert "C++ runner" in r.skip_reason and r.export.ok and r.graph_breaks == []
