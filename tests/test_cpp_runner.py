@@ -1,0 +1,137 @@
+"""The C++ runner: built once and cached, rebuilt when corrupt, failures become failed stages."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import models
+from pytest_inferencecheck import check
+from pytest_inferencecheck import cpp_build
+from pytest_inferencecheck.reporters.text import explain
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fresh_cache(tmp_path_factory):
+    """An empty runner cache, so these tests build the runner for real."""
+    return tmp_path_factory.mktemp("runner-cache")
+
+
+def _build_in_subprocess(cache) -> subprocess.Popen:
+    code = ("from pytest_inferencecheck.cpp_build import ensure_runner; r = ensure_runner(); "
+            "print(r.built, r.path)")
+    env = dict(os.environ, INFERENCECHECK_CACHE_DIR=str(cache))
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_two_processes_building_at_once_share_one_valid_binary(fresh_cache):
+    procs = [_build_in_subprocess(fresh_cache) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    built = sorted(out.split()[0] for out, _ in outs)
+    assert built == ["False", "True"]  # one built it, the other waited and reused it
+    paths = {out.split()[1] for out, _ in outs}
+    (binary,) = paths
+    assert os.access(binary, os.X_OK)
+    leftovers = [p for p in os.listdir(os.path.dirname(binary)) if p.startswith(".inferencecheck")]
+    assert leftovers == []  # temporary build outputs were renamed or removed
+
+
+def test_a_corrupted_cached_binary_is_detected_and_rebuilt(fresh_cache, monkeypatch):
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(fresh_cache))
+    runner = cpp_build.ensure_runner()
+    assert not runner.built
+    runner.path.write_bytes(b"\x7fELF garbage")  # e.g. a half-written file or disk error
+    rebuilt = cpp_build.ensure_runner()
+    assert rebuilt.built and rebuilt.rebuilt_corrupt
+    proc = subprocess.run([str(rebuilt.path)], capture_output=True, text=True)
+    assert proc.returncode == 64 and "usage:" in proc.stderr  # a working binary again
+    assert not cpp_build.ensure_runner().built
+
+
+def test_clean_model_passes_server_x86_cpp_with_outputs_equal_to_eager():
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
+    assert r.outcome == "passed", explain(r)
+    assert (r.recommendation.row, r.recommendation.technology) == (6, "aoti-cpp")
+    assert [s.name for s in r.stages] == ["eager", "graph_breaks", "export", "aoti_compile",
+                                          "runner_build", "run", "compare", "latency"]
+    assert r.numerics.ok and r.numerics.max_abs_err < 1e-4
+    assert r.latency.artifact_ms is not None and r.latency.artifact_ms > 0
+
+
+def test_bert_outputs_come_back_as_a_model_output_from_cpp(checked):
+    r = check(models.tiny_bert(), models.token_ids(), "server-x86-cpp", name="bert")
+    assert r.outcome == "passed", explain(r)
+    assert r.numerics.compared == 2 and r.numerics.notes == []  # same structure as eager
+
+
+def test_gpt2_with_cache_fails_server_cpp_with_the_export_hint():
+    r = check(models.tiny_gpt2(), models.token_ids(), "server-x86-cpp")
+    assert r.outcome == "failed" and r.recommendation.row == 6
+    (f,) = r.failures
+    assert f.stage == "export" and "no fallback" in f.message and "use_cache=False" in f.message
+
+
+def test_a_hung_runner_is_killed_and_reported():
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp", cpp_timeout_s=0.001)
+    assert r.outcome == "failed"
+    (f,) = r.failures
+    assert f.stage == "run" and "did not finish within 0.001s and was killed" in f.message
+
+
+def _fake_runner(tmp_path, script: str):
+    path = tmp_path / "fake-runner"
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(script))
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return cpp_build.Runner(path, built=False)
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("echo 'boom: bad package' >&2\nexit 3\n", "exited with code 3; stderr:\nboom: bad package"),
+    ("kill -SEGV $$\n", "was killed by signal SIGSEGV"),
+])
+def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, script, expected):
+    # A real process that fails the way a broken runner would; the model is compiled for real.
+    monkeypatch.setattr("pytest_inferencecheck.runners.aoti_cpp.ensure_runner",
+                        lambda: _fake_runner(tmp_path, script))
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
+    assert r.outcome == "failed"
+    (f,) = r.failures
+    assert f.stage == "run" and expected in f.message
+
+
+def test_missing_compiler_is_a_failed_build_stage(monkeypatch):
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
+    assert r.outcome == "failed"
+    (f,) = r.failures
+    assert f.stage == "runner_build" and "no C++ compiler found" in f.message
+    assert "compiler" in f.hint
+
+
+def test_a_failed_build_reports_the_compiler_output(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.cpp"
+    broken.write_text("int main() { return undefined_symbol; }\n")
+    monkeypatch.setattr(cpp_build, "SOURCE", broken)
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(cpp_build.BuildError) as exc:
+        cpp_build.ensure_runner()
+    assert "building the C++ runner failed" in str(exc.value)
+    assert "undefined_symbol" in str(exc.value)
+
+
+def test_runner_runs_without_python(fresh_cache, monkeypatch):
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(fresh_cache))
+    binary = cpp_build.ensure_runner().path
+    libs = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    assert "libtorch" in libs and "libpython" not in libs
+    assert torch.__version__  # the binary links the installed torch's libraries
