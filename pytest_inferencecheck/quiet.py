@@ -25,3 +25,28 @@ def quiet_torch(level: int = logging.ERROR) -> Iterator[None]:
             yield
     finally:
         log.setLevel(old)
+
+
+class CapturedFd:
+    """What a native library wrote to a file descriptor while captured."""
+
+    text: str = ""
+
+
+@contextlib.contextmanager
+def capture_fd(fd: int = 2) -> Iterator[CapturedFd]:
+    """Capture a file descriptor at the OS level (C++ runtimes bypass `sys.stderr`)."""
+    import os
+    import tempfile
+
+    captured = CapturedFd()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode(errors="replace")
