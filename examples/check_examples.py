@@ -30,6 +30,10 @@ EXAMPLES = [
     ("gpt2-cache", models.tiny_gpt2, models.token_ids, "server-x86-python", {}, "passed", 5),
     ("ranker", models.ScoredRanker, lambda: (torch.randn(4, 16),), "server-x86-cpp", {},
      "failed", 6),
+    ("bert", models.tiny_bert, models.token_ids, "server-x86-cpp", {}, "passed", 6),
+    ("cnn", models.SmallCNN, models.image_batch, "mobile-android", {}, "passed", 1),
+    ("cnn", models.SmallCNN, models.image_batch, "edge", {"min_delegation": 0.5}, "passed", 2),
+    ("gpt2-cache", models.tiny_gpt2, models.token_ids, "server-x86-cpp", {}, "failed", 6),
     ("cnn", models.SmallCNN, models.image_batch, "mac", {}, "passed", 8),
 ]
 

@@ -110,12 +110,19 @@ class Numerics:
     compared: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    second_shape: Numerics | None = None  # with dynamic_shapes: the artifact at another shape
+    shapes: str | None = None  # which inputs changed shape, for `second_shape`
 
     def to_dict(self) -> dict:
         """Render as the `numerics` entry of the JSON report."""
-        return {"ok": self.ok, "max_abs_err": self.max_abs_err, "max_rel_err": self.max_rel_err,
-                "atol": self.atol, "rtol": self.rtol, "compared": self.compared,
-                "mismatches": [m.to_dict() for m in self.mismatches], "notes": list(self.notes)}
+        d = {"ok": self.ok, "max_abs_err": self.max_abs_err, "max_rel_err": self.max_rel_err,
+             "atol": self.atol, "rtol": self.rtol, "compared": self.compared,
+             "mismatches": [m.to_dict() for m in self.mismatches], "notes": list(self.notes)}
+        if self.shapes is not None:
+            d["shapes"] = self.shapes
+        if self.second_shape is not None:
+            d["second_shape"] = self.second_shape.to_dict()
+        return d
 
 
 @dataclass
@@ -129,6 +136,26 @@ class Latency:
         """Render as the `latency` entry of the JSON report."""
         r = lambda v: None if v is None else round(v, 4)  # noqa: E731
         return {"eager_ms": r(self.eager_ms), "artifact_ms": r(self.artifact_ms)}
+
+
+@dataclass
+class RaceEntry:
+    """One torch.compile backend in the row-7 race: checked against eager, then timed."""
+
+    backend: str
+    ok: bool
+    median_ms: float | None = None
+    spread_ms: float | None = None
+    max_abs_err: float | None = None
+    error: str | None = None
+    samples_ms: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Render as one entry of `race` in the JSON report."""
+        r = lambda v: None if v is None else round(v, 4)  # noqa: E731
+        return {"backend": self.backend, "ok": self.ok, "median_ms": r(self.median_ms),
+                "spread_ms": r(self.spread_ms), "max_abs_err": self.max_abs_err,
+                "error": self.error, "samples_ms": [r(v) for v in self.samples_ms]}
 
 
 @dataclass
@@ -178,6 +205,7 @@ class CheckResult:
     executorch: dict[str, Any] | None = None
     latency: Latency | None = None
     fallback: Fallback | None = None
+    race: list[RaceEntry] | None = None
     failures: list[Failure] = field(default_factory=list)
     skip_reason: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -209,6 +237,7 @@ class CheckResult:
             "executorch": self.executorch,
             "latency": self.latency.to_dict() if self.latency else None,
             "fallback": self.fallback.to_dict() if self.fallback else None,
+            "race": [e.to_dict() for e in self.race] if self.race is not None else None,
             "outcome": self.outcome,
             "skip_reason": self.skip_reason,
             "failures": [f.to_dict() for f in self.failures],

@@ -26,13 +26,18 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+def full_message(exc: BaseException, limit: int = 4000) -> str:
+    """`Type: message` with every line (a runner's stderr, a compiler's errors), trimmed."""
+    text = str(exc).strip()
+    if len(text) > limit:
+        text = text[:limit] + f"... [{len(text) - limit} more characters]"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def user_traceback(exc: BaseException) -> str:
-    """The traceback frames in the user's own code, plus the innermost frame where it raised."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    keep = [f for f in frames if is_user_file(f.filename)]
-    if frames and (not keep or keep[-1] is not frames[-1]):
-        keep.append(frames[-1])
-    return "".join(traceback.format_list(keep)) + describe(exc)
+    """The traceback frames in the user's own code ('' if none): never our internals."""
+    keep = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
+    return "".join(traceback.format_list(keep)).rstrip()
 
 
 def exception_location(exc: BaseException) -> Location | None:

@@ -93,3 +93,23 @@ def tiny_gpt2() -> nn.Module:
 
 def token_ids() -> tuple[torch.Tensor]:
     return (torch.randint(0, 100, (1, 8), generator=torch.Generator().manual_seed(0)),)
+
+
+class PartlyDelegated(nn.Module):
+    """Conv and linear go to XNNPACK; `cumsum` is an op XNNPACK does not take."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled = torch.relu(self.conv(x)).amax((2, 3))
+        return self.head(pooled), torch.cumsum(pooled, 1)
+
+
+class Elementwise(nn.Module):
+    """A short chain of pointwise ops: cheap enough that backends' overheads decide the race."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.sin(x) * 2 + 1)

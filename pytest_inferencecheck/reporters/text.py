@@ -52,6 +52,23 @@ def explain(result: CheckResult) -> str:
         lines.append(f"  numerics vs eager: {'ok' if n.ok else 'MISMATCH'} over {n.compared} "
                      f"leaves, max abs err {n.max_abs_err:.3g}, max rel err {n.max_rel_err:.3g} "
                      f"(atol={n.atol:g}, rtol={n.rtol:g})")
+    if result.numerics and result.numerics.second_shape is not None:
+        n2 = result.numerics.second_shape
+        lines.append(f"  second shape ({result.numerics.shapes}): {'ok' if n2.ok else 'MISMATCH'}, "
+                     f"max abs err {n2.max_abs_err:.3g}")
+    if result.executorch:
+        et = result.executorch
+        if "delegated_nodes" in et:
+            total = et["delegated_nodes"] + et["non_delegated_nodes"]
+            left = ", ".join(f"{op} x{n}" for op, n in et["ops_not_delegated"].items())
+            lines.append(f"  executorch: {', '.join(et['partitioners'])} delegated "
+                         f"{et['delegated_nodes']}/{total} nodes ({et['delegation']:.0%})"
+                         + (f"; not delegated: {left}" if left else "")
+                         + (f"; .pte {et['pte_bytes']} bytes" if "pte_bytes" in et else ""))
+    if result.race:
+        lines.append("  race: " + ", ".join(
+            f"{e.backend} {e.median_ms:.3f}±{e.spread_ms:.3f} ms" if e.ok and e.median_ms
+            is not None else f"{e.backend} out ({e.error})" for e in result.race))
     if result.latency and result.latency.artifact_ms is not None:
         lines.append(f"  latency: eager {result.latency.eager_ms:.3f} ms, artifact "
                      f"{result.latency.artifact_ms:.3f} ms")

@@ -24,6 +24,7 @@ class Context:
     backend: str = "inductor"
     program: torch.export.ExportedProgram | None = None
     artifacts: dict[str, Any] = field(default_factory=dict)  # e.g. "pt2": Path, shared by runners
+    options: dict[str, Any] = field(default_factory=dict)  # per-path options (partitioners...)
 
 
 class Runner(Protocol):

@@ -1,0 +1,88 @@
+"""Row 7's backend race, dynamic shapes at a second shape, and device proxies."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import models
+from pytest_inferencecheck import check
+from pytest_inferencecheck import devices
+from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.table import TARGETS
+from pytest_inferencecheck.timing import Timing, beats
+
+
+@pytest.mark.slow
+def test_the_race_picks_the_backend_its_own_measurements_favour():
+    r = check(models.Elementwise(), (torch.randn(64),), "server-x86-python",
+              backends=["eager", "aot_eager"])
+    assert r.outcome == "passed", explain(r)
+    by = {e.backend: e for e in r.race}
+    assert set(by) == {"inductor", "eager", "aot_eager"} and all(e.ok for e in r.race)
+    timing = {b: Timing(e.samples_ms) for b, e in by.items()}
+    faster = [b for b in by if b != "inductor" and beats(timing[b], timing["inductor"])]
+    rec = r.recommendation
+    if faster:
+        assert rec.row == 7 and rec.backend == min(faster, key=lambda b: timing[b].median)
+        assert rec.backend in rec.reason
+    else:
+        assert rec.row == 3 and rec.technology == "aoti-python"
+    assert [s.name for s in r.stages if s.name.startswith("race:")] == [
+        "race:inductor", "race:eager", "race:aot_eager"]
+
+
+@pytest.mark.slow
+def test_a_backend_that_cannot_compile_is_out_of_the_race():
+    r = check(models.Elementwise(), (torch.randn(64),), "server-x86-python",
+              backends=["relu_compile_error_TESTING_ONLY"])
+    out = next(e for e in r.race if e.backend == "relu_compile_error_TESTING_ONLY")
+    assert not out.ok and out.error
+    assert r.recommendation.backend != "relu_compile_error_TESTING_ONLY"
+    assert r.outcome == "passed", explain(r)
+
+
+@pytest.mark.slow
+def test_dynamic_batch_is_checked_at_a_second_shape():
+    batch = torch.export.Dim("batch", min=1, max=16)
+    r = check(models.SmallCNN(), (torch.randn(4, 3, 16, 16),), "server-x86-python",
+              dynamic_shapes=({0: batch},))
+    assert r.outcome == "passed", explain(r)
+    assert r.recommendation.row == 3
+    assert r.numerics.shapes == "0: (4, 3, 16, 16) -> (3, 3, 16, 16)"
+    assert r.numerics.second_shape.ok and r.numerics.second_shape.compared == 1
+    assert "run_second_shape" in [s.name for s in r.stages]
+
+
+def test_second_shape_keeps_values_valid_and_shares_a_dim():
+    from pytest_inferencecheck.shapes import second_shape
+
+    seq = torch.export.Dim("seq", min=2, max=64)
+    ids, mask = torch.randint(0, 100, (1, 2)), torch.ones(1, 2, dtype=torch.long)
+
+    class TwoInputs(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            return input_ids * attention_mask
+
+    args, kwargs, desc = second_shape(TwoInputs(), (ids,), {"attention_mask": mask},
+                                      {"input_ids": {1: seq}, "attention_mask": {1: seq}})
+    assert args[0].shape == kwargs["attention_mask"].shape == (1, 3)  # one Dim, one new size
+    assert set(args[0].flatten().tolist()) <= set(ids.flatten().tolist())
+    assert "input_ids: (1, 2) -> (1, 3)" in desc
+
+
+def test_a_missing_device_is_a_proxy_and_a_present_one_is_not(monkeypatch):
+    cuda = TARGETS["server-cuda-cpp"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "no cuda device" in devices.proxy_for(cuda)
+    assert devices.run_device(cuda) == "cpu"
+    # No GPU exists on CI: simulate one to check the decision that routes work to it.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.proxy_for(cuda) is None
+    assert devices.run_device(cuda) == "cuda"
+    assert devices.run_device(TARGETS["server-x86-cpp"]) == "cpu"
+
+
+def test_on_device_targets_are_never_proxies():
+    assert devices.proxy_for(TARGETS["mobile-ios"]) is None
+    assert devices.proxy_for(TARGETS["edge"]) is None

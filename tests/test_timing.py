@@ -1,0 +1,30 @@
+"""The noise rule that decides whether a backend is really faster (pure)."""
+
+from __future__ import annotations
+
+from pytest_inferencecheck.timing import Timing, beats, samples_ms
+
+
+def test_clearly_faster_beats():
+    assert beats(Timing((1.0, 1.0, 1.1, 1.0, 1.0)), Timing((2.0, 2.1, 2.0, 2.0, 1.9)))
+
+
+def test_within_relative_margin_does_not_beat():
+    assert not beats(Timing((0.99,) * 5), Timing((1.0,) * 5))
+
+
+def test_a_gap_smaller_than_the_spread_does_not_beat():
+    noisy = Timing((0.5, 0.8, 1.3, 1.7, 0.7, 1.1))
+    assert noisy.median < 1.0
+    assert not beats(noisy, Timing((1.0, 1.0, 1.0, 1.0, 1.0)))
+
+
+def test_spread_is_the_interquartile_range():
+    assert Timing((1.0, 2.0, 3.0, 4.0, 5.0)).spread == 3.0
+    assert Timing((1.0, 2.0)).spread == 0.0
+
+
+def test_samples_are_taken_after_warm_up():
+    calls = []
+    t = samples_ms(lambda: calls.append(1), warmup=2, runs=7, budget_s=10)
+    assert len(t.samples) == 7 and len(calls) == 9
