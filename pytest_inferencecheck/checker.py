@@ -21,6 +21,7 @@ from .graph_breaks import find_graph_breaks
 from .locations import display_path
 from .options import CheckOptions, validate
 from .outputs import compare, leaves, non_finite
+from .quiet import torch_trace_to_torch_only
 from .result import (CheckResult, Failure, Fallback, GraphBreak, Latency, Numerics, RaceEntry,
                      Stage)
 from .runners import RUNNERS, Context
@@ -406,7 +407,8 @@ def check(
                       pytree.tree_map(to_device, dict(example_kwargs or {})), Path(tmp),
                       device=device, options={"cpp_timeout_s": opts.cpp_timeout_s})
         try:
-            _Check(ctx, t, opts, result, stages).run()
+            with torch_trace_to_torch_only():
+                _Check(ctx, t, opts, result, stages).run()
         except StageError as err:
             where = err.where
             frames = user_traceback(err.exc)

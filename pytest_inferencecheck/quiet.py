@@ -27,6 +27,24 @@ def quiet_torch(level: int = logging.ERROR) -> Iterator[None]:
         log.setLevel(old)
 
 
+@contextlib.contextmanager
+def torch_trace_to_torch_only() -> Iterator[None]:
+    """Keep foreign handlers off torch's structured-trace logger while a check runs.
+
+    `torch.__trace` never propagates and is always at DEBUG; torch emits (and pays to build)
+    its records whenever the logger has any handler. pytest >= 9 attaches its capture handlers
+    to non-propagating loggers too, which turns every compile into pages of DEBUG lines in the
+    report. Handlers torch itself installs (TORCH_TRACE, draft_export's capture) stay.
+    """
+    trace = logging.getLogger("torch.__trace")
+    saved = list(trace.handlers)
+    trace.handlers = [h for h in saved if type(h).__module__.startswith("torch")]
+    try:
+        yield
+    finally:
+        trace.handlers = saved
+
+
 class CapturedFd:
     """What a native library wrote to a file descriptor while captured."""
 
