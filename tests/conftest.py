@@ -15,6 +15,33 @@ import models  # noqa: E402
 from pytest_inferencecheck import check  # noqa: E402
 
 
+pytest_plugins = ["pytester"]
+
+
+def _keep_libraries_in_pytester_runs() -> None:
+    """pytester forgets every module imported during a test; torch imports parts of itself
+    lazily and registers operator libraries that cannot be registered twice on re-import.
+    Forget only user modules (the throwaway repositories pytester writes)."""
+    import _pytest.pytester
+
+    from pytest_inferencecheck.locations import is_user_file
+
+    is_user_file(__file__)  # warm its cache now: later calls run while sys.modules is iterated
+
+    def library(name: str) -> bool:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        return file is None or not is_user_file(file)
+
+    class KeepLibraries(_pytest.pytester.SysModulesSnapshot):
+        def __init__(self, preserve=None):
+            super().__init__(preserve=lambda n: library(n) or bool(preserve and preserve(n)))
+
+    _pytest.pytester.SysModulesSnapshot = KeepLibraries
+
+
+_keep_libraries_in_pytester_runs()
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

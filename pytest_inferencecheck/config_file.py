@@ -1,0 +1,122 @@
+"""`[tool.inferencecheck]` in pyproject.toml: run settings and models declared without test code."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import InferenceCheckError
+from .options import CheckOptions, validate
+from .settings import SETTINGS
+from .table import resolve_target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TABLE = "[tool.inferencecheck]"
+SECTION_KEYS = {s.key for s in SETTINGS} | {"models", "lint", "baseline", "json", "junit"}
+MODEL_KEYS = {"factory", "inputs", "targets", "options"}
+_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def read_table(path: Path) -> dict[str, Any]:
+    """The `[tool.inferencecheck]` table of a pyproject.toml ({} if absent); clear TOML errors."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
+        raise InferenceCheckError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("inferencecheck", {})
+    if not isinstance(table, dict):
+        raise InferenceCheckError(f"{path}: {TABLE} must be a table")
+    unknown = sorted(set(table) - SECTION_KEYS)
+    if unknown:
+        raise InferenceCheckError(f"{path}: unknown key(s) {', '.join(unknown)} in {TABLE}; "
+                                  f"valid keys: {', '.join(sorted(SECTION_KEYS))}")
+    return table
+
+
+@dataclass
+class ModelEntry:
+    """A model declared in config: how to build it, its inputs, its targets and options."""
+
+    name: str
+    factory: str
+    inputs: str | None
+    targets: tuple[str, ...]
+    options: CheckOptions
+    raw_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        """The config table this entry came from, for error messages."""
+        return f"[tool.inferencecheck.models.{self.name}]"
+
+
+def model_entries(table: dict[str, Any], path: Path) -> list[ModelEntry]:
+    """Validate every `[tool.inferencecheck.models.NAME]` entry; errors name the entry."""
+    models = table.get("models", {})
+    if not isinstance(models, dict):
+        raise InferenceCheckError(f"{path}: {TABLE} 'models' must be a table of named models, "
+                                  "e.g. [tool.inferencecheck.models.my_model]")
+    return [_entry(name, raw, path) for name, raw in models.items()]
+
+
+def _entry(name: str, raw: Any, path: Path) -> ModelEntry:
+    where = f"{path}: [tool.inferencecheck.models.{name}]"
+    if not isinstance(raw, dict):
+        raise InferenceCheckError(f"{where} must be a table with factory and targets")
+    unknown = sorted(set(raw) - MODEL_KEYS)
+    if unknown:
+        raise InferenceCheckError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
+                                  f"{', '.join(sorted(MODEL_KEYS))}")
+    for key in ("factory", "targets"):
+        if key not in raw:
+            raise InferenceCheckError(f"{where}: missing required key {key!r}")
+    for key in ("factory", "inputs"):
+        if key in raw and (not isinstance(raw[key], str) or not _SPEC.match(raw[key])):
+            raise InferenceCheckError(f"{where}: {key} must be 'package.module:function', "
+                                      f"got {raw[key]!r}")
+    targets = raw["targets"]
+    if isinstance(targets, str):
+        targets = [targets]
+    if not isinstance(targets, list) or not targets:
+        raise InferenceCheckError(f"{where}: targets must be a non-empty list")
+    try:
+        resolved = tuple(dict.fromkeys(resolve_target(t).id for t in targets))
+        options = raw.get("options", {})
+        if not isinstance(options, dict):
+            raise InferenceCheckError("options must be a table")
+        checked = validate(options, where)
+    except InferenceCheckError as exc:
+        raise InferenceCheckError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") \
+            from None
+    return ModelEntry(name, raw["factory"], raw.get("inputs"), resolved, checked, dict(options))
+
+
+def load_callable(spec: str, where: str, root: Path) -> Callable[..., Any]:
+    """Import `package.module:function` (the config's folder is importable, as for conftest)."""
+    module_name, _, attr = spec.partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - a broken user module is the user's error to see
+        raise InferenceCheckError(f"{where}: cannot import {module_name!r} for {spec!r}: "
+                                  f"{type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise InferenceCheckError(f"{where}: {module_name!r} has no attribute {attr!r} "
+                                      f"(from {spec!r})")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise InferenceCheckError(f"{where}: {spec!r} is not callable")
+    return obj

@@ -1,0 +1,71 @@
+"""Models declared in `[tool.inferencecheck.models]` become test items, like marked tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config_file import ModelEntry, load_callable, model_entries, read_table
+from .errors import InferenceCheckError
+from .harness import run_check
+
+
+class ConfigModels(pytest.File):
+    """A pyproject.toml whose `[tool.inferencecheck.models]` declares models."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        """One item per (model, target)."""
+        for entry in model_entries(read_table(self.path), self.path):
+            factory = load_callable(entry.factory, entry.where, self.path.parent)
+            inputs = (load_callable(entry.inputs, entry.where, self.path.parent)
+                      if entry.inputs else None)
+            for target in entry.targets:
+                yield ConfigModelItem.from_parent(self, name=f"{entry.name}[{target}]",
+                                                  entry=entry, factory=factory, inputs=inputs,
+                                                  target=target)
+
+    def repr_failure(self, excinfo):  # type: ignore[no-untyped-def]
+        """Bad config is the user's error: show our message, not our traceback."""
+        if isinstance(excinfo.value, InferenceCheckError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class ConfigModelItem(pytest.Item):
+    """Builds the model from its factory and checks it, exactly as a marked test would."""
+
+    def __init__(self, *, entry: ModelEntry, factory: Any, inputs: Any, target: str,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entry, self.factory, self.inputs, self.target = entry, factory, inputs, target
+        self.add_marker(pytest.mark.deploy_target(target, **entry.raw_options))
+
+    def runtest(self) -> None:
+        """Build, validate what the factory returned, and check."""
+        built = self.factory()
+        if self.inputs is not None:
+            model, example_inputs = built, self.inputs()
+        elif isinstance(built, tuple) and len(built) == 2:
+            model, example_inputs = built
+        else:
+            raise InferenceCheckError(
+                f"{self.entry.where}: factory {self.entry.factory!r} returned "
+                f"{type(built).__name__}; it must return (model, example_inputs), or set "
+                "'inputs' to a function returning the example inputs")
+        run_check(self, model, example_inputs, self.target, self.entry.options,
+                  name=self.entry.name)
+
+    def repr_failure(self, excinfo):  # type: ignore[no-untyped-def]
+        """Our errors and check failures speak for themselves."""
+        if isinstance(excinfo.value, InferenceCheckError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        """Where the item comes from: the line of the config table that declares it."""
+        header = self.entry.where
+        lines = self.path.read_text(errors="replace").splitlines()
+        line = next((i for i, text in enumerate(lines) if text.strip().startswith(header)), 0)
+        return self.path, line, f"{header} on {self.target}"

@@ -1,0 +1,116 @@
+"""Run-wide settings: one definition per option, shared by the pytest plugin and the CLI.
+
+Precedence, highest first: command line > environment (the on/off switch) > `[tool.inferencecheck]`
+> default. A bad value names where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InferenceCheckError
+from .table import resolve_target
+
+ENV_SWITCH = "INFERENCECHECK"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One run-wide option: its flag, config key, kind, default and help."""
+
+    key: str  # config key and attribute name
+    flag: str  # command-line flag
+    kind: str  # "flag" | "targets" | "path"
+    help: str
+    default: Any = None
+    env: str | None = None
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("enabled", "--inference-check", "flag",
+            f"Run the deploy_target checks (also {ENV_SWITCH}=1 or `enabled = true` in "
+            "[tool.inferencecheck]); default: off, marked tests are skipped", False, ENV_SWITCH),
+    Setting("only", "--inference-check-only", "flag",
+            "Deselect every test that is not an inference check; default: off", False),
+    Setting("targets", "--inference-check-target", "targets",
+            "Only check these deployment targets (comma-separated, repeatable); default: all",
+            ()),
+    Setting("strict", "--inference-check-strict", "flag",
+            "Fail on deviations from the table instead of warning; default: off", False),
+    Setting("require_device", "--inference-check-require-device", "flag",
+            "Fail targets whose device is missing here instead of checking a host proxy; "
+            "default: off", False),
+)
+
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def add_options(addoption: Callable[..., Any]) -> None:
+    """Register every setting with an argparse-like `addoption` (pytest's group or the CLI's)."""
+    for s in SETTINGS:
+        if s.kind == "flag":
+            addoption(s.flag, action="store_true", dest=s.dest, default=None, help=s.help)
+            addoption("--no-" + s.flag[2:], action="store_false", dest=s.dest, default=None,
+                      help=f"Turn {s.flag} off (overrides config and environment)")
+        else:
+            addoption(s.flag, action="append", dest=s.dest, default=None, metavar="TARGET",
+                      help=s.help)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved run-wide settings."""
+
+    enabled: bool = False
+    only: bool = False
+    targets: tuple[str, ...] = ()
+    strict: bool = False
+    require_device: bool = False
+
+
+def _bool(value: Any, source: str, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InferenceCheckError(f"{key}={value!r} from {source}: must be true or false")
+
+
+def _targets(value: Any, source: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise InferenceCheckError(f"targets={value!r} from {source}: must be a list of targets")
+    out: list[str] = []
+    for item in items:
+        for name in str(item).split(","):
+            if name.strip():
+                try:
+                    out.append(resolve_target(name).id)
+                except InferenceCheckError as exc:
+                    raise InferenceCheckError(f"{exc} (from {source})") from None
+    return tuple(dict.fromkeys(out))
+
+
+def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str,
+            environ: Mapping[str, str] = os.environ) -> Settings:
+    """Combine command line, environment and config table into Settings."""
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw, source = s.default, "the default"
+        if s.key in table:
+            raw, source = table[s.key], config_source
+        if s.env and s.env in environ:
+            raw, source = environ[s.env], f"environment variable {s.env}"
+        if cli.get(s.dest) is not None:
+            raw, source = cli[s.dest], f"command line {s.flag}"
+        values[s.key] = _bool(raw, source, s.key) if s.kind == "flag" else _targets(raw, source)
+    return Settings(**values)
