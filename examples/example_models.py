@@ -58,3 +58,8 @@ def image_batch() -> tuple[torch.Tensor]:
 
 def token_ids() -> tuple[torch.Tensor]:
     return (torch.randint(0, 100, (1, 12)),)
+
+
+def cnn_with_inputs() -> tuple[nn.Module, tuple[torch.Tensor]]:
+    """A factory for config-declared checks: returns the model and its example inputs."""
+    return SmallCNN(), image_batch()
