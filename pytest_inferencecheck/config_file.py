@@ -16,17 +16,22 @@ from .table import resolve_target
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+else:  # pragma: no cover - the lint hook may run on a bare python3.10 without tomli
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
 
 TABLE = "[tool.inferencecheck]"
-SECTION_KEYS = {s.key for s in SETTINGS} | {"models", "lint", "baseline", "json", "junit"}
+SECTION_KEYS = {s.key for s in SETTINGS} | {"models", "lint"}
 MODEL_KEYS = {"factory", "inputs", "targets", "options"}
 _SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 def read_table(path: Path) -> dict[str, Any]:
     """The `[tool.inferencecheck]` table of a pyproject.toml ({} if absent); clear TOML errors."""
+    if tomllib is None:  # pragma: no cover
+        raise InferenceCheckError(f"reading {path} needs Python 3.11+ or `pip install tomli`")
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

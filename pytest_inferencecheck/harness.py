@@ -48,6 +48,28 @@ class _null:
         return None
 
 
+def _apply_baseline(item: pytest.Item, result: Any, settings: Settings) -> str | None:
+    """More breaks than the baseline accepts fail; fewer return a 'tighten it' warning."""
+    if not settings.baseline or settings.update_baseline or result.graph_breaks is None:
+        return None
+    from . import baseline
+    from .result import Failure
+
+    path = item.config.rootpath / settings.baseline
+    verdict = baseline.compare(result, baseline.load(path), item.config.rootpath)
+    if verdict.regressions:
+        result.failures.append(Failure(
+            "baseline", f"{len(result.graph_breaks)} graph breaks, more than the baseline "
+                        f"{settings.baseline} accepts; new: " + "; ".join(verdict.regressions),
+            "remove the new breaks, or accept them with --inference-check-update-baseline and "
+            "commit the baseline", result.graph_breaks[0].file, result.graph_breaks[0].line))
+    if verdict.improvements:
+        return (f"the baseline {settings.baseline} can be tightened (gone: "
+                f"{'; '.join(verdict.improvements)}): run --inference-check-update-baseline and "
+                "commit it")
+    return None
+
+
 def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
               options: CheckOptions, **call_kwargs: Any):  # type: ignore[no-untyped-def]
     """Check `model` for `target` on behalf of `item` and turn the result into its verdict."""
@@ -62,16 +84,17 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     kwargs.update(call_kwargs)
     result = check(model, example_inputs, target, on_stage=_progress(item, target), **kwargs)
     result.nodeid = item.nodeid
+    loosenable = _apply_baseline(item, result, settings)
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":
         pytest.fail(explain(result), pytrace=False)
-    if result.deviation:
+    for warning in filter(None, [result.deviation, loosenable]):
         if settings.strict:
-            pytest.fail(f"{explain(result)}\n  (a deviation fails under --inference-check-strict)",
-                        pytrace=False)
+            pytest.fail(f"{explain(result)}\n  {warning}\n  (this fails under "
+                        "--inference-check-strict)", pytrace=False)
         path, line, _ = item.location  # point at the user's test, not at us
-        warnings.warn_explicit(DeploymentDeviation(f"{item.nodeid}: {result.deviation}"),
+        warnings.warn_explicit(DeploymentDeviation(f"{item.nodeid}: {warning}"),
                                DeploymentDeviation, str(item.config.rootpath / path),
                                (line or 0) + 1)
     if result.outcome == "skipped":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,42 @@ class CheckOptions:
 
 
 OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CheckOptions) if f.name != "extra")
+
+# How each option is given on a command line (dynamic_shapes needs Python objects: API only).
+CLI_OPTIONS: dict[str, tuple[Any, str]] = {
+    "uses": (str, "The technology you deploy with; a different recommendation is a deviation"),
+    "atol": (float, "Absolute tolerance against eager; default: 1e-4"),
+    "rtol": (float, "Relative tolerance against eager; default: 1e-4"),
+    "strict_export": (bool, "Export with strict=True; default: non-strict"),
+    "max_graph_breaks": (int, "Fail above this many graph breaks on any target; default: none"),
+    "backends": (list, "torch.compile backends to race against inductor (row 7), "
+                       "comma-separated; default: none"),
+    "executorch_partitioners": (list, "ExecuTorch partitioners, comma-separated; "
+                                      "default: xnnpack"),
+    "min_delegation": (float, "Fail below this fraction of nodes delegated (0-1); default: none"),
+    "max_pte_bytes": (int, "Fail when the .pte is larger; default: none"),
+    "cpp_timeout_s": (float, "Kill the C++ runner after this many seconds; default: 300"),
+}
+
+
+def add_cli_options(addoption: Callable[..., Any]) -> None:
+    """Register the check options with an argparse parser (`--atol`, `--backends`, ...)."""
+    for name, (kind, help_text) in CLI_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            addoption(flag, action="store_true", dest=name, default=None, help=help_text)
+        elif kind is list:
+            addoption(flag, dest=name, default=None, metavar="A,B",
+                      type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                      help=help_text)
+        else:
+            addoption(flag, dest=name, default=None, type=kind, help=help_text)
+
+
+def from_namespace(namespace: Any, source: str) -> CheckOptions:
+    """CheckOptions from parsed CLI arguments (unset ones keep their defaults)."""
+    given = {n: getattr(namespace, n) for n in CLI_OPTIONS if getattr(namespace, n, None) is not None}
+    return validate(given, source)
 
 
 def _number(name: str, value: Any, source: str, *, low: float = 0.0, high: float | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from . import marker, newhooks, settings
+from . import baseline, marker, newhooks, settings
 from .config_file import TABLE, read_table
 from .config_items import ConfigModelItem, ConfigModels
 from .errors import InferenceCheckError
@@ -42,7 +42,10 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config_path(config)
     try:
         table = read_table(path)
-        config.stash[SETTINGS] = settings.resolve(vars(config.option), table, f"{TABLE} in {path}")
+        s = config.stash[SETTINGS] = settings.resolve(vars(config.option), table,
+                                                      f"{TABLE} in {path}")
+        if s.baseline and not s.update_baseline:  # a broken baseline stops the run up front
+            baseline.load(config.rootpath / s.baseline)
     except InferenceCheckError as exc:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
     if not hasattr(config, "workerinput"):  # only the xdist controller (or a plain run) reports

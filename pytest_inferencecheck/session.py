@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from .harness import USER_PROPERTY
-from .reporters import summary
+from .harness import SETTINGS, USER_PROPERTY
+from .reporters import github, json_report, junit, summary
+from .result import CheckResult, from_dict
 
 
 class InferenceCheckSession:
@@ -13,7 +17,8 @@ class InferenceCheckSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: list[dict] = []
+        self.results: list[CheckResult] = []
+        self.written: list[str] = []
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -23,14 +28,42 @@ class InferenceCheckSession:
         expected = hasattr(report, "wasxfail")
         for name, value in report.user_properties:
             if name == USER_PROPERTY:
-                self.results.extend(dict(r, xfail=expected) if expected else r for r in value)
+                for d in value:
+                    result = from_dict(d)
+                    result.expected_failure = expected
+                    self.results.append(result)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter) -> None:  # type: ignore[no-untyped-def]
         """Draw the summary table, the deviations and the graph breaks by location."""
-        self.config.hook.pytest_inferencecheck_summary(config=self.config, results=self.results)
+        self.config.hook.pytest_inferencecheck_summary(
+            config=self.config, results=[r.to_dict() for r in self.results])
         if not self.results:
             return
         terminalreporter.write_sep("=", "inference check")
         for line in summary.render(self.results):
             terminalreporter.write_line(line)
+        for line in self.written:
+            terminalreporter.write_line(line)
+        github.emit(self.results, terminalreporter.write_line, strict=self.settings.strict,
+                    root=Path(os.environ.get("GITHUB_WORKSPACE") or self.config.rootpath))
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        """The run's resolved settings."""
+        return self.config.stash[SETTINGS]
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self) -> None:
+        """Write the reports and, when asked, the updated baseline (controller only)."""
+        s, root = self.settings, self.config.rootpath
+        if s.json:
+            self.written.append(f"JSON report: {json_report.write(root / s.json, self.results)}")
+        if s.junit:
+            self.written.append(f"JUnit report: {junit.write(root / s.junit, self.results)}")
+        if s.baseline and s.update_baseline:
+            from . import baseline
+
+            path = root / s.baseline
+            baseline.write(path, baseline.updated(baseline.load(path), self.results, root))
+            self.written.append(f"baseline updated: {path}")

@@ -15,6 +15,7 @@ from .errors import InferenceCheckError
 from .table import resolve_target
 
 ENV_SWITCH = "INFERENCECHECK"
+PYTEST_PREFIX = "--inference-check-"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
@@ -23,7 +24,7 @@ class Setting:
     """One run-wide option: its flag, config key, kind, default and help."""
 
     key: str  # config key and attribute name
-    flag: str  # command-line flag
+    flag: str  # the pytest flag; the CLI drops its "--inference-check-" prefix
     kind: str  # "flag" | "targets" | "path"
     help: str
     default: Any = None
@@ -31,8 +32,13 @@ class Setting:
 
     @property
     def dest(self) -> str:
-        """The argparse destination."""
+        """The argparse destination (the same for pytest and the CLI, so `resolve` serves both)."""
         return self.flag.lstrip("-").replace("-", "_")
+
+    def flag_for(self, prefix: str) -> str:
+        """This option's flag under a prefix ("--inference-check-" in pytest, "--" in the CLI)."""
+        return prefix + self.flag[len(PYTEST_PREFIX):] if self.flag.startswith(PYTEST_PREFIX) \
+            else self.flag
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -49,20 +55,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("require_device", "--inference-check-require-device", "flag",
             "Fail targets whose device is missing here instead of checking a host proxy; "
             "default: off", False),
+    Setting("json", "--inference-check-json", "path",
+            "Write the inferencecheck-report/1 JSON report to PATH; default: none"),
+    Setting("junit", "--inference-check-junit", "path",
+            "Write a JUnit XML report (a suite per target) to PATH; default: none"),
+    Setting("baseline", "--inference-check-baseline", "path",
+            "Graph-break baseline file: more breaks than it accepts fail; default: none"),
+    Setting("update_baseline", "--inference-check-update-baseline", "flag",
+            "Rewrite the baseline from this run's graph breaks instead of gating on it; "
+            "default: off", False),
 )
 
 BY_KEY = {s.key: s for s in SETTINGS}
 
 
-def add_options(addoption: Callable[..., Any]) -> None:
-    """Register every setting with an argparse-like `addoption` (pytest's group or the CLI's)."""
+def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
+                keys: tuple[str, ...] | None = None) -> None:
+    """Register settings with an argparse-like `addoption` (pytest's group or the CLI's)."""
     for s in SETTINGS:
+        if keys is not None and s.key not in keys:
+            continue
+        flag = s.flag_for(prefix)
         if s.kind == "flag":
-            addoption(s.flag, action="store_true", dest=s.dest, default=None, help=s.help)
-            addoption("--no-" + s.flag[2:], action="store_false", dest=s.dest, default=None,
-                      help=f"Turn {s.flag} off (overrides config and environment)")
+            addoption(flag, action="store_true", dest=s.dest, default=None, help=s.help)
+            addoption("--no-" + flag[2:], action="store_false", dest=s.dest, default=None,
+                      help=f"Turn {flag} off (overrides config and environment)")
+        elif s.kind == "path":
+            addoption(flag, action="store", dest=s.dest, default=None, metavar="PATH",
+                      help=s.help)
         else:
-            addoption(s.flag, action="append", dest=s.dest, default=None, metavar="TARGET",
+            addoption(flag, action="append", dest=s.dest, default=None, metavar="TARGET",
                       help=s.help)
 
 
@@ -75,6 +97,16 @@ class Settings:
     targets: tuple[str, ...] = ()
     strict: bool = False
     require_device: bool = False
+    json: str | None = None
+    junit: str | None = None
+    baseline: str | None = None
+    update_baseline: bool = False
+
+
+def _path(value: Any, source: str, key: str) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    raise InferenceCheckError(f"{key}={value!r} from {source}: must be a file path")
 
 
 def _bool(value: Any, source: str, key: str) -> bool:
@@ -112,5 +144,10 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
             raw, source = environ[s.env], f"environment variable {s.env}"
         if cli.get(s.dest) is not None:
             raw, source = cli[s.dest], f"command line {s.flag}"
-        values[s.key] = _bool(raw, source, s.key) if s.kind == "flag" else _targets(raw, source)
+        if s.kind == "flag":
+            values[s.key] = _bool(raw, source, s.key)
+        elif s.kind == "path":
+            values[s.key] = _path(raw, source, s.key)
+        else:
+            values[s.key] = _targets(raw, source)
     return Settings(**values)

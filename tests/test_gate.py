@@ -1,0 +1,186 @@
+"""The CI gate from real runs: JSON (against the schema), JUnit, GitHub annotations, baselines."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from pytest_inferencecheck.reporters.github import command, escape_data, escape_property
+from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+
+MODELS = '''
+import os
+import torch
+from torch import nn
+
+BREAKS = int(os.environ.get("DEMO_BREAKS", "1"))
+
+class Clean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+    def forward(self, x):
+        return torch.relu(self.lin(x))
+
+class Breaks(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:  # break one
+            x = x * 2
+        if BREAKS > 1:
+            print("two")  # break two
+        return x
+'''.lstrip("\n")
+
+TESTS = '''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("mac", "edge")
+def test_clean(inference_check):
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="clean")
+
+@pytest.mark.deploy_target("mac", "server-x86-cpp")
+def test_breaks(inference_check):
+    inference_check(mymodels.Breaks(), (torch.ones(3),), name="breaks")
+'''
+
+
+def line_of(marker: str) -> int:
+    return next(i for i, t in enumerate(MODELS.splitlines(), 1) if marker in t)
+
+
+@pytest.fixture
+def repo(pytester):
+    pytester.makepyfile(mymodels=MODELS, test_m=TESTS)
+    pytester.syspathinsert()
+    return pytester
+
+
+@pytest.fixture
+def reports(repo, monkeypatch, tmp_path):
+    """One real run (a passing and a failing model) that writes every format."""
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    result = repo.runpytest("--inference-check", "--inference-check-json=out/report.json",
+                            "--inference-check-junit=out/junit.xml")
+    result.assert_outcomes(passed=3, failed=1)
+    return result, repo.path / "out", summary
+
+
+def test_json_report_validates_against_the_shipped_schema(reports):
+    _, out, _ = reports
+    report = json.loads((out / "report.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    assert report["schema"] == "inferencecheck-report/1"
+    assert report["torch"] and report["executorch"] and report["host"]["machine"]
+    by = {(r["model"], r["target"]): r for r in report["results"]}
+    assert set(by) == {("clean", "mac"), ("clean", "edge"), ("breaks", "mac"),
+                       ("breaks", "server-x86-cpp")}
+    failed = by[("breaks", "server-x86-cpp")]
+    assert failed["outcome"] == "failed" and failed["recommendation"]["row"] == 6
+    assert failed["nodeid"] == "test_m.py::test_breaks[server-x86-cpp]"
+    assert failed["graph_breaks"]["breaks"][0]["line"] == line_of("break one")
+    assert by[("clean", "edge")]["executorch"]["delegated_nodes"] > 0
+
+
+def test_the_schema_rejects_a_broken_report(reports):
+    _, out, _ = reports
+    report = json.loads((out / "report.json").read_text())
+    report["results"][0]["recommendation"]["row"] = 9
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_junit_has_a_suite_per_target_and_properties_per_case(reports):
+    _, out, _ = reports
+    root = ET.parse(out / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"inferencecheck[mac]", "inferencecheck[edge]",
+                           "inferencecheck[server-x86-cpp]"}
+    cpp_case = suites["inferencecheck[server-x86-cpp]"].find("testcase")
+    assert cpp_case.get("name") == "breaks"
+    props = {p.get("name"): p.get("value") for p in cpp_case.iter("property")}
+    assert props["row"] == "6" and props["technology"] == "aoti-cpp"
+    assert props["graph_breaks"] == "1"
+    failure = cpp_case.find("failure")
+    assert "row 6, stage graph_breaks" in failure.get("message")
+    assert "what to do:" in failure.text
+    mac = {c.get("name"): c for c in suites["inferencecheck[mac]"].iter("testcase")}
+    assert mac["clean"].find("failure") is None
+    assert float({p.get("name"): p.get("value") for p in mac["clean"].iter("property")}
+                 ["max_abs_err"]) == 0.0
+
+
+def test_github_annotations_and_step_summary(reports):
+    result, _, summary = reports
+    out = result.stdout.str()
+    line = line_of("break one")
+    assert (f"::error file=mymodels.py,line={line},title=graph break [GB0170] in breaks on "
+            "server-x86-cpp%2C row 6 (aoti-cpp)::") in out
+    # the same break is only a warning where the table allows breaks (row 8 on mac)
+    assert f"::warning file=mymodels.py,line={line},title=graph break [GB0170] in breaks on mac" \
+        in out
+    text = summary.read_text()
+    assert text.startswith("### pytest-inferencecheck")
+    assert "| breaks | server-x86-cpp | 6 | aoti-cpp |" in text
+
+
+def test_no_annotations_outside_github(repo, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    result = repo.runpytest("--inference-check")
+    assert "::error" not in result.stdout.str() and "::warning" not in result.stdout.str()
+
+
+def test_workflow_command_escaping():
+    assert escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    assert command("error", "x\ny", file="a,b.py", line=3, col=2, title="t: u") == \
+        "::error file=a%2Cb.py,line=3,col=2,title=t%3A u::x%0Ay"
+    assert command("warning", "m") == "::warning::m"
+
+
+# -- baselines --------------------------------------------------------------------------
+def run_breaks(repo, monkeypatch, breaks: int, *args: str):
+    monkeypatch.setenv("DEMO_BREAKS", str(breaks))
+    return repo.runpytest_subprocess("--inference-check", "-k", "test_breaks and mac",
+                                     "-p", "no:cacheprovider",
+                                     "--inference-check-baseline=ic-baseline.json", *args)
+
+
+@pytest.mark.slow
+def test_baseline_regression_improvement_and_update(repo, monkeypatch):
+    baseline = repo.path / "ic-baseline.json"
+    run_breaks(repo, monkeypatch, 1, "--inference-check-update-baseline").assert_outcomes(passed=1)
+    first = baseline.read_text()
+    data = json.loads(first)
+    assert data == {"schema": "inferencecheck-baseline/1", "models": {"breaks": {"mac": {
+        "count": 1, "breaks": [{"type": "GB0170", "file": "mymodels.py", "function": "forward",
+                                "count": 1}]}}}}
+    run_breaks(repo, monkeypatch, 1, "--inference-check-update-baseline")
+    assert baseline.read_text() == first  # deterministic: a stable diff
+
+    regressed = run_breaks(repo, monkeypatch, 2)
+    regressed.assert_outcomes(failed=1)
+    regressed.stdout.fnmatch_lines(["*stage baseline*2 graph breaks, more than the baseline "
+                                    "ic-baseline.json accepts; new: [[]GB0059[]] mymodels.py in "
+                                    "forward (x1)*",
+                                    "*--inference-check-update-baseline*"])
+
+    run_breaks(repo, monkeypatch, 2, "--inference-check-update-baseline").assert_outcomes(passed=1)
+    assert json.loads(baseline.read_text())["models"]["breaks"]["mac"]["count"] == 2
+    improved = run_breaks(repo, monkeypatch, 1)
+    improved.assert_outcomes(passed=1)
+    improved.stdout.fnmatch_lines(["*can be tightened (gone: [[]GB0059[]] mymodels.py in forward "
+                                   "(x1))*"])
+    run_breaks(repo, monkeypatch, 1, "--inference-check-strict").assert_outcomes(failed=1)
+
+
+def test_a_broken_baseline_is_a_usage_error(repo):
+    (repo.path / "ic-baseline.json").write_text("{not json")
+    result = repo.runpytest("--inference-check", "--inference-check-baseline=ic-baseline.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*baseline*ic-baseline.json is not valid JSON*"])
