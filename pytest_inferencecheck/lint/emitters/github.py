@@ -1,0 +1,20 @@
+"""GitHub Actions workflow-command annotations (advisory IC3xx as warnings)."""
+
+from __future__ import annotations
+
+from ...reporters.github import command
+from ..engine import LintResult
+from ..rules import BY_CODE
+
+
+def render(result: LintResult) -> str:
+    """One `::error`/`::warning` line per finding."""
+    lines = []
+    for f in result.findings:
+        rule = BY_CODE[f.code]
+        level = "warning" if rule.advisory else "error"
+        lines.append(command(level, f.message, file=f.path, line=f.line, col=f.col,
+                             title=f"{f.code} {rule.name}"))
+    lines += [command("error", e, title="inferencecheck lint: cannot lint file")
+              for e in result.errors]
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,51 @@
+"""SARIF 2.1.0 with what GitHub code scanning reads: rules with help, relative URIs, regions."""
+
+from __future__ import annotations
+
+import json
+
+from ... import __version__
+from ..engine import LintResult
+from ..rules import BY_CODE, RULES
+
+
+def render(result: LintResult) -> str:
+    """The SARIF log."""
+    rules = [{"id": r.code, "name": r.name,
+              "shortDescription": {"text": r.what},
+              "fullDescription": {"text": r.why},
+              "help": {"text": r.doc(), "markdown": r.doc()},
+              "helpUri": r.references[0] if r.references[0].startswith("http") else None,
+              "defaultConfiguration": {"level": "warning" if r.advisory else "error",
+                                       "enabled": r.default},
+              "properties": {"tags": ["pytorch", "deployment"]}} for r in RULES]
+    for rule in rules:
+        if rule["helpUri"] is None:
+            del rule["helpUri"]
+    index = {r.code: i for i, r in enumerate(RULES)}
+    results = [{
+        "ruleId": f.code, "ruleIndex": index[f.code],
+        "level": "warning" if BY_CODE[f.code].advisory else "error",
+        "message": {"text": f.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": f.line, "startColumn": f.col,
+                       **({"endLine": f.end_line} if f.end_line else {}),
+                       **({"endColumn": f.end_col} if f.end_col else {})}}}],
+    } for f in result.findings]
+    notifications = [{"level": "error", "message": {"text": e}} for e in result.errors]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "inferencecheck-lint", "version": __version__,
+                                "informationUri": "https://pypi.org/project/pytest-inferencecheck/",
+                                "rules": rules}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
+            "results": results,
+            "invocations": [{"executionSuccessful": not result.errors,
+                             "toolExecutionNotifications": notifications}],
+        }],
+    }
+    del log["runs"][0]["originalUriBaseIds"]  # relative URIs resolve against the checkout
+    return json.dumps(log, indent=2) + "\n"

@@ -1,0 +1,16 @@
+"""`path:line:col: CODE message`, one finding a line, then a count."""
+
+from __future__ import annotations
+
+from ..engine import LintResult
+
+
+def render(result: LintResult) -> str:
+    """The text output."""
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in result.findings]
+    lines += [f"error: {e}" for e in result.errors]
+    n = len(result.findings)
+    lines.append(f"Found {n} finding{'s' if n != 1 else ''} in {result.files} "
+                 f"file{'s' if result.files != 1 else ''}." if n else
+                 f"All checks passed ({result.files} files).")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,6 @@
+import torch
+import torch._export
+
+so = torch._export.aot_compile(torch.nn.Linear(2, 2), (torch.ones(1, 2),))
+ep = torch.export.export(torch.nn.Linear(2, 2), (torch.ones(1, 2),))
+pkg = torch._inductor.aoti_compile_and_package(ep)  # negative: the current API

@@ -1,0 +1,196 @@
+"""The linter: fixture files per rule (TorchFix style), selection, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_inferencecheck.lint.checker import check_source
+from pytest_inferencecheck.lint.emitters import EMITTERS
+from pytest_inferencecheck.lint.engine import LintConfig, lint_paths
+from pytest_inferencecheck.lint.rules import BY_CODE, RULES
+from pytest_inferencecheck.table import TARGETS
+
+FIXTURES = Path(__file__).parent / "lint_fixtures"
+CASES = sorted(FIXTURES.glob("*.py"))
+
+
+def lint_fixture(py: Path):
+    m = re.search(r"^# lint-target: (\S+)", py.read_text(), re.M)
+    config = LintConfig(select=("IC",), paths={"*": m.group(1)} if m else {})
+    return lint_paths([str(py)], config, root=FIXTURES)
+
+
+@pytest.mark.parametrize("py", CASES, ids=[p.stem for p in CASES])
+def test_fixture_findings_match_the_expected_file(py):
+    result = lint_fixture(py)
+    got = [f"{f.line}:{f.col}: {f.code}" for f in result.findings]
+    assert got == py.with_suffix(".txt").read_text().splitlines()
+    assert result.errors == []
+
+
+def test_every_rule_has_a_positive_fixture():
+    expected = "".join(p.read_text() for p in FIXTURES.glob("*.txt"))
+    assert {r.code for r in RULES} <= set(re.findall(r"IC\d{3}", expected))
+
+
+def test_codes_are_unique_grouped_and_documented():
+    codes = [r.code for r in RULES]
+    assert len(codes) == len(set(codes))
+    assert all(re.fullmatch(r"IC[123]\d\d", c) for c in codes)
+    assert len({r.name for r in RULES}) == len(RULES)
+    for r in RULES:
+        doc = r.doc()
+        for heading in ("## What it does", "## Why is this bad?", "## Example",
+                        "## Use instead", "## References"):
+            assert heading in doc, (r.code, heading)
+        assert r.message and r.references
+
+
+def test_messages_name_the_row_and_the_api():
+    (f,) = check_source("import torch\ntorch.compile(m)\n", "a.py", TARGETS["server-aarch64-cpp"])
+    assert f.code == "IC202" and "row 6" in f.message and "`torch.compile`" in f.message
+    assert "server-aarch64-cpp" in f.message
+
+
+def test_selection_by_prefix_and_ignore():
+    src = FIXTURES / "IC3xx_forward.py"
+    default = {f.code for f in lint_paths([str(src)], LintConfig()).findings}
+    assert "IC305" not in default  # off by default (see the closing note's precision numbers)
+    assert {"IC301", "IC302", "IC306"} <= default
+    only = {f.code for f in lint_paths([str(src)], LintConfig(select=("IC30",),
+                                                              ignore=("IC301",))).findings}
+    assert "IC301" not in only and "IC305" in only
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint", *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.inferencecheck.lint]\nignore = ["IC104"]\n'
+        '[tool.inferencecheck.lint.paths]\n"app/mobile/*" = "mobile-ios"\n')
+    (tmp_path / "app" / "mobile").mkdir(parents=True)
+    (tmp_path / "app" / "mobile" / "export.py").write_text(
+        "import torch\nm = torch.compile(model)\ntorch.jit.save(m, 'x')\n")
+    (tmp_path / "clean.py").write_text("import torch\nep = torch.export.export(m, (x,))\n")
+    return tmp_path
+
+
+def test_exit_codes(project):
+    assert run_cli("clean.py", cwd=project).returncode == 0
+    found = run_cli(cwd=project)
+    assert found.returncode == 1
+    assert "app/mobile/export.py:2:5: IC201 this path deploys to mobile-ios" in found.stdout
+    assert "IC104" not in found.stdout  # ignored by config
+    assert run_cli("--exit-zero", cwd=project).returncode == 0
+    # like ruff, --ignore on the command line replaces the config's list
+    assert run_cli("--ignore", "IC2", cwd=project).returncode == 1
+    assert run_cli("--ignore", "IC2,IC104", cwd=project).returncode == 0
+    (project / "broken.py").write_text("def f(:\n")
+    broken = run_cli(cwd=project)
+    assert broken.returncode == 2
+    assert "broken.py:1:7: cannot parse" in broken.stderr
+    assert "IC201" in broken.stdout  # the other files were still linted
+    assert run_cli("nope.py", cwd=project).returncode == 2
+    assert run_cli("--select", "IC999", cwd=project).returncode == 2
+    assert run_cli("--output-format", "xml", cwd=project).returncode == 2
+
+
+def test_explain_and_list_rules(project):
+    out = run_cli("--explain", "IC101", cwd=project)
+    assert out.returncode == 0 and "## Use instead" in out.stdout and "torch.export" in out.stdout
+    assert run_cli("--explain", "IC999", cwd=project).returncode == 2
+    listed = run_cli("--list-rules", cwd=project).stdout
+    assert all(r.code in listed for r in RULES)
+
+
+def test_output_format_from_the_environment(project):
+    out = subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint"],
+                         capture_output=True, text=True, cwd=project,
+                         env={**__import__("os").environ, "INFERENCECHECK_OUTPUT_FORMAT": "json"})
+    assert json.loads(out.stdout)["findings"][0]["code"] == "IC201"
+
+
+def test_the_linter_never_imports_torch(project):
+    code = ("import sys; from pytest_inferencecheck.cli import main; main(['lint', '.']); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=project)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+# -- one test per output format, from the same result -----------------------------------
+@pytest.fixture
+def result():
+    return lint_paths([str(FIXTURES / "IC3xx_forward.py"), str(FIXTURES / "IC101.py")],
+                      LintConfig(), root=FIXTURES)
+
+
+def test_text_format(result):
+    out = EMITTERS["text"](result)
+    assert "IC101.py:7:2: IC101 `torch.jit.script` is superseded" in out
+    assert out.rstrip().endswith(f"Found {len(result.findings)} findings in 2 files.")
+
+
+def test_github_format_escapes_and_levels(result):
+    lines = EMITTERS["github"](result).splitlines()
+    assert len(lines) == len(result.findings)
+    assert any(line.startswith("::error file=IC101.py,line=7,col=2,title=IC101 torch-jit-script::")
+               for line in lines)
+    assert any(line.startswith("::warning ") and "IC301" in line for line in lines)
+    assert all("\n" not in line for line in lines)
+
+
+def test_json_format(result):
+    data = json.loads(EMITTERS["json"](result))
+    assert data["files"] == 2 and data["errors"] == []
+    assert {"path", "line", "col", "end_line", "end_col", "code", "name", "message"} <= set(
+        data["findings"][0])
+    assert [f["code"] for f in data["findings"]] == [f.code for f in result.findings]
+
+
+def test_sarif_format_has_what_code_scanning_needs(result):
+    log = json.loads(EMITTERS["sarif"](result))
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [r.code for r in RULES]
+    assert all(r["shortDescription"]["text"] and r["help"]["text"] for r in rules)
+    for res in run["results"]:
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        loc = res["locations"][0]["physicalLocation"]
+        assert not loc["artifactLocation"]["uri"].startswith("/")  # repo-relative
+        assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
+        assert res["level"] in {"error", "warning"}
+
+
+def test_junit_format_parses_back(result):
+    root = ET.fromstring(EMITTERS["junit"](result))
+    cases = root.findall(".//testcase")
+    assert {c.get("name") for c in cases} == {"IC3xx_forward.py", "IC101.py"}
+    failures = root.findall(".//failure")
+    assert len(failures) == len(result.findings)
+    assert any("IC101" in f.get("message") for f in failures)
+
+
+def test_unknown_rule_prefix_in_config_is_an_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nselect = ["XX1"]\n')
+    out = run_cli(cwd=tmp_path)
+    assert out.returncode == 2 and "'XX1' matches no rule" in out.stderr
+
+
+def test_unknown_target_in_lint_paths_is_an_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.inferencecheck.lint.paths]\n"a/*" = "andriod"\n')
+    out = run_cli(cwd=tmp_path)
+    assert out.returncode == 2 and "unknown deployment target 'andriod'" in out.stderr
