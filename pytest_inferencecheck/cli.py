@@ -1,0 +1,156 @@
+"""The `inferencecheck` command: the table, the decision, one-model checks, and the linter.
+
+Exit codes: 0 ok, 1 findings or failures, 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__, settings
+from .decision import recommend
+from .errors import InferenceCheckError
+from .table import SOURCE, TABLE, TARGETS
+
+RUN_SETTINGS = ("strict", "require_device", "json", "junit")
+
+
+def _table(args: argparse.Namespace) -> int:
+    if args.format == "json":
+        print(json.dumps({"source": SOURCE, "rows": [vars(r) for r in TABLE],
+                          "targets": {t.id: vars(t) for t in TARGETS.values()}}, indent=2))
+    elif args.format == "markdown":
+        print("| row | platform | use case | technology |\n|---|---|---|---|")
+        for r in TABLE:
+            print(f"| {r.number} | {r.platform} | {r.use_case} | {r.technology} |")
+    else:
+        for r in TABLE:
+            print(f"{r.number}  {r.technology:<14} {r.platform}: {r.use_case}")
+        print(f"\nsource: {SOURCE}")
+    return 0
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    rec = recommend(args.target, graph_breaks=args.graph_breaks,
+                    aoti_supported=not args.aoti_unsupported,
+                    fastest_backend=args.fastest_backend)
+    print(json.dumps(rec.to_dict(), indent=2) if args.format == "json" else rec.reason)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .checker import check
+    from .config_file import load_callable
+    from .options import from_namespace
+    from .reporters import github, json_report, junit
+    from .reporters.text import explain
+
+    s = settings.resolve(vars(args), {}, "the command line")
+    opts = from_namespace(args, "the command line")
+    root = Path.cwd()
+    factory = load_callable(args.factory, "inferencecheck run", root)
+    inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
+    targets = [t for group in args.target for t in group.split(",") if t.strip()]
+    results = []
+    for target in targets:
+        built = factory()
+        if inputs_fn is not None:
+            model, example_inputs = built, inputs_fn()
+        elif isinstance(built, tuple) and len(built) == 2:
+            model, example_inputs = built
+        else:
+            raise InferenceCheckError(
+                f"factory {args.factory!r} returned {type(built).__name__}; it must return "
+                "(model, example_inputs), or pass --inputs module:function")
+        kwargs = {k: getattr(opts, k) for k in ("uses", "atol", "rtol", "strict_export",
+                                                "max_graph_breaks", "backends",
+                                                "executorch_partitioners", "min_delegation",
+                                                "max_pte_bytes", "cpp_timeout_s")}
+        result = check(model, example_inputs, target, name=args.name or args.factory,
+                       require_device=s.require_device or opts.require_device, **kwargs)
+        results.append(result)
+        print(explain(result), flush=True)
+    if s.json:
+        print(f"JSON report: {json_report.write(s.json, results)}")
+    if s.junit:
+        print(f"JUnit report: {junit.write(s.junit, results)}")
+    github.emit(results, print, strict=s.strict,
+                root=Path(os.environ.get("GITHUB_WORKSPACE") or root))
+    failed = any(r.outcome == "failed" for r in results) or (
+        s.strict and any(r.deviation for r in results))
+    return 1 if failed else 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .lint.cli import main as lint_main
+
+    return lint_main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    p = argparse.ArgumentParser(prog="inferencecheck", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"pytest-inferencecheck {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("table", help="Print the recommendations table")
+    t.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="Output format; default: text")
+    t.set_defaults(func=_table)
+
+    r = sub.add_parser("recommend", help="Which row applies to a target and its facts")
+    r.add_argument("target", help=f"A deployment target: {', '.join(TARGETS)}")
+    r.add_argument("--graph-breaks", type=int, required=True, help="Measured graph breaks")
+    r.add_argument("--aoti-unsupported", action="store_true",
+                   help="AOTI cannot compile or run this model here")
+    r.add_argument("--fastest-backend", default=None, help="The measured fastest backend")
+    r.add_argument("--format", choices=("text", "json"), default="text",
+                   help="Output format; default: text")
+    r.set_defaults(func=_recommend)
+
+    run = sub.add_parser("run", help="Check one model from the shell")
+    run.add_argument("factory", help="package.module:function returning the model, or "
+                                     "(model, example_inputs)")
+    run.add_argument("--target", action="append", required=True,
+                     help="Deployment target(s), comma-separated or repeated")
+    run.add_argument("--inputs", default=None, help="package.module:function returning the "
+                                                    "example inputs")
+    run.add_argument("--name", default=None, help="The model's name in reports; default: factory")
+    settings.add_options(run.add_argument, prefix="--", keys=RUN_SETTINGS)
+    from .options import add_cli_options
+
+    add_cli_options(run.add_argument)
+    run.set_defaults(func=_run)
+
+    from .lint.cli import add_arguments as add_lint_arguments
+
+    lint = sub.add_parser("lint", help="Static checks of deployment code (no imports, no torch)")
+    add_lint_arguments(lint)
+    lint.set_defaults(func=_lint)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return its exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InferenceCheckError as exc:
+        print(f"inferencecheck: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        return 2
+    except Exception as exc:  # noqa: BLE001 - an internal error is still exit 2 with a message
+        print(f"inferencecheck: internal error: {type(exc).__name__}: {exc} (please report it)",
+              file=sys.stderr)
+        return 2
+
+
+def entry() -> Any:  # console script
+    """Console-script entry point."""
+    sys.exit(main())
