@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +35,7 @@ class GraphBreak:
 
     def to_dict(self) -> dict:
         """Render as one entry of `graph_breaks.breaks` in the JSON report."""
-        return {"type": self.type, "name": self.name, "reason": self.reason, "file": self.file,
-                "line": self.line, "function": self.function, "user_code": self.user_code,
-                "hint": self.hint, "library_frame": self.library_frame}
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -51,8 +50,7 @@ class ExportIssue:
 
     def to_dict(self) -> dict:
         """Render as one entry of `export.issues` in the JSON report."""
-        return {"kind": self.kind, "message": self.message, "file": self.file, "line": self.line,
-                "hint": self.hint}
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -94,8 +92,7 @@ class Mismatch:
 
     def to_dict(self) -> dict:
         """Render as one entry of `numerics.mismatches`."""
-        return {"path": self.path, "message": self.message, "max_abs_err": self.max_abs_err,
-                "max_rel_err": self.max_rel_err}
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -170,8 +167,7 @@ class Failure:
 
     def to_dict(self) -> dict:
         """Render as one entry of `failures` in the JSON report."""
-        return {"stage": self.stage, "message": self.message, "hint": self.hint,
-                "file": self.file, "line": self.line}
+        return dataclasses.asdict(self)
 
 
 @dataclass

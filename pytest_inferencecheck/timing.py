@@ -11,21 +11,6 @@ from typing import Any
 import torch
 
 
-def median_ms(fn: Callable[[], Any], *, warmup: int = 1, max_runs: int = 20,
-              budget_s: float = 1.0) -> float:
-    """Median wall time of `fn()` in milliseconds, after `warmup` calls."""
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn()
-        times: list[float] = []
-        deadline = time.perf_counter() + budget_s
-        while len(times) < max_runs and (len(times) < 3 or time.perf_counter() < deadline):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
 @dataclass(frozen=True)
 class Timing:
     """Repeated latency samples in milliseconds, summarised robustly."""
@@ -70,3 +55,9 @@ def beats(challenger: Timing, incumbent: Timing, *, margin: float = 0.03) -> boo
     gap = incumbent.median - challenger.median
     noise = max(margin * incumbent.median, (challenger.spread + incumbent.spread) / 2)
     return gap > noise
+
+
+def median_ms(fn: Callable[[], Any], *, warmup: int = 1, max_runs: int = 20,
+              budget_s: float = 1.0) -> float:
+    """Median wall time of `fn()` in milliseconds, after `warmup` calls."""
+    return samples_ms(fn, warmup=warmup, runs=max_runs, budget_s=budget_s).median
