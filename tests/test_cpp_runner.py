@@ -68,7 +68,26 @@ def test_clean_model_passes_server_x86_cpp_with_outputs_equal_to_eager():
     assert r.latency.artifact_ms is not None and r.latency.artifact_ms > 0
 
 
-def test_bert_outputs_come_back_as_a_model_output_from_cpp(checked):
+def test_dynamic_batch_runs_in_cpp_at_a_second_shape_timed_once(monkeypatch):
+    calls = []
+    real_run = subprocess.run
+
+    def recording_run(cmd, *args, **kwargs):  # observe the real runner's command lines
+        calls.append(list(cmd))
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr("pytest_inferencecheck.runners.aoti_cpp.subprocess.run", recording_run)
+    batch = torch.export.Dim("batch", min=1, max=16)
+    r = check(models.SmallCNN(), (torch.randn(4, 3, 16, 16),), "server-x86-cpp",
+              dynamic_shapes=({0: batch},))
+    assert r.outcome == "passed", explain(r)
+    assert r.numerics.second_shape.ok and r.numerics.shapes.startswith("0: (4, 3, 16, 16)")
+    runner_calls = [c for c in calls if c[0].endswith("inferencecheck-aoti-runner")]
+    assert [c[-1] for c in runner_calls] == ["20", "0"]  # timed at the example shape only
+    assert r.latency.artifact_ms > 0
+
+
+def test_bert_outputs_come_back_as_a_model_output_from_cpp():
     r = check(models.tiny_bert(), models.token_ids(), "server-x86-cpp", name="bert")
     assert r.outcome == "passed", explain(r)
     assert r.numerics.compared == 2 and r.numerics.notes == []  # same structure as eager
