@@ -405,7 +405,7 @@ def check(
             _inference_setup(model, device, result.notes):
         ctx = Context(model, pytree.tree_map(to_device, args),
                       pytree.tree_map(to_device, dict(example_kwargs or {})), Path(tmp),
-                      device=device, options={"cpp_timeout_s": opts.cpp_timeout_s})
+                      options={"cpp_timeout_s": opts.cpp_timeout_s})
         try:
             with torch_trace_to_torch_only():
                 _Check(ctx, t, opts, result, stages).run()

@@ -45,7 +45,7 @@ def _recommend(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .checker import check
-    from .config_file import load_callable
+    from .config_file import build_model, load_callable
     from .options import from_namespace
     from .reporters import github, json_report, junit
     from .reporters.text import explain
@@ -58,21 +58,11 @@ def _run(args: argparse.Namespace) -> int:
     targets = [t for group in args.target for t in group.split(",") if t.strip()]
     results = []
     for target in targets:
-        built = factory()
-        if inputs_fn is not None:
-            model, example_inputs = built, inputs_fn()
-        elif isinstance(built, tuple) and len(built) == 2:
-            model, example_inputs = built
-        else:
-            raise InferenceCheckError(
-                f"factory {args.factory!r} returned {type(built).__name__}; it must return "
-                "(model, example_inputs), or pass --inputs module:function")
-        kwargs = {k: getattr(opts, k) for k in ("uses", "atol", "rtol", "strict_export",
-                                                "max_graph_breaks", "backends",
-                                                "executorch_partitioners", "min_delegation",
-                                                "max_pte_bytes", "cpp_timeout_s")}
-        result = check(model, example_inputs, target, name=args.name or args.factory,
-                       require_device=s.require_device or opts.require_device, **kwargs)
+        model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
+                                            "pass --inputs module:function")
+        kwargs = opts.check_kwargs()
+        kwargs["require_device"] = kwargs["require_device"] or s.require_device
+        result = check(model, example_inputs, target, name=args.name or args.factory, **kwargs)
         results.append(result)
         print(explain(result), flush=True)
     if s.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,7 +58,6 @@ class ModelEntry:
     inputs: str | None
     targets: tuple[str, ...]
     options: CheckOptions
-    raw_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -104,7 +103,7 @@ def _entry(name: str, raw: Any, path: Path) -> ModelEntry:
     except InferenceCheckError as exc:
         raise InferenceCheckError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") \
             from None
-    return ModelEntry(name, raw["factory"], raw.get("inputs"), resolved, checked, dict(options))
+    return ModelEntry(name, raw["factory"], raw.get("inputs"), resolved, checked)
 
 
 def load_callable(spec: str, where: str, root: Path) -> Callable[..., Any]:
@@ -125,3 +124,16 @@ def load_callable(spec: str, where: str, root: Path) -> Callable[..., Any]:
     if not callable(obj):
         raise InferenceCheckError(f"{where}: {spec!r} is not callable")
     return obj
+
+
+def build_model(factory: Callable[..., Any], inputs: Callable[..., Any] | None, spec: str,
+                where: str, how_to_add_inputs: str) -> tuple[Any, Any]:
+    """Call a factory: (model, example_inputs) from it, or the model from it and inputs apart."""
+    built = factory()
+    if inputs is not None:
+        return built, inputs()
+    if isinstance(built, tuple) and len(built) == 2:
+        return built
+    raise InferenceCheckError(
+        f"{where}factory {spec!r} returned {type(built).__name__}; it must return "
+        f"(model, example_inputs), or {how_to_add_inputs}")

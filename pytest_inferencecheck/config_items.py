@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .config_file import ModelEntry, load_callable, model_entries, read_table
+from .config_file import ModelEntry, build_model, load_callable, model_entries, read_table
 from .errors import InferenceCheckError
 from .harness import run_check
 
@@ -40,20 +40,13 @@ class ConfigModelItem(pytest.Item):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entry, self.factory, self.inputs, self.target = entry, factory, inputs, target
-        self.add_marker(pytest.mark.deploy_target(target, **entry.raw_options))
+        self.add_marker(pytest.mark.deploy_target(target))  # selected and skipped like marked tests
 
     def runtest(self) -> None:
         """Build, validate what the factory returned, and check."""
-        built = self.factory()
-        if self.inputs is not None:
-            model, example_inputs = built, self.inputs()
-        elif isinstance(built, tuple) and len(built) == 2:
-            model, example_inputs = built
-        else:
-            raise InferenceCheckError(
-                f"{self.entry.where}: factory {self.entry.factory!r} returned "
-                f"{type(built).__name__}; it must return (model, example_inputs), or set "
-                "'inputs' to a function returning the example inputs")
+        model, example_inputs = build_model(
+            self.factory, self.inputs, self.entry.factory, f"{self.entry.where}: ",
+            "set 'inputs' to a function returning the example inputs")
         run_check(self, model, example_inputs, self.target, self.entry.options,
                   name=self.entry.name)
 

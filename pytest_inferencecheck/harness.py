@@ -76,10 +76,7 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     from .checker import check  # torch loads only when a check runs
 
     settings = item.config.stash.get(SETTINGS, Settings())
-    kwargs = {k: getattr(options, k) for k in (
-        "uses", "atol", "rtol", "dynamic_shapes", "strict_export", "require_device",
-        "max_graph_breaks", "backends", "executorch_partitioners", "min_delegation",
-        "max_pte_bytes", "cpp_timeout_s")}
+    kwargs = options.check_kwargs()
     kwargs["require_device"] = kwargs["require_device"] or settings.require_device
     kwargs.update(call_kwargs)
     result = check(model, example_inputs, target, on_stage=_progress(item, target), **kwargs)

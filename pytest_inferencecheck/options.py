@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InferenceCheckError
@@ -28,10 +28,13 @@ class CheckOptions:
     min_delegation: float | None = None
     max_pte_bytes: int | None = None
     cpp_timeout_s: float = 300.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def check_kwargs(self) -> dict[str, Any]:
+        """These options as keyword arguments of `check()`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CheckOptions) if f.name != "extra")
+OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CheckOptions))
 
 # How each option is given on a command line (dynamic_shapes needs Python objects: API only).
 CLI_OPTIONS: dict[str, tuple[Any, str]] = {

@@ -11,28 +11,7 @@ import pytest
 from pytest_inferencecheck.reporters.github import command, escape_data, escape_property
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
 
-MODELS = '''
-import os
-import torch
-from torch import nn
-
-BREAKS = int(os.environ.get("DEMO_BREAKS", "1"))
-
-class Clean(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(4, 4)
-    def forward(self, x):
-        return torch.relu(self.lin(x))
-
-class Breaks(nn.Module):
-    def forward(self, x):
-        if x.sum() > 0:  # break one
-            x = x * 2
-        if BREAKS > 1:
-            print("two")  # break two
-        return x
-'''.lstrip("\n")
+from repo_sources import MODELS, line_of
 
 TESTS = '''
 import pytest, torch, mymodels
@@ -45,10 +24,6 @@ def test_clean(inference_check):
 def test_breaks(inference_check):
     inference_check(mymodels.Breaks(), (torch.ones(3),), name="breaks")
 '''
-
-
-def line_of(marker: str) -> int:
-    return next(i for i, t in enumerate(MODELS.splitlines(), 1) if marker in t)
 
 
 @pytest.fixture

@@ -8,33 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-MODELS = '''
-import torch
-from torch import nn
+from repo_sources import MODELS, line_of
 
-class Clean(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(4, 4)
-    def forward(self, x):
-        return torch.relu(self.lin(x))
-
-class Breaks(nn.Module):
-    def forward(self, x):
-        if x.sum() > 0:  # the break
-            x = x * 2
-        return x
-'''
-
-
-BREAK_LINE = next(i for i, text in enumerate(MODELS.lstrip("\n").splitlines(), 1)
-                  if "# the break" in text)
+BREAK_LINE = line_of("# break one")
 
 
 @pytest.fixture
 def repo(pytester):
     """A tiny model repository with a models module."""
-    pytester.makepyfile(mymodels=MODELS.lstrip("\n"))
+    pytester.makepyfile(mymodels=MODELS)
     pytester.syspathinsert()
     return pytester
 

@@ -20,7 +20,6 @@ class Context:
     args: tuple
     kwargs: dict
     workdir: Path
-    device: str = "cpu"
     backend: str = "inductor"
     program: torch.export.ExportedProgram | None = None
     artifacts: dict[str, Any] = field(default_factory=dict)  # e.g. "pt2": Path, shared by runners
