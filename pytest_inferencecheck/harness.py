@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -33,19 +34,11 @@ def _progress(item: pytest.Item, target: str):  # type: ignore[no-untyped-def]
         line = f"    [{target}] {stage.name:<20} {stage.status:<7} {stage.seconds:7.2f}s"
         if stage.detail:
             line += f"  {stage.detail.splitlines()[0][:100]}"
-        with capman.global_and_fixture_disabled() if capman else _null():
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
             reporter.ensure_newline()
             reporter.write_line(line)
 
     return on_stage
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _apply_baseline(item: pytest.Item, result: Any, settings: Settings) -> str | None:

@@ -45,6 +45,11 @@ def graph_break_hint(text: str) -> str:
     return DEFAULT_GRAPH_BREAK_HINT
 
 
+DATA_DEPENDENT_HINT = ("the control flow or shape depends on tensor values: use "
+                       "`torch.cond`/`torch.where`, or state the assumption with `torch._check(...)`")
+FAKE_KERNEL_HINT = ("a custom operator has no fake (meta) implementation: register one with "
+                    "`@torch.library.register_fake`")
+
 _UNREGISTERED = re.compile(
     r"Found <class '(?P<cls>[\w.]+)'> in (?P<where>output|input)s?, which is not a known type"
 )
@@ -66,18 +71,14 @@ def classify_export_error(message: str) -> tuple[str, str]:
                     "`torch.export.register_dataclass`), or return plain tensors/tuples/dicts")
         return f"unregistered-pytree-{m.group('where')}", hint
     if re.search(r"data-dependent|GuardOnDataDependentSymNode|unbacked", message, re.IGNORECASE):
-        return "data-dependent", (
-            "the control flow or shape depends on tensor values: use `torch.cond`/`torch.where`, "
-            "or state the assumption with `torch._check(...)`")
+        return "data-dependent", DATA_DEPENDENT_HINT
     if re.search(r"Constraints violated|ConstraintViolation|specialized|dynamic_shapes",
                  message, re.IGNORECASE):
         return "dynamic-shapes", (
             "the dynamic_shapes spec conflicts with the code: follow the suggested fixes in the "
             "message or mark that dimension static")
     if re.search(r"fake|meta kernel|Meta tensor", message, re.IGNORECASE):
-        return "missing-fake-kernel", (
-            "a custom operator has no fake (meta) implementation: register one with "
-            "`@torch.library.register_fake`")
+        return "missing-fake-kernel", FAKE_KERNEL_HINT
     if re.search(r"Unsupported|not supported|graph break", message, re.IGNORECASE):
         return "unsupported", ("rewrite the named construct with traceable torch ops, or try "
                                "`strict=False` export")
@@ -85,10 +86,10 @@ def classify_export_error(message: str) -> tuple[str, str]:
 
 
 DRAFT_KIND_HINTS: dict[str, tuple[str, str]] = {
-    "DATA_DEPENDENT_ERROR": ("data-dependent", classify_export_error("data-dependent")[1]),
+    "DATA_DEPENDENT_ERROR": ("data-dependent", DATA_DEPENDENT_HINT),
     "GUARD_ADDED": ("guard-added", "a shape assumption was specialized: check the dynamic_shapes "
                                    "spec for this dimension"),
-    "MISSING_FAKE_KERNEL": ("missing-fake-kernel", classify_export_error("fake")[1]),
+    "MISSING_FAKE_KERNEL": ("missing-fake-kernel", FAKE_KERNEL_HINT),
     "MISMATCHED_FAKE_KERNEL": ("mismatched-fake-kernel",
                                "the fake kernel of a custom op disagrees with the real one "
                                "in shape or dtype: fix its `register_fake` implementation"),

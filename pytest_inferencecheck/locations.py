@@ -27,8 +27,7 @@ class Location:
 @lru_cache(maxsize=1)
 def _library_roots() -> tuple[str, ...]:
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-              + "pytest_inferencecheck")
+    roots.add(os.path.dirname(os.path.abspath(__file__)))  # this package
     try:  # an editable or source checkout of torch is still a library, not the user's code
         import torch
 

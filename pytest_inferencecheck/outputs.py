@@ -65,17 +65,19 @@ def non_finite(outputs: list[tuple[str, Any]]) -> list[str]:
     return bad
 
 
-def _tensor_errors(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
-    a = actual.detach().to("cpu", torch.float64)
-    e = expected.detach().to("cpu", torch.float64)
+def _tensor_errors(actual: torch.Tensor, expected: torch.Tensor, atol: float,
+                   rtol: float) -> tuple[float, float, bool]:
+    """Max abs and rel error, and allclose (equal NaNs and equal infinities count as equal)."""
+    wide = torch.complex128 if actual.is_complex() or expected.is_complex() else torch.float64
+    a = actual.detach().to("cpu", wide)
+    e = expected.detach().to("cpu", wide)
     if a.numel() == 0:
-        return 0.0, 0.0
-    diff = (a - e).abs()
-    both_nan = torch.isnan(a) & torch.isnan(e)
-    diff = torch.where(both_nan, torch.zeros_like(diff), diff)
-    rel = diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny)
-    rel = torch.where(diff == 0, torch.zeros_like(rel), rel)
-    return float(diff.max()), float(rel.max())
+        return 0.0, 0.0, True
+    same = (a == e) | (torch.isnan(a) & torch.isnan(e))
+    diff = torch.where(same, 0.0, (a - e).abs())
+    close = bool((same | (diff <= atol + rtol * e.abs())).all())  # 0*inf bounds are NaN
+    rel = torch.where(diff == 0, 0.0, diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny))
+    return float(diff.max()), float(rel.max()), close
 
 
 def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: float,
@@ -90,12 +92,7 @@ def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: floa
             return
         if actual.dtype != expected.dtype:
             numerics.notes.append(f"{path}: dtype {actual.dtype} differs from eager's {expected.dtype}")
-        abs_err, rel_err = _tensor_errors(actual, expected)
-        close = torch.allclose(actual.detach().cpu().to(torch.float64) if actual.dtype != torch.bool
-                               else actual.cpu(),
-                               expected.detach().cpu().to(torch.float64) if expected.dtype != torch.bool
-                               else expected.cpu(),
-                               atol=atol, rtol=rtol, equal_nan=True) if actual.numel() else True
+        abs_err, rel_err, close = _tensor_errors(actual, expected, atol, rtol)
     elif isinstance(expected, (int, float, complex)) and not isinstance(expected, bool):
         if not isinstance(actual, (int, float, complex)) or isinstance(actual, bool):
             numerics.mismatches.append(Mismatch(path, f"expected a number, got {type(actual).__name__}"))

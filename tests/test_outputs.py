@@ -88,3 +88,10 @@ def test_opaque_leaves_are_noted_not_silently_passed():
 def test_non_finite_paths():
     assert non_finite(leaves({"a": torch.tensor([1.0, math.nan]), "b": torch.ones(1),
                               "c": math.inf, "i": torch.tensor([1])})) == ["output['a']", "output['c']"]
+
+
+def test_equal_infinities_and_nans_count_as_equal_but_one_sided_nan_does_not():
+    inf_nan = torch.tensor([math.inf, -math.inf, math.nan, 1.0])
+    assert compare(inf_nan.clone(), inf_nan, atol=0, rtol=0).ok
+    n = compare(torch.tensor([math.nan, 1.0]), torch.tensor([0.0, 1.0]), atol=1, rtol=1)
+    assert not n.ok
