@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import InferenceCheckError
+from .errors import InferenceCheckError, reject_unknown_keys
 from .options import CheckOptions, validate
 from .settings import SETTINGS
 from .table import resolve_target
@@ -42,10 +42,7 @@ def read_table(path: Path) -> dict[str, Any]:
     table = data.get("tool", {}).get("inferencecheck", {})
     if not isinstance(table, dict):
         raise InferenceCheckError(f"{path}: {TABLE} must be a table")
-    unknown = sorted(set(table) - SECTION_KEYS)
-    if unknown:
-        raise InferenceCheckError(f"{path}: unknown key(s) {', '.join(unknown)} in {TABLE}; "
-                                  f"valid keys: {', '.join(sorted(SECTION_KEYS))}")
+    reject_unknown_keys(table, SECTION_KEYS, f"{path}: {TABLE}")
     return table
 
 
@@ -78,10 +75,7 @@ def _entry(name: str, raw: Any, path: Path) -> ModelEntry:
     where = f"{path}: [tool.inferencecheck.models.{name}]"
     if not isinstance(raw, dict):
         raise InferenceCheckError(f"{where} must be a table with factory and targets")
-    unknown = sorted(set(raw) - MODEL_KEYS)
-    if unknown:
-        raise InferenceCheckError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                                  f"{', '.join(sorted(MODEL_KEYS))}")
+    reject_unknown_keys(raw, MODEL_KEYS, where)
     for key in ("factory", "targets"):
         if key not in raw:
             raise InferenceCheckError(f"{where}: missing required key {key!r}")

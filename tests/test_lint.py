@@ -189,6 +189,13 @@ def test_unknown_rule_prefix_in_config_is_an_error(tmp_path):
     assert out.returncode == 2 and "'XX1' matches no rule" in out.stderr
 
 
+def test_unknown_lint_config_key_is_an_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nselekt = ["IC1"]\n')
+    out = run_cli(cwd=tmp_path)
+    assert out.returncode == 2
+    assert "unknown key(s) selekt; valid keys: ignore, paths, select" in out.stderr
+
+
 def test_unknown_target_in_lint_paths_is_an_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.inferencecheck.lint.paths]\n"a/*" = "andriod"\n')

@@ -314,7 +314,8 @@ def test_unknown_config_keys_are_errors(repo):
     repo.makepyprojecttoml('[tool.inferencecheck]\nstrikt = true\n')
     result = repo.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown key(s) strikt in [[]tool.inferencecheck[]]; valid keys:*"])
+    result.stderr.fnmatch_lines(["*pyproject.toml: [[]tool.inferencecheck[]]: unknown key(s) strikt; "
+                                 "valid keys:*strict*"])
 
 
 def test_plugin_hooks_see_every_result(repo):

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InferenceCheckError
+from ..errors import InferenceCheckError, reject_unknown_keys
 from ..table import Target, resolve_target
 from .checker import Finding, check_source
 from .rules import RULES
@@ -57,10 +57,7 @@ def validate_codes(codes: list[str], source: str) -> tuple[str, ...]:
 
 def config_from_table(table: dict, source: str) -> LintConfig:
     """`[tool.inferencecheck.lint]`: select, ignore, paths."""
-    unknown = sorted(set(table) - {"select", "ignore", "paths"})
-    if unknown:
-        raise InferenceCheckError(f"{source}: unknown key(s) {', '.join(unknown)}; valid: "
-                                  "select, ignore, paths")
+    reject_unknown_keys(table, {"select", "ignore", "paths"}, source)
     paths = table.get("paths", {})
     if not isinstance(paths, dict):
         raise InferenceCheckError(f"{source}: paths must be a table of glob = target")
