@@ -29,7 +29,7 @@ from .runners.executorch import INSTALL_HINT, ExecuTorchMissing
 from .shapes import second_shape
 from .stages import StageError, Stages, describe, full_message, user_traceback
 from .table import Target, resolve_target
-from .timing import beats, median_ms, samples_ms
+from .timing import Timing, beats, median_ms, samples_ms
 
 _STAGE_HINTS = {
     "eager": "the model must run in plain PyTorch on its example inputs first: fix the error at "
@@ -246,12 +246,12 @@ class _Check:
                 self.stages.fail(f"race:{backend}", time.perf_counter() - start, describe(exc))
                 continue
             ctx.artifacts[f"torch.compile:{backend}"] = compiled
-            entries.append(RaceEntry(backend, numerics.ok, timing.median, timing.spread,
-                                     numerics.max_abs_err,
-                                     None if numerics.ok else "outputs differ from eager",
-                                     timing.samples))
-            if numerics.ok:
-                timings[backend] = timing
+            entry = RaceEntry(backend, numerics.ok, timing.median, timing.spread,
+                              numerics.max_abs_err,
+                              None if numerics.ok else "outputs differ from eager", timing.samples)
+            entries.append(entry)
+            if numerics.ok:  # decide from the samples as reported, so the report re-derives it
+                timings[backend] = Timing(entry.samples_ms)
             (self.stages.record if numerics.ok else self.stages.fail)(
                 f"race:{backend}", time.perf_counter() - start,
                 f"median {timing.median:.3f} ms ± {timing.spread:.3f}")

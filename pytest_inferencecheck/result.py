@@ -11,6 +11,18 @@ from .locations import display_path
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
+MEASURED_PLACES = 4  # seconds and milliseconds are kept to this many decimal places
+
+
+def _measured(value: float | None) -> float | None:
+    """Round a measurement once, on entry, so the terminal, JSON and JUnit show the same value.
+
+    Rounding only when writing the report rounded twice on the way back (0.01749 -> 0.0175 ->
+    "0.018" against "0.017" from the unrounded value), so a result read back from a worker
+    rendered differently from the one that was measured.
+    """
+    return None if value is None else round(value, MEASURED_PLACES)
+
 
 @dataclass
 class GraphBreak:
@@ -75,10 +87,12 @@ class Stage:
     seconds: float
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        self.seconds = _measured(self.seconds)
+
     def to_dict(self) -> dict:
         """Render as one entry of `stages` in the JSON report."""
-        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 4),
-                "detail": self.detail}
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -129,10 +143,12 @@ class Latency:
     eager_ms: float | None = None
     artifact_ms: float | None = None
 
+    def __post_init__(self) -> None:
+        self.eager_ms, self.artifact_ms = _measured(self.eager_ms), _measured(self.artifact_ms)
+
     def to_dict(self) -> dict:
         """Render as the `latency` entry of the JSON report."""
-        r = lambda v: None if v is None else round(v, 4)  # noqa: E731
-        return {"eager_ms": r(self.eager_ms), "artifact_ms": r(self.artifact_ms)}
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -147,12 +163,13 @@ class RaceEntry:
     error: str | None = None
     samples_ms: tuple[float, ...] = ()
 
+    def __post_init__(self) -> None:
+        self.median_ms, self.spread_ms = _measured(self.median_ms), _measured(self.spread_ms)
+        self.samples_ms = tuple(_measured(v) for v in self.samples_ms)
+
     def to_dict(self) -> dict:
         """Render as one entry of `race` in the JSON report."""
-        r = lambda v: None if v is None else round(v, 4)  # noqa: E731
-        return {"backend": self.backend, "ok": self.ok, "median_ms": r(self.median_ms),
-                "spread_ms": r(self.spread_ms), "max_abs_err": self.max_abs_err,
-                "error": self.error, "samples_ms": [r(v) for v in self.samples_ms]}
+        return {**dataclasses.asdict(self), "samples_ms": list(self.samples_ms)}
 
 
 @dataclass
