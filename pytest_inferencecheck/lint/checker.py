@@ -30,7 +30,9 @@ COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package"}
 EXPORT = {"torch.export.export"}
 
-LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+# The logging.Logger methods, and the *_once/advice ones that transformers adds to its loggers.
+LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
+               "warning_once", "info_once", "warning_advice"}
 LOGGER_NAMES = re.compile(r"^(log|logger|_logger|LOGGER|LOG)$")
 TENSOR_REDUCTIONS = {"sum", "any", "all", "max", "min", "mean", "item", "norm", "prod",
                      "amax", "amin", "argmax", "argmin", "count_nonzero", "equal", "allclose",
