@@ -29,7 +29,7 @@ from .runners.executorch import INSTALL_HINT, ExecuTorchMissing
 from .shapes import second_shape
 from .stages import StageError, Stages, describe, full_message, user_traceback
 from .table import Target, resolve_target
-from .timing import Timing, beats, median_ms, samples_ms
+from .timing import beats, median_ms, samples_ms
 
 _STAGE_HINTS = {
     "eager": "the model must run in plain PyTorch on its example inputs first: fix the error at "
@@ -246,15 +246,14 @@ class _Check:
                 self.stages.fail(f"race:{backend}", time.perf_counter() - start, describe(exc))
                 continue
             ctx.artifacts[f"torch.compile:{backend}"] = compiled
-            entry = RaceEntry(backend, numerics.ok, timing.median, timing.spread,
-                              numerics.max_abs_err,
-                              None if numerics.ok else "outputs differ from eager", timing.samples)
+            entry = RaceEntry(backend, numerics.ok, timing.samples, numerics.max_abs_err,
+                              None if numerics.ok else "outputs differ from eager")
             entries.append(entry)
             if numerics.ok:  # decide from the samples as reported, so the report re-derives it
-                timings[backend] = Timing(entry.samples_ms)
+                timings[backend] = entry.timing
             (self.stages.record if numerics.ok else self.stages.fail)(
                 f"race:{backend}", time.perf_counter() - start,
-                f"median {timing.median:.3f} ms ± {timing.spread:.3f}")
+                f"median {entry.median_ms:.3f} ms ± {entry.spread_ms:.3f}")
         self.result.race = entries
         base = timings.get("inductor")
         if base is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from .decision import Recommendation
 from .locations import display_path
+from .timing import Timing
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -153,23 +154,43 @@ class Latency:
 
 @dataclass
 class RaceEntry:
-    """One torch.compile backend in the row-7 race: checked against eager, then timed."""
+    """One torch.compile backend in the row-7 race: checked against eager, then timed.
+
+    Median and spread are derived from the samples, so the verdict, the report and a result
+    read back from JSON all rest on the same numbers.
+    """
 
     backend: str
     ok: bool
-    median_ms: float | None = None
-    spread_ms: float | None = None
+    samples_ms: tuple[float, ...] = ()
     max_abs_err: float | None = None
     error: str | None = None
-    samples_ms: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        self.median_ms, self.spread_ms = _measured(self.median_ms), _measured(self.spread_ms)
         self.samples_ms = tuple(_measured(v) for v in self.samples_ms)
+
+    @property
+    def timing(self) -> Timing | None:
+        """The samples summarised; None for a backend that was not timed."""
+        return Timing(self.samples_ms) if self.samples_ms else None
+
+    @property
+    def median_ms(self) -> float | None:
+        """The median sample."""
+        timing = self.timing
+        return timing.median if timing else None
+
+    @property
+    def spread_ms(self) -> float | None:
+        """The interquartile range of the samples."""
+        timing = self.timing
+        return timing.spread if timing else None
 
     def to_dict(self) -> dict:
         """Render as one entry of `race` in the JSON report."""
-        return {**dataclasses.asdict(self), "samples_ms": list(self.samples_ms)}
+        return {"backend": self.backend, "ok": self.ok, "median_ms": _measured(self.median_ms),
+                "spread_ms": _measured(self.spread_ms), "max_abs_err": self.max_abs_err,
+                "error": self.error, "samples_ms": list(self.samples_ms)}
 
 
 @dataclass
@@ -288,7 +309,8 @@ def from_dict(d: dict) -> CheckResult:
         numerics=_numerics(d.get("numerics")), executorch=d.get("executorch"),
         latency=Latency(**d["latency"]) if d.get("latency") else None,
         fallback=Fallback(fb["from"], fb["stage"], fb["error"]) if fb else None,
-        race=[RaceEntry(**{**e, "samples_ms": tuple(e.get("samples_ms", ()))})
+        race=[RaceEntry(e["backend"], e["ok"], tuple(e.get("samples_ms", ())),
+                        e.get("max_abs_err"), e.get("error"))
               for e in d["race"]] if d.get("race") is not None else None,
         failures=[Failure(**f) for f in d.get("failures", [])],
         skip_reason=d.get("skip_reason"), notes=list(d.get("notes", [])))

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 
 @dataclass(frozen=True)
 class Timing:
@@ -34,6 +32,8 @@ class Timing:
 def samples_ms(fn: Callable[[], Any], *, warmup: int = 2, runs: int = 30,
                budget_s: float = 2.0) -> Timing:
     """Latency samples of `fn()` after warm-up, at least 5 and at most `runs` within a budget."""
+    import torch  # here, so that results and reporters can use Timing without importing torch
+
     with torch.no_grad():
         for _ in range(warmup):
             fn()

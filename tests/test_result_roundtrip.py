@@ -30,7 +30,9 @@ def test_measurements_are_rounded_once_so_every_reporter_agrees():
     back = Latency(**json.loads(json.dumps(lat.to_dict())))
     assert back == lat
     assert f"{back.eager_ms:.3f}" == f"{lat.eager_ms:.3f}"
-    entry = RaceEntry("inductor", True, 0.017496, 0.00049, samples_ms=(0.017496, 0.0175))
+    entry = RaceEntry("inductor", True, samples_ms=(0.017496, 0.0175, 0.01751, 0.0176))
     d = json.loads(json.dumps(entry.to_dict()))
-    assert RaceEntry(**{**d, "samples_ms": tuple(d["samples_ms"])}) == entry
+    back = from_dict({"model": "m", "target": "server-x86-python", "race": [d]}).race[0]
+    assert back == entry and back.timing == entry.timing
+    assert f"{back.median_ms:.3f}" == f"{entry.median_ms:.3f}"
     assert Stage("compile", "passed", 1.23456789).to_dict()["seconds"] == 1.2346
