@@ -65,19 +65,18 @@ class Verdict:
 
     regressions: list[str]
     improvements: list[str]
-    known: bool  # the baseline has an entry for this (model, target)
 
 
 def compare(result: CheckResult, data: dict, root: Path) -> Verdict:
     """Breaks beyond the accepted ones are regressions; accepted ones now gone are improvements."""
     accepted = _accepted(data, result.model, result.target)
     if accepted is None or result.graph_breaks is None:
-        return Verdict([], [], accepted is not None)
+        return Verdict([], [])
     now = Counter(key_of(b, root) for b in result.graph_breaks)
     fmt = lambda k, n: f"[{k[0]}] {k[1]} in {k[2]} (x{n})"  # noqa: E731
     regressions = [fmt(k, n - accepted[k]) for k, n in sorted(now.items()) if n > accepted[k]]
     improvements = [fmt(k, n - now[k]) for k, n in sorted(accepted.items()) if n > now[k]]
-    return Verdict(regressions, improvements, True)
+    return Verdict(regressions, improvements)
 
 
 def updated(data: dict, results: list[CheckResult], root: Path) -> dict:

@@ -60,9 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     for target in targets:
         model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
                                             "pass --inputs module:function")
-        kwargs = opts.check_kwargs()
-        kwargs["require_device"] = kwargs["require_device"] or s.require_device
-        result = check(model, example_inputs, target, name=args.name or args.factory, **kwargs)
+        result = check(model, example_inputs, target, name=args.name or args.factory,
+                       **opts.check_kwargs(s))
         results.append(result)
         print(explain(result), flush=True)
     if s.json:

@@ -69,9 +69,7 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     from .checker import check  # torch loads only when a check runs
 
     settings = item.config.stash.get(SETTINGS, Settings())
-    kwargs = options.check_kwargs()
-    kwargs["require_device"] = kwargs["require_device"] or settings.require_device
-    kwargs.update(call_kwargs)
+    kwargs = {**options.check_kwargs(settings), **call_kwargs}
     result = check(model, example_inputs, target, on_stage=_progress(item, target), **kwargs)
     result.nodeid = item.nodeid
     loosenable = _apply_baseline(item, result, settings)

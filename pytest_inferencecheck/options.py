@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InferenceCheckError
+from .settings import Settings
 from .table import resolve_technology
 
 
@@ -29,9 +30,12 @@ class CheckOptions:
     max_pte_bytes: int | None = None
     cpp_timeout_s: float = 300.0
 
-    def check_kwargs(self) -> dict[str, Any]:
-        """These options as keyword arguments of `check()`."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+    def check_kwargs(self, settings: Settings | None = None) -> dict[str, Any]:
+        """These options as keyword arguments of `check()`; a run's `require_device` adds to them."""
+        kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if settings is not None:
+            kwargs["require_device"] = kwargs["require_device"] or settings.require_device
+        return kwargs
 
 
 OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CheckOptions))

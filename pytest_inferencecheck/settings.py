@@ -66,8 +66,6 @@ SETTINGS: tuple[Setting, ...] = (
             "default: off", False),
 )
 
-BY_KEY = {s.key: s for s in SETTINGS}
-
 
 def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
                 keys: tuple[str, ...] | None = None) -> None:

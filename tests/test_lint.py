@@ -14,7 +14,7 @@ import pytest
 from pytest_inferencecheck.lint.checker import check_source
 from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.engine import LintConfig, lint_paths
-from pytest_inferencecheck.lint.rules import BY_CODE, RULES
+from pytest_inferencecheck.lint.rules import RULES
 from pytest_inferencecheck.table import TARGETS
 
 FIXTURES = Path(__file__).parent / "lint_fixtures"

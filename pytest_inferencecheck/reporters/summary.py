@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..locations import display_path
 from ..result import CheckResult
 
 COLUMNS = ("model", "target", "row", "technology", "breaks", "export", "parity", "time", "outcome")
