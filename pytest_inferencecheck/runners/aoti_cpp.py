@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.utils._pytree as pytree
-from torch.export._tree_utils import reorder_kwargs
 
 from ..cpp_build import ensure_runner
 from ..stages import Stages
 from .aoti_python import compile_package
-from .base import Context
+from .base import Context, ProgramCall
 
 LATENCY_REPEAT = 20
 _MEDIAN = re.compile(r"median_ms=([0-9.eE+-]+)")
@@ -41,13 +39,12 @@ class CppArtifact:
     def __init__(self, binary: Path, package: Path, program: torch.export.ExportedProgram,
                  workdir: Path, timeout_s: float) -> None:
         self.binary, self.package, self.workdir, self.timeout_s = binary, package, workdir, timeout_s
-        self.in_spec, self.out_spec = program.call_spec.in_spec, program.call_spec.out_spec
+        self.call = ProgramCall(program)
         self.median_ms: float | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        flat = pytree.tree_flatten((args, reorder_kwargs(kwargs, self.in_spec)))[0]
         inputs, outputs = self.workdir / "cpp_inputs.pt", self.workdir / "cpp_outputs.pt"
-        torch.save([x.detach().contiguous() for x in flat if isinstance(x, torch.Tensor)], inputs)
+        torch.save([x.detach().contiguous() for x in self.call.flat_inputs(args, kwargs)], inputs)
         outputs.unlink(missing_ok=True)
         # Latency is measured once, at the example shape; later calls (a second shape) only run.
         repeat = LATENCY_REPEAT if self.median_ms is None else 0
@@ -65,8 +62,7 @@ class CppArtifact:
         m = _MEDIAN.search(proc.stdout)
         if m:
             self.median_ms = float(m.group(1))
-        flat_out = torch.load(outputs, weights_only=True)
-        return pytree.tree_unflatten(list(flat_out), self.out_spec)
+        return self.call.outputs(torch.load(outputs, weights_only=True))
 
     def measure_latency_ms(self) -> float | None:
         """The median latency the runner measured in its own process (no spawn, no load)."""

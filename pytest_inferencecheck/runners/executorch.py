@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.utils._pytree as pytree
-from torch.export._tree_utils import reorder_kwargs
 
 from ..errors import InferenceCheckError
 from ..quiet import capture_fd, quiet_torch
 from ..stages import Stages
-from .base import Context
+from .base import Context, ProgramCall
 
 INSTALL_HINT = "install it with `pip install 'pytest-inferencecheck[executorch]'`"
 
@@ -99,13 +97,10 @@ class ExecuTorchArtifact:
     """Calls like the model; runs the `.pte` with the ExecuTorch runtime."""
 
     def __init__(self, method: Any, program: torch.export.ExportedProgram) -> None:
-        self.method = method
-        self.in_spec, self.out_spec = program.call_spec.in_spec, program.call_spec.out_spec
+        self.method, self.call = method, ProgramCall(program)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        flat = pytree.tree_flatten((args, reorder_kwargs(kwargs, self.in_spec)))[0]
-        outputs = self.method.execute([x for x in flat if isinstance(x, torch.Tensor)])
-        return pytree.tree_unflatten(list(outputs), self.out_spec)
+        return self.call.outputs(self.method.execute(self.call.flat_inputs(args, kwargs)))
 
 
 class ExecuTorchRunner:
