@@ -1,19 +1,19 @@
-"""Build the C++ AOTI runner once per (torch, compiler, flags) into a per-user cache."""
+"""Build the C++ AOTI runner once per (torch, compiler, flags), as an entry of the artifact store."""
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import torch
+
+from .store import REBUILT, REUSED, ArtifactStore, Use
 
 SOURCE = Path(__file__).parent / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"
@@ -24,21 +24,21 @@ class BuildError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Runner:
-    """A built runner binary and whether this call built it."""
+class RunnerBinary:
+    """A runner binary from the store, and what obtaining it did."""
 
     path: Path
-    built: bool
-    rebuilt_corrupt: bool = False
+    use: Use
 
+    @property
+    def built(self) -> bool:
+        """True if this call compiled it."""
+        return self.use.status != REUSED
 
-def cache_dir() -> Path:
-    """`$INFERENCECHECK_CACHE_DIR`, else `$XDG_CACHE_HOME/pytest-inferencecheck`, else ~/.cache."""
-    env = os.environ.get("INFERENCECHECK_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-inferencecheck"
+    @property
+    def rebuilt_corrupt(self) -> bool:
+        """True if a stored binary failed its checksum and was compiled again."""
+        return self.use.status == REBUILT
 
 
 def find_compiler() -> str:
@@ -67,12 +67,19 @@ def compile_command(compiler: str, source: Path, output: Path) -> list[str]:
             str(source), "-o", str(output), "-L", str(lib), *libs, f"-Wl,-rpath,{lib}"]
 
 
+@functools.lru_cache(maxsize=8)
 def _compiler_version(compiler: str) -> str:
     try:
         return subprocess.run([compiler, "--version"], capture_output=True, text=True,
                               timeout=30).stdout.splitlines()[0]
     except (OSError, subprocess.SubprocessError, IndexError):
         return "unknown"
+
+
+def compiler_identity() -> str:
+    """The compiler that builds native code here: its path and version (part of artifact keys)."""
+    compiler = find_compiler()
+    return f"{compiler}|{_compiler_version(compiler)}"
 
 
 def build_key(compiler: str) -> str:
@@ -83,62 +90,27 @@ def build_key(compiler: str) -> str:
                                                                        Path("out"))),
                  SOURCE.read_text()):
         h.update(part.encode() + b"\0")
-    return h.hexdigest()[:20]
+    return h.hexdigest()[:32]
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock so concurrent builders (xdist workers, parallel CI jobs) wait in turn."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        if sys.platform != "win32":
-            import fcntl
-
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def _valid(binary: Path, digest_file: Path) -> bool:
-    try:
-        return digest_file.read_text().strip() == _digest(binary)
-    except OSError:
-        return False
-
-
-def ensure_runner(timeout_s: float = 600.0) -> Runner:
-    """Return the cached runner, building it (atomically, under a lock) if absent or corrupt."""
+def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0) -> RunnerBinary:
+    """The runner from the store, compiled (once, under the store's lock) if absent or corrupt."""
     compiler = find_compiler()
-    folder = cache_dir() / f"aoti-runner-{build_key(compiler)}"
-    binary, digest_file = folder / BINARY_NAME, folder / f"{BINARY_NAME}.sha256"
-    if _valid(binary, digest_file):
-        return Runner(binary, built=False)
-    with _locked(folder / ".lock"):
-        if _valid(binary, digest_file):  # another process built it while we waited
-            return Runner(binary, built=False)
-        corrupt = binary.exists()
-        fd, tmp = tempfile.mkstemp(prefix=f".{BINARY_NAME}-", dir=folder)
-        os.close(fd)
+    store = store or ArtifactStore()
+
+    def build(folder: Path) -> dict[str, Any]:
+        output = folder / BINARY_NAME
+        cmd = compile_command(compiler, SOURCE, output)
         try:
-            cmd = compile_command(compiler, SOURCE, Path(tmp))
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-            except subprocess.TimeoutExpired as exc:
-                raise BuildError(f"building the C++ runner took over {timeout_s:.0f}s") from exc
-            if proc.returncode != 0:
-                raise BuildError(
-                    f"building the C++ runner failed (exit {proc.returncode}):\n"
-                    f"$ {' '.join(cmd)}\n{(proc.stderr or proc.stdout)[-4000:]}")
-            os.chmod(tmp, 0o755)
-            digest = _digest(Path(tmp))
-            os.replace(tmp, binary)  # atomic: readers see the old file or the whole new one
-            digest_tmp = digest_file.with_suffix(".tmp")
-            digest_tmp.write_text(digest + "\n")
-            os.replace(digest_tmp, digest_file)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    return Runner(binary, built=True, rebuilt_corrupt=corrupt)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise BuildError(f"building the C++ runner took over {timeout_s:.0f}s") from exc
+        if proc.returncode != 0:
+            raise BuildError(
+                f"building the C++ runner failed (exit {proc.returncode}):\n"
+                f"$ {' '.join(cmd)}\n{(proc.stderr or proc.stdout)[-4000:]}")
+        os.chmod(output, 0o755)
+        return {"compiler": compiler}
+
+    entry, use = store.obtain("runner", build_key(compiler), build, label="C++ AOTI runner")
+    return RunnerBinary(entry.file(BINARY_NAME), use)

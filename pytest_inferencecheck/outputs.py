@@ -11,7 +11,7 @@ import torch
 
 from .result import Mismatch, Numerics
 
-_SCALARS = (bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+SCALARS = (bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
 _MAX_DEPTH = 12
 
 
@@ -30,7 +30,7 @@ def leaves(obj: Any, path: str = "output") -> list[tuple[str, Any]]:
 def _walk(obj: Any, path: str, out: list, seen: set[int], depth: int) -> None:
     if obj is None:
         return
-    if isinstance(obj, (torch.Tensor, *_SCALARS)):
+    if isinstance(obj, (torch.Tensor, *SCALARS)):
         out.append((path, obj))
         return
     if id(obj) in seen or depth > _MAX_DEPTH:
@@ -65,19 +65,33 @@ def non_finite(outputs: list[tuple[str, Any]]) -> list[str]:
     return bad
 
 
+_CHUNK = 1 << 22  # elements widened at a time: a large output is never copied whole in float64
+
+
 def _tensor_errors(actual: torch.Tensor, expected: torch.Tensor, atol: float,
                    rtol: float) -> tuple[float, float, bool]:
     """Max abs and rel error, and allclose (equal NaNs and equal infinities count as equal)."""
-    wide = torch.complex128 if actual.is_complex() or expected.is_complex() else torch.float64
-    a = actual.detach().to("cpu", wide)
-    e = expected.detach().to("cpu", wide)
-    if a.numel() == 0:
+    if actual.numel() == 0:
         return 0.0, 0.0, True
-    same = (a == e) | (torch.isnan(a) & torch.isnan(e))
-    diff = torch.where(same, 0.0, (a - e).abs())
-    close = bool((same | (diff <= atol + rtol * e.abs())).all())  # 0*inf bounds are NaN
-    rel = torch.where(diff == 0, 0.0, diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny))
-    return float(diff.max()), float(rel.max()), close
+    wide = torch.complex128 if actual.is_complex() or expected.is_complex() else torch.float64
+    flat_a = actual.detach().reshape(-1)
+    flat_e = expected.detach().reshape(-1)
+    abs_err = rel_err = 0.0
+    close = True
+    for start in range(0, flat_a.numel(), _CHUNK):
+        a = flat_a[start:start + _CHUNK].to("cpu", wide)
+        e = flat_e[start:start + _CHUNK].to("cpu", wide)
+        same = (a == e) | (torch.isnan(a) & torch.isnan(e))
+        diff = torch.where(same, 0.0, (a - e).abs())
+        close = close and bool((same | (diff <= atol + rtol * e.abs())).all())  # 0*inf: NaN
+        rel = torch.where(diff == 0, 0.0, diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny))
+        abs_err, rel_err = _worst(abs_err, float(diff.max())), _worst(rel_err, float(rel.max()))
+    return abs_err, rel_err, close
+
+
+def _worst(a: float, b: float) -> float:
+    """The larger error, NaN winning as it does in `Tensor.max`."""
+    return math.nan if math.isnan(a) or math.isnan(b) else max(a, b)
 
 
 def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: float,
@@ -100,7 +114,7 @@ def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: floa
         abs_err = abs(actual - expected)
         rel_err = abs_err / abs(expected) if expected else (0.0 if abs_err == 0 else math.inf)
         close = abs_err <= atol + rtol * abs(expected)
-    elif isinstance(expected, _SCALARS):
+    elif isinstance(expected, SCALARS):
         abs_err = rel_err = 0.0 if actual == expected else math.inf
         close = actual == expected
         if not close:
@@ -120,8 +134,13 @@ def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: floa
 
 def compare(actual: Any, expected: Any, *, atol: float, rtol: float) -> Numerics:
     """Compare every leaf of `actual` with `expected` (eager) using allclose semantics."""
+    return compare_leaves(leaves(actual), leaves(expected), atol=atol, rtol=rtol)
+
+
+def compare_leaves(got: list[tuple[str, Any]], want: list[tuple[str, Any]], *, atol: float,
+                   rtol: float) -> Numerics:
+    """`compare` on outputs already flattened by `leaves` (e.g. outputs read from the store)."""
     numerics = Numerics(ok=True, max_abs_err=0.0, max_rel_err=0.0, atol=atol, rtol=rtol)
-    got, want = leaves(actual), leaves(expected)
     got_paths, want_paths = [p for p, _ in got], [p for p, _ in want]
     if got_paths != want_paths:
         if len(got) == len(want):

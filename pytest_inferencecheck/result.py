@@ -8,6 +8,7 @@ from typing import Any
 
 from .decision import Recommendation
 from .locations import display_path
+from .store import Use
 from .timing import Timing
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -77,6 +78,12 @@ class ExportFacts:
     def to_dict(self) -> dict:
         """Render as the `export` entry of the JSON report."""
         return {"ok": self.ok, "strict": self.strict, "issues": [i.to_dict() for i in self.issues]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExportFacts:
+        """Rebuild from `to_dict()`."""
+        return cls(ok=d["ok"], strict=d.get("strict", False),
+                   issues=[ExportIssue(**i) for i in d["issues"]])
 
 
 @dataclass
@@ -243,6 +250,7 @@ class CheckResult:
     failures: list[Failure] = field(default_factory=list)
     skip_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    artifacts: list[Use] = field(default_factory=list)  # store entries built or reused
     expected_failure: bool = False  # the test is xfail: reporters say so, the gate passes it
 
     @property
@@ -277,6 +285,7 @@ class CheckResult:
             "skip_reason": self.skip_reason,
             "failures": [f.to_dict() for f in self.failures],
             "notes": list(self.notes),
+            "artifacts": [dataclasses.asdict(u) for u in self.artifacts],
             "xfail": self.expected_failure,
         }
 
@@ -302,9 +311,7 @@ def from_dict(d: dict) -> CheckResult:
         recommendation=Recommendation(**rec) if rec else None, declared=d.get("declared"),
         deviation=d.get("deviation"),
         graph_breaks=[GraphBreak(**b) for b in gb["breaks"]] if gb is not None else None,
-        export=ExportFacts(ok=export["ok"], strict=export.get("strict", False),
-                           issues=[ExportIssue(**i) for i in export["issues"]])
-        if export is not None else None,
+        export=ExportFacts.from_dict(export) if export is not None else None,
         stages=[Stage(**s) for s in d.get("stages", [])],
         numerics=_numerics(d.get("numerics")), executorch=d.get("executorch"),
         latency=Latency(**d["latency"]) if d.get("latency") else None,
@@ -313,6 +320,7 @@ def from_dict(d: dict) -> CheckResult:
                         e.get("max_abs_err"), e.get("error"))
               for e in d["race"]] if d.get("race") is not None else None,
         failures=[Failure(**f) for f in d.get("failures", [])],
-        skip_reason=d.get("skip_reason"), notes=list(d.get("notes", [])))
+        skip_reason=d.get("skip_reason"), notes=list(d.get("notes", [])),
+        artifacts=[Use(**u) for u in d.get("artifacts", [])])
     result.expected_failure = bool(d.get("xfail"))
     return result

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .locations import Location, is_user_file, locate
-from .result import PASSED, SKIPPED, FAILED, Stage
+from .result import FAILED, PASSED, SKIPPED, Failure, Stage
 
 
 class StageError(Exception):
@@ -89,3 +89,11 @@ class Stages:
     def fail(self, name: str, seconds: float, detail: str) -> None:
         """Record a stage that ran and found a problem without raising (e.g. numerics)."""
         self._add(Stage(name, FAILED, seconds, detail))
+
+
+class CheckFailed(Exception):
+    """The check ends here with these failures (e.g. an eager reference that cannot be trusted)."""
+
+    def __init__(self, *failures: Failure) -> None:
+        super().__init__("; ".join(f.message for f in failures))
+        self.failures = list(failures)

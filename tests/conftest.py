@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 import pytest
@@ -12,7 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import models  # noqa: E402
 
-from pytest_inferencecheck import check  # noqa: E402
+from pytest_inferencecheck import check as _check  # noqa: E402
 
 
 pytest_plugins = ["pytester"]
@@ -47,6 +48,31 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_store(tmp_path_factory):
+    """The tests' own artifact store, empty at the start of the run: never the user's cache."""
+    root = tmp_path_factory.mktemp("store")
+    old = os.environ.get("INFERENCECHECK_CACHE_DIR")
+    os.environ["INFERENCECHECK_CACHE_DIR"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("INFERENCECHECK_CACHE_DIR", None)
+    else:
+        os.environ["INFERENCECHECK_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def fresh_store(tmp_path, monkeypatch, session_store):
+    """An empty store for this test, so it builds and runs for real; the C++ runner, when the
+    session already built it, is carried over (it is not what these tests are about)."""
+    root = tmp_path / "store"
+    runners = session_store / "v1" / "entries" / "runner"
+    if runners.exists():
+        shutil.copytree(runners, root / "v1" / "entries" / "runner")
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(root))
+    return root
+
+
 def _once(request: pytest.FixtureRequest, key: str, run):
     cache = request.config.stash.setdefault(_RESULTS, {})
     if key not in cache:
@@ -58,8 +84,12 @@ _RESULTS = pytest.StashKey[dict]()
 
 
 @pytest.fixture
-def checked(request):
-    """`checked(name)` -> the CheckResult of a named real check, computed once per session."""
+def checked(request, tmp_path_factory):
+    """`checked(name)` -> the CheckResult of a named real check, computed once per session,
+    each in an empty store of its own so that it builds and runs everything for real."""
+    def check(*args, **kwargs):
+        return _check(*args, store=tmp_path_factory.mktemp("checked-store"), **kwargs)
+
     runs = {
         "cnn/server-x86-python": lambda: check(models.SmallCNN(), models.cnn_inputs(),
                                                "server-x86-python"),

@@ -15,6 +15,7 @@ import models
 from pytest_inferencecheck import check
 from pytest_inferencecheck import cpp_build
 from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.store import Use
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +49,7 @@ def test_two_processes_building_at_once_share_one_valid_binary(fresh_cache):
 
 def test_a_corrupted_cached_binary_is_detected_and_rebuilt(fresh_cache, monkeypatch):
     monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(fresh_cache))
-    runner = cpp_build.ensure_runner()
-    assert not runner.built
+    runner = cpp_build.ensure_runner()  # built here, or by the test before on this worker
     runner.path.write_bytes(b"\x7fELF garbage")  # e.g. a half-written file or disk error
     rebuilt = cpp_build.ensure_runner()
     assert rebuilt.built and rebuilt.rebuilt_corrupt
@@ -58,7 +58,7 @@ def test_a_corrupted_cached_binary_is_detected_and_rebuilt(fresh_cache, monkeypa
     assert not cpp_build.ensure_runner().built
 
 
-def test_clean_model_passes_server_x86_cpp_with_outputs_equal_to_eager():
+def test_clean_model_passes_server_x86_cpp_with_outputs_equal_to_eager(fresh_store):
     r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
     assert r.outcome == "passed", explain(r)
     assert (r.recommendation.row, r.recommendation.technology) == (6, "aoti-cpp")
@@ -68,7 +68,7 @@ def test_clean_model_passes_server_x86_cpp_with_outputs_equal_to_eager():
     assert r.latency.artifact_ms is not None and r.latency.artifact_ms > 0
 
 
-def test_dynamic_batch_runs_in_cpp_at_a_second_shape_timed_once(monkeypatch):
+def test_dynamic_batch_runs_in_cpp_at_a_second_shape_timed_once(monkeypatch, fresh_store):
     calls = []
     real_run = subprocess.run
 
@@ -100,7 +100,7 @@ def test_gpt2_with_cache_fails_server_cpp_with_the_export_hint():
     assert f.stage == "export" and "no fallback" in f.message and "use_cache=False" in f.message
 
 
-def test_a_hung_runner_is_killed_and_reported():
+def test_a_hung_runner_is_killed_and_reported(fresh_store):
     r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp", cpp_timeout_s=0.001)
     assert r.outcome == "failed"
     (f,) = r.failures
@@ -111,24 +111,25 @@ def _fake_runner(tmp_path, script: str):
     path = tmp_path / "fake-runner"
     path.write_text("#!/bin/sh\n" + textwrap.dedent(script))
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return cpp_build.Runner(path, built=False)
+    return cpp_build.RunnerBinary(path, Use("runner", "fake" * 8, "reused"))
 
 
 @pytest.mark.parametrize("script, expected", [
     ("echo 'boom: bad package' >&2\nexit 3\n", "exited with code 3; stderr:\nboom: bad package"),
     ("kill -SEGV $$\n", "was killed by signal SIGSEGV"),
 ])
-def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, script, expected):
+def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, script, expected,
+                                                       fresh_store):
     # A real process that fails the way a broken runner would; the model is compiled for real.
     monkeypatch.setattr("pytest_inferencecheck.runners.aoti_cpp.ensure_runner",
-                        lambda: _fake_runner(tmp_path, script))
+                        lambda store: _fake_runner(tmp_path, script))
     r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
     assert r.outcome == "failed"
     (f,) = r.failures
     assert f.stage == "run" and expected in f.message
 
 
-def test_missing_compiler_is_a_failed_build_stage(monkeypatch):
+def test_missing_compiler_is_a_failed_build_stage(monkeypatch, fresh_store):
     monkeypatch.setenv("CXX", "/nonexistent/c++")
     r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
     assert r.outcome == "failed"

@@ -19,7 +19,7 @@ else:
 pytestmark = pytest.mark.slow
 
 
-def test_clean_model_passes_mobile_android_with_delegation_reported():
+def test_clean_model_passes_mobile_android_with_delegation_reported(fresh_store):
     r = check(models.SmallCNN(), models.cnn_inputs(), "mobile-android")
     assert r.outcome == "passed", explain(r)
     assert (r.recommendation.row, r.recommendation.technology) == (1, "executorch")
@@ -69,7 +69,7 @@ def test_graph_breaks_fail_edge_naming_each_line():
     assert r.executorch is None  # nothing was lowered
 
 
-def test_missing_executorch_is_a_failure_that_says_how_to_install(monkeypatch):
+def test_missing_executorch_is_a_failure_that_says_how_to_install(monkeypatch, fresh_store):
     # Simulates an environment without the extra (a None entry makes the import fail).
     monkeypatch.setitem(sys.modules, "executorch.exir", None)
     r = check(models.SmallCNN(), models.cnn_inputs(), "mobile-android")

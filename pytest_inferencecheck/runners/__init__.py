@@ -1,10 +1,10 @@
-"""One runner per technology: each turns a model into a callable artifact along its path."""
+"""One runner per technology: each builds (or reuses) its artifact along its path."""
 
 from __future__ import annotations
 
-from .base import Context, Runner
 from .aoti_cpp import AOTICppRunner
 from .aoti_python import AOTIPythonRunner
+from .base import Built, Runner, Stored
 from .eager import EagerRunner
 from .executorch import ExecuTorchRunner
 from .torch_compile import TorchCompileRunner
@@ -17,4 +17,4 @@ RUNNERS: dict[str, type[Runner]] = {
     "executorch": ExecuTorchRunner,
 }
 
-__all__ = ["RUNNERS", "Context", "Runner"]
+__all__ = ["RUNNERS", "Built", "Runner", "Stored"]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..cpp_build import ensure_runner
-from ..stages import Stages
-from .aoti_python import compile_package
-from .base import Context, ProgramCall
+from ..cpp_build import BuildError, build_key, ensure_runner, find_compiler
+from .aoti_python import PACKAGE, obtain_package, program_call, stored_package
+from .base import Built, ProgramCall, Stored, reuse_detail
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
 
 LATENCY_REPEAT = 20
 _MEDIAN = re.compile(r"median_ms=([0-9.eE+-]+)")
@@ -36,10 +38,10 @@ def _exit_reason(code: int) -> str:
 class CppArtifact:
     """Calls like the model; each call runs the package in a fresh C++ process."""
 
-    def __init__(self, binary: Path, package: Path, program: torch.export.ExportedProgram,
-                 workdir: Path, timeout_s: float) -> None:
+    def __init__(self, binary: Path, package: Path, call: ProgramCall, workdir: Path,
+                 timeout_s: float) -> None:
         self.binary, self.package, self.workdir, self.timeout_s = binary, package, workdir, timeout_s
-        self.call = ProgramCall(program)
+        self.call = call
         self.median_ms: float | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -56,13 +58,17 @@ class CppArtifact:
             raise CppRunnerError(
                 f"the C++ runner did not finish within {self.timeout_s:g}s and was killed; "
                 f"stderr: {(exc.stderr or b'')[-2000:]!r}") from None
+        finally:
+            inputs.unlink(missing_ok=True)
         if proc.returncode != 0:
             raise CppRunnerError(f"the C++ runner {_exit_reason(proc.returncode)}; stderr:\n"
                                  f"{proc.stderr.strip()[-4000:] or '<empty>'}")
         m = _MEDIAN.search(proc.stdout)
         if m:
             self.median_ms = float(m.group(1))
-        return self.call.outputs(torch.load(outputs, weights_only=True))
+        result = self.call.outputs(torch.load(outputs, weights_only=True))
+        outputs.unlink(missing_ok=True)
+        return result
 
     def measure_latency_ms(self) -> float | None:
         """The median latency the runner measured in its own process (no spawn, no load)."""
@@ -73,15 +79,25 @@ class AOTICppRunner:
     """Shares the `.pt2` with the Python path; builds the runner once per torch and compiler."""
 
     technology = "aoti-cpp"
-    timeout_s = 300.0
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any]:
+    def stored(self, job: Job, facts: Facts) -> Stored:
+        """The shared `.pt2`."""
+        return stored_package(job, facts)
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """The runner binary's identity and the time it is given."""
+        try:
+            runner = build_key(find_compiler())
+        except BuildError:
+            runner = "no compiler"  # the runner_build stage fails and says so
+        return runner, job.opts.cpp_timeout_s
+
+    def build(self, job: Job, facts: Facts) -> Built:
         """Compile the package (once), make sure the runner binary exists, return the artifact."""
-        package = compile_package(ctx, stages)
-        with stages.stage("runner_build") as st:
-            runner = ensure_runner()
-            st.detail = ("rebuilt: the cached binary was corrupt" if runner.rebuilt_corrupt
-                         else "built" if runner.built else "cached") + f" {runner.path}"
-        assert ctx.program is not None
-        return CppArtifact(runner.path, package, ctx.program, ctx.workdir,
-                           float(ctx.options.get("cpp_timeout_s", self.timeout_s)))
+        entry = obtain_package(job, facts)
+        with job.stages.stage("runner_build") as st:
+            runner = ensure_runner(job.store)
+            st.detail = f"{reuse_detail(job.used(runner.use))} {runner.path}"
+        artifact = CppArtifact(runner.path, entry.file(PACKAGE), program_call(job, facts, entry),
+                               job.workdir, job.opts.cpp_timeout_s)
+        return Built(artifact, latency_ms=artifact.measure_latency_ms)

@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..keys import digest, environment
 from ..quiet import quiet_torch
-from ..stages import Stages
-from .base import Context
+from ..store import LAYOUT, Entry
+from .base import Built, ProgramCall, Stored, obtain_in_stage
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
+
+PACKAGE = "model.pt2"
 
 
-def compile_package(ctx: Context, stages: Stages) -> Path:
-    """AOT-compile the already exported program once; later runners reuse the `.pt2`."""
-    if "pt2" in ctx.artifacts:
-        return ctx.artifacts["pt2"]
-    if ctx.program is None:
-        raise RuntimeError("no exported program: export must succeed before AOT compilation")
-    path = ctx.workdir / "model.pt2"
-    with stages.stage("aoti_compile") as st, quiet_torch():
-        torch._inductor.aoti_compile_and_package(ctx.program, package_path=str(path))
-        st.detail = f"{path.stat().st_size} bytes"
-    ctx.artifacts["pt2"] = path
-    return path
+def _compiler() -> str:
+    from ..cpp_build import BuildError, compiler_identity
+
+    try:
+        return compiler_identity()
+    except BuildError:
+        return "no compiler"  # the compile fails and says so; the key only has to differ
+
+
+def stored_package(job: Job, facts: Facts) -> Stored:
+    """The `.pt2` of this program on this device, shared by the Python and C++ paths."""
+    key = digest("aoti", LAYOUT, facts.program_key, job.device, environment(), _compiler())
+    return Stored("aoti", key, ("aoti_compile",))
+
+
+def obtain_package(job: Job, facts: Facts) -> Entry:
+    """AOT-compile the exported program into the store once; every later use reuses it."""
+    from ..facts import program_for
+
+    def build(folder: Any) -> dict[str, Any]:
+        program = program_for(job, facts, "the AOTInductor package")
+        with quiet_torch():
+            torch._inductor.aoti_compile_and_package(program, package_path=str(folder / PACKAGE))
+        return {"call": ProgramCall(program).to_meta(), "device": job.device}
+
+    return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build)
+
+
+def program_call(job: Job, facts: Facts, entry: Entry) -> ProgramCall:
+    """The calling convention stored with an artifact, or the program's own."""
+    from ..facts import program_for
+
+    call = ProgramCall.from_meta(entry.meta.get("call"))
+    return call or ProgramCall(program_for(job, facts, "the calling convention"))
 
 
 class AOTIPythonRunner:
@@ -32,8 +59,16 @@ class AOTIPythonRunner:
 
     technology = "aoti-python"
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any]:
+    def stored(self, job: Job, facts: Facts) -> Stored:
+        """The shared `.pt2`."""
+        return stored_package(job, facts)
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """Nothing besides the package and the inputs."""
+        return ()
+
+    def build(self, job: Job, facts: Facts) -> Built:
         """Return the loaded package, called like the model."""
-        path = compile_package(ctx, stages)
-        with stages.stage("aoti_load"), quiet_torch():
-            return torch._inductor.aoti_load_package(str(path))
+        entry = obtain_package(job, facts)
+        with job.stages.stage("aoti_load"), quiet_torch():
+            return Built(torch._inductor.aoti_load_package(str(entry.file(PACKAGE))))

@@ -1,41 +1,75 @@
-"""What every runner gets and gives: a context in, a callable artifact out."""
+"""What every runner gets and gives: a job and the model's facts in, what it built out."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.utils._pytree as pytree
-from torch.export._tree_utils import reorder_kwargs
 
-from ..stages import Stages
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
+    from ..store import Entry, Use
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a path's artifact lives in the store, and the stages that build it."""
+
+    kind: str
+    key: str
+    build_stages: tuple[str, ...]
 
 
 @dataclass
-class Context:
-    """The model, its inputs, and what earlier stages produced (so nothing is done twice)."""
+class Built:
+    """What a runner built: something called like the model, and the facts of building it.
 
-    model: torch.nn.Module
-    args: tuple
-    kwargs: dict
-    workdir: Path
-    backend: str = "inductor"
-    program: torch.export.ExportedProgram | None = None
-    artifacts: dict[str, Any] = field(default_factory=dict)  # e.g. "pt2": Path, shared by runners
-    options: dict[str, Any] = field(default_factory=dict)  # per-path options (partitioners...)
+    `artifact` is None when the artifact was built but cannot run here (a backend this
+    runtime lacks); `skip_reason` says why. `latency_ms`, when set, measures the artifact in
+    its own process (the C++ runner) instead of timing calls from here.
+    """
+
+    artifact: Callable[..., Any] | None
+    latency_ms: Callable[[], float | None] | None = None
+    executorch: dict[str, Any] | None = None
+    skip_reason: str | None = None
 
 
 class Runner(Protocol):
-    """Builds the artifact for one technology inside timed stages."""
+    """Builds and loads the artifact for one technology, inside timed stages."""
 
     technology: str
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any]:
-        """Compile/load the artifact; return something called like the model."""
+    def stored(self, job: Job, facts: Facts) -> Stored | None:
+        """The store entry of this path's artifact (None: nothing is stored, e.g. eager)."""
         ...
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """What a run depends on besides the artifact and inputs (a runner binary, a timeout)."""
+        ...
+
+    def build(self, job: Job, facts: Facts) -> Built:
+        """Build (or reuse) and load the artifact."""
+        ...
+
+
+def reuse_detail(use: Use) -> str:
+    """A stage detail that says what the store did."""
+    text = f"{use.status} {use.short_key}"
+    return f"{text} ({use.note})" if use.note else text
+
+
+def obtain_in_stage(job: Job, stage: str, kind: str, key: str,
+                    build: Callable[[Any], dict[str, Any] | None]) -> Entry:
+    """Obtain a store entry inside a timed stage whose detail says built or reused."""
+    with job.stages.stage(stage) as st:
+        entry, use = job.store.obtain(kind, key, build, label=f"{job.name} ({kind})")
+        st.detail = reuse_detail(job.used(use))
+    return entry
 
 
 class ProgramCall:
@@ -45,8 +79,31 @@ class ProgramCall:
     def __init__(self, program: torch.export.ExportedProgram) -> None:
         self.in_spec, self.out_spec = program.call_spec.in_spec, program.call_spec.out_spec
 
+    @classmethod
+    def from_meta(cls, meta: Any) -> ProgramCall | None:
+        """Rebuild from `to_meta()`; None when nothing (or nothing readable) was stored."""
+        if not isinstance(meta, dict) or "in" not in meta or "out" not in meta:
+            return None
+        try:
+            call = cls.__new__(cls)
+            call.in_spec = pytree.treespec_loads(meta["in"])
+            call.out_spec = pytree.treespec_loads(meta["out"])
+            return call
+        except Exception:  # noqa: BLE001 - a type no longer registered: use the program's own
+            return None
+
+    def to_meta(self) -> dict[str, str] | None:
+        """The specs as JSON text, stored with an artifact so it runs without the program."""
+        try:
+            return {"in": pytree.treespec_dumps(self.in_spec),
+                    "out": pytree.treespec_dumps(self.out_spec)}
+        except Exception:  # noqa: BLE001 - an output type without serialization support
+            return None
+
     def flat_inputs(self, args: tuple, kwargs: dict) -> list[torch.Tensor]:
         """The tensors among the arguments, in the program's order."""
+        from torch.export._tree_utils import reorder_kwargs
+
         flat = pytree.tree_flatten((args, reorder_kwargs(kwargs, self.in_spec)))[0]
         return [x for x in flat if isinstance(x, torch.Tensor)]
 

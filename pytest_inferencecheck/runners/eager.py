@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..stages import Stages
-from .base import Context
+from .base import Built
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
 
 
 class EagerRunner:
@@ -14,6 +16,14 @@ class EagerRunner:
 
     technology = "eager"
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any]:
+    def stored(self, job: Job, facts: Facts) -> None:
+        """Not stored."""
+        return None
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """Nothing."""
+        return ()
+
+    def build(self, job: Job, facts: Facts) -> Built:
         """Return the model unchanged."""
-        return ctx.model
+        return Built(job.model)

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..errors import InferenceCheckError
+from ..keys import digest, environment
+from ..options import CheckOptions
 from ..quiet import capture_fd, quiet_torch
-from ..stages import Stages
-from .base import Context, ProgramCall
+from ..result import Failure
+from ..store import LAYOUT, REUSED
+from .base import Built, ProgramCall, Stored, reuse_detail
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
+
+PTE = "model.pte"
 
 INSTALL_HINT = "install it with `pip install 'pytest-inferencecheck[executorch]'`"
 
@@ -96,11 +105,40 @@ def delegation_facts(graph_module: torch.fx.GraphModule) -> dict[str, Any]:
 class ExecuTorchArtifact:
     """Calls like the model; runs the `.pte` with the ExecuTorch runtime."""
 
-    def __init__(self, method: Any, program: torch.export.ExportedProgram) -> None:
-        self.method, self.call = method, ProgramCall(program)
+    def __init__(self, method: Any, call: ProgramCall) -> None:
+        self.method, self.call = method, call
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.call.outputs(self.method.execute(self.call.flat_inputs(args, kwargs)))
+
+
+def not_executed_reason(facts: dict[str, Any]) -> str | None:
+    """Why a lowered program was not run here (its backend is missing from this runtime)."""
+    missing = [b for b, ok in facts.get("backends_available", {}).items() if not ok]
+    if not missing:
+        return None
+    return (f"lowered with {', '.join(facts['partitioners'])} ({facts['delegation']:.0%} of nodes "
+            f"delegated), not executed here: this ExecuTorch runtime lacks {', '.join(missing)}")
+
+
+def gates(facts: dict[str, Any], opts: CheckOptions) -> list[Failure]:
+    """The delegation and size limits a check asked for, applied to the lowering facts."""
+    failures = []
+    left_out = ", ".join(f"{op} x{n}" for op, n in facts.get("ops_not_delegated", {}).items())
+    if opts.min_delegation is not None and facts.get("delegation", 1.0) < opts.min_delegation:
+        failures.append(Failure(
+            "delegation", f"{facts['delegation']:.1%} of nodes delegated to "
+                          f"{', '.join(facts['partitioners'])}, below min_delegation="
+                          f"{opts.min_delegation:g}; left to the portable runtime: "
+                          f"{left_out or 'none'}",
+            "replace the operators left out with ones the backend supports, or add a "
+            "partitioner that takes them"))
+    if opts.max_pte_bytes is not None and facts.get("pte_bytes", 0) > opts.max_pte_bytes:
+        failures.append(Failure(
+            "pte_size", f".pte is {facts['pte_bytes']} bytes, over max_pte_bytes="
+                        f"{opts.max_pte_bytes}",
+            "quantize the model (torchao / XNNPACK quantizer) or shrink it"))
+    return failures
 
 
 class ExecuTorchRunner:
@@ -108,42 +146,71 @@ class ExecuTorchRunner:
 
     technology = "executorch"
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any] | None:
-        """Lower, serialize and load the program; None when this runtime lacks a backend."""
+    def stored(self, job: Job, facts: Facts) -> Stored:
+        """The `.pte` of this program with these partitioners."""
+        key = digest("executorch", LAYOUT, facts.program_key, job.opts.executorch_partitioners,
+                     environment())
+        return Stored("executorch", key, ("lower", "to_executorch"))
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """Nothing besides the program and the inputs."""
+        return ()
+
+    def build(self, job: Job, facts: Facts) -> Built:
+        """Lower and serialize the program once (into the store); load it where it can run."""
         _require_executorch()
-        from executorch.exir import to_edge_transform_and_lower
+        names = list(job.opts.executorch_partitioners)
+        stored = self.stored(job, facts)
+        entry, use = job.store.obtain(stored.kind, stored.key,
+                                      lambda folder: _lower(job, facts, names, folder),
+                                      label=f"{job.name} (executorch)")
+        job.used(use)
+        if use.status == REUSED:
+            for stage in stored.build_stages:
+                job.stages.record(stage, 0.0, reuse_detail(use))
+        et = dict(entry.meta["executorch"])
+        reason = not_executed_reason(et)
+        et["executed"] = reason is None
+        if reason:
+            job.stages.skip("et_load", reason.split(", not executed here: ")[-1])
+            return Built(None, executorch=et, skip_reason=reason)
         from executorch.runtime import Runtime
 
-        names = ctx.options.get("executorch_partitioners") or ["xnnpack"]
-        facts: dict[str, Any] = {"partitioners": list(names)}
-        ctx.artifacts["executorch"] = facts
-        with stages.stage("lower") as st, quiet_torch():
-            edge = to_edge_transform_and_lower(
-                ctx.program, partitioner=[_partitioner(n) for n in names])
-            facts.update(delegation_facts(edge.exported_program().graph_module))
-            st.detail = (f"{', '.join(names)}: {facts['delegated_nodes']} of "
-                         f"{facts['delegated_nodes'] + facts['non_delegated_nodes']} nodes delegated")
-        with stages.stage("to_executorch") as st, quiet_torch():
-            buffer = edge.to_executorch().buffer
-            pte = ctx.workdir / "model.pte"
-            pte.write_bytes(buffer)
-            facts["pte_bytes"] = len(buffer)
-            st.detail = f"{len(buffer)} bytes"
-        with capture_fd():  # the runtime logs CPU probing to fd 2 on first use
-            registry = Runtime.get().backend_registry
-        facts["backends_available"] = {PARTITIONERS[n].backend:
-                                       bool(registry.is_available(PARTITIONERS[n].backend))
-                                       for n in names}
-        missing = [b for b, ok in facts["backends_available"].items() if not ok]
-        facts["executed"] = not missing
-        if missing:
-            stages.skip("et_load", f"lowered, not executed here: this ExecuTorch runtime lacks "
-                                   f"{', '.join(missing)}")
-            return None
-        with stages.stage("et_load"), capture_fd() as err:
+        with job.stages.stage("et_load"), capture_fd() as err:
             try:
-                method = Runtime.get().load_program(str(pte)).load_method("forward")
+                method = Runtime.get().load_program(str(entry.file(PTE))).load_method("forward")
             except Exception as exc:
                 raise RuntimeError(f"{exc}\nruntime log:\n{err.text.strip()[-2000:]}") from exc
-        assert ctx.program is not None
-        return ExecuTorchArtifact(method, ctx.program)
+        from .aoti_python import program_call
+
+        return Built(ExecuTorchArtifact(method, program_call(job, facts, entry)), executorch=et)
+
+
+def _lower(job: Job, facts: Facts, names: list[str], folder: Path) -> dict[str, Any]:
+    """Lower, serialize, and note what was delegated and which backends this runtime has."""
+    from executorch.exir import to_edge_transform_and_lower
+    from executorch.runtime import Runtime
+
+    from ..facts import program_for
+
+    program = program_for(job, facts, "the ExecuTorch program")
+    et: dict[str, Any] = {"partitioners": names}
+    with job.stages.stage("lower") as st, quiet_torch():
+        edge = to_edge_transform_and_lower(program, partitioner=[_partitioner(n) for n in names])
+        et.update(delegation_facts(edge.exported_program().graph_module))
+        st.detail = (f"{', '.join(names)}: {et['delegated_nodes']} of "
+                     f"{et['delegated_nodes'] + et['non_delegated_nodes']} nodes delegated")
+    with job.stages.stage("to_executorch") as st, quiet_torch():
+        program_manager = edge.to_executorch()
+        del edge  # the edge program holds its own copy of the weights
+        with open(folder / PTE, "wb") as handle:
+            program_manager.write_to_file(handle)
+        del program_manager
+        et["pte_bytes"] = (folder / PTE).stat().st_size
+        st.detail = f"{et['pte_bytes']} bytes"
+    with capture_fd():  # the runtime logs CPU probing to fd 2 on first use
+        registry = Runtime.get().backend_registry
+    et["backends_available"] = {PARTITIONERS[n].backend:
+                                bool(registry.is_available(PARTITIONERS[n].backend))
+                                for n in names}
+    return {"executorch": et, "call": ProgramCall(program).to_meta()}

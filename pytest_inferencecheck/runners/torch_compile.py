@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..quiet import quiet_torch
-from ..stages import Stages
-from .base import Context
+from .base import Built
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+    from ..job import Job
 
 
 class TorchCompileRunner:
-    """`torch.compile(model, backend=...)`, warmed up once so compilation is its own stage."""
+    """`torch.compile(model, backend=...)`, warmed up once so compilation is its own stage.
+
+    Nothing is stored: torch.compile's own caches hold what it compiles. A module the row-7
+    race already compiled with the same backend is reused.
+    """
 
     technology = "torch.compile"
 
-    def build(self, ctx: Context, stages: Stages) -> Callable[..., Any]:
-        """Compile (by calling once) and return the compiled module; reuse one the race built."""
-        raced = ctx.artifacts.get(f"torch.compile:{ctx.backend}")
-        if raced is not None:
-            stages.record("compile", 0.0, f"backend {ctx.backend}, reused from the race")
-            return raced
-        compiled = torch.compile(ctx.model, backend=ctx.backend)
-        with stages.stage("compile") as st, quiet_torch(), torch.no_grad():
-            compiled(*ctx.args, **ctx.kwargs)
-            st.detail = f"backend {ctx.backend}"
-        return compiled
+    def __init__(self, backend: str = "inductor",
+                 compiled: Callable[..., Any] | None = None) -> None:
+        self.backend, self.compiled = backend, compiled
+
+    def stored(self, job: Job, facts: Facts) -> None:
+        """Not stored."""
+        return None
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """The backend."""
+        return (self.backend,)
+
+    def build(self, job: Job, facts: Facts) -> Built:
+        """Compile (by calling once) and return the compiled module."""
+        if self.compiled is not None:
+            job.stages.record("compile", 0.0, f"backend {self.backend}, reused from the race")
+            return Built(self.compiled)
+        compiled = torch.compile(job.model, backend=self.backend)
+        with job.stages.stage("compile") as st, quiet_torch(), torch.no_grad():
+            compiled(*job.args, **job.kwargs)
+            st.detail = f"backend {self.backend}"
+        return Built(compiled)

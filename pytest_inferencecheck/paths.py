@@ -1,0 +1,198 @@
+"""One technology's path: build or reuse its artifact, run it, compare with eager, time it.
+
+A run of a stored artifact on given inputs is recorded too (its outputs and latency). A later
+check whose artifact, inputs, run options and host are the same reads those outputs instead of
+running the artifact again, and compares them with its own fresh eager reference: the artifact
+is a pure function of what its key covers, as a test result is in Bazel's cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .facts import Facts
+from .job import Job
+from .keys import Uncacheable, digest, environment, value_fingerprint
+from .outputs import SCALARS, compare_leaves, leaves
+from .result import Failure, Latency, Numerics
+from .runners import RUNNERS, Runner, Stored
+from .runners.base import reuse_detail
+from .shapes import second_shape
+from .store import LAYOUT, REUSED, Use
+from .timing import median_ms
+
+OUTPUTS = "outputs.pt"
+RECORD_MAX_BYTES = 64 * 2**20  # larger outputs are not recorded: such runs happen every time
+
+
+@dataclass
+class PathOutcome:
+    """What running one path found."""
+
+    technology: str
+    numerics: Numerics | None = None
+    latency: Latency | None = None
+    executorch: dict[str, Any] | None = None
+    skip_reason: str | None = None
+    failures: list[Failure] = field(default_factory=list)
+
+
+def run_path(job: Job, facts: Facts, technology: str,
+             runner: Runner | None = None) -> PathOutcome:
+    """Build (or reuse) the artifact of `technology`, run it, compare, time; record the run."""
+    runner = runner or RUNNERS[technology]()
+    stored = runner.stored(job, facts)
+    other = second_shape(job.model, job.args, job.kwargs, job.opts.dynamic_shapes)
+    run_key = _run_key(job, runner, stored, other)
+    if run_key is not None and stored is not None:
+        recorded = _recorded(job, facts, technology, stored, run_key, other)
+        if recorded is not None:
+            return recorded
+    built = runner.build(job, facts)
+    outcome = PathOutcome(technology, executorch=built.executorch, skip_reason=built.skip_reason)
+    if built.artifact is None:  # built but cannot run here (e.g. a backend this runtime lacks)
+        return outcome
+    artifact = built.artifact
+    with job.stages.stage("run"), torch.no_grad():
+        got = _storable(leaves(artifact(*job.args, **job.kwargs)))
+    numerics = _compare(job, "compare", got, leaves(facts.reference))
+    got_second = None
+    if other is not None:
+        args, kwargs, desc = other
+        with job.stages.stage("run_second_shape") as st, torch.no_grad():
+            expected = leaves(job.model(*args, **kwargs))
+            got_second = _storable(leaves(artifact(*args, **kwargs)))
+            st.detail = desc
+        _second(job, numerics, got_second, expected, desc)
+    elif job.opts.dynamic_shapes is not None:
+        numerics.notes.append("dynamic_shapes names no dimension that could be resized: only "
+                              "the example shape was checked")
+    with job.stages.stage("latency") as st:
+        eager_ms = median_ms(job.call)
+        if artifact is job.model:
+            artifact_ms: float | None = eager_ms
+        elif built.latency_ms is not None:  # measured in the artifact's own process
+            artifact_ms = built.latency_ms()
+        else:
+            artifact_ms = median_ms(lambda: artifact(*job.args, **job.kwargs))
+        st.detail = f"eager {eager_ms:.3f} ms, {technology} " + (
+            f"{artifact_ms:.3f} ms" if artifact_ms is not None else "not measured")
+    outcome.numerics, outcome.latency = numerics, Latency(eager_ms, artifact_ms)
+    if run_key is not None and stored is not None:
+        _record(job, run_key, got, got_second, outcome.latency)
+    _numerics_failure(outcome)
+    return outcome
+
+
+def _run_key(job: Job, runner: Runner, stored: Stored | None,
+             other: tuple[tuple, dict, str] | None) -> str | None:
+    if stored is None or job.inputs_key is None:
+        return None
+    try:
+        second = value_fingerprint(other[:2], "second-shape inputs") if other else None
+    except Uncacheable:
+        return None
+    return digest("run", LAYOUT, runner.technology, stored.key, runner.run_parts(job),
+                  job.inputs_key, second, environment())
+
+
+def _storable(flat: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Leaves as they can be stored and compared: tensors and plain values; others by type."""
+    return [(p, v if isinstance(v, (torch.Tensor, *SCALARS)) else f"<{type(v).__name__}>")
+            for p, v in flat]
+
+
+def _compare(job: Job, stage: str, got: list[tuple[str, Any]],
+             want: list[tuple[str, Any]]) -> Numerics:
+    import time
+
+    start = time.perf_counter()
+    numerics = compare_leaves(got, want, atol=job.opts.atol, rtol=job.opts.rtol)
+    detail = f"{numerics.compared} leaves, max abs err {numerics.max_abs_err:.3g}"
+    (job.stages.record if numerics.ok else job.stages.fail)(
+        stage, time.perf_counter() - start, detail)
+    return numerics
+
+
+def _second(job: Job, numerics: Numerics, got: list[tuple[str, Any]],
+            expected: list[tuple[str, Any]], desc: str) -> None:
+    numerics.shapes = desc
+    numerics.second_shape = _compare(job, "compare_second_shape", got, expected)
+    numerics.ok = numerics.ok and numerics.second_shape.ok
+
+
+def _numerics_failure(outcome: PathOutcome) -> None:
+    n = outcome.numerics
+    if n is None or n.ok:
+        return
+    bad = n.mismatches or (n.second_shape.mismatches if n.second_shape else [])
+    outcome.failures.append(Failure(
+        "compare", f"{outcome.technology} outputs differ from eager: "
+                   + "; ".join(f"{m.path}: {m.message}" for m in bad[:5]),
+        "a numerics bug in the compiled artifact: loosen atol/rtol only if the error is "
+        "expected (e.g. reduced precision), otherwise report it with this model"))
+
+
+def _record(job: Job, run_key: str, got: list, got_second: list | None,
+            latency: Latency) -> None:
+    size = sum(v.numel() * v.element_size() for _, v in [*got, *(got_second or [])]
+               if isinstance(v, torch.Tensor))
+    if size > RECORD_MAX_BYTES:
+        job.notes.append(f"the artifact's outputs ({size} bytes) are too large to record: "
+                         "it runs again on every check")
+        return
+
+    def build(folder: Path) -> dict[str, Any]:
+        torch.save({"example": [(p, _cpu(v)) for p, v in got],
+                    "second": [(p, _cpu(v)) for p, v in got_second] if got_second else None},
+                   folder / OUTPUTS)
+        return {"latency": latency.to_dict()}
+
+    _, use = job.store.obtain("run", run_key, build, label=f"{job.name} run")
+    job.used(use)
+
+
+def _cpu(value: Any) -> Any:
+    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
+
+
+def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: str,
+              other: tuple[tuple, dict, str] | None) -> PathOutcome | None:
+    """The outcome from a recorded run of the same artifact on the same inputs, if any."""
+    record = job.store.lookup("run", run_key)
+    artifact = job.store.lookup(stored.kind, stored.key) if record is not None else None
+    if record is None or artifact is None:
+        return None
+    try:
+        data = torch.load(record.file(OUTPUTS), weights_only=True)
+        latency = Latency(**record.meta["latency"])
+    except Exception:  # noqa: BLE001 - an unreadable record is run again, not trusted
+        return None
+    if (data.get("second") is None) != (other is None):
+        return None
+    use = job.used(Use(stored.kind, stored.key, REUSED, artifact.bytes))
+    for stage in stored.build_stages:
+        job.stages.record(stage, 0.0, reuse_detail(use))
+    job.used(Use("run", run_key, REUSED, record.bytes))
+    job.stages.record("run", 0.0, f"reused {run_key[:12]}: the outputs this artifact produced "
+                                  "on these inputs")
+    outcome = PathOutcome(technology)
+    et = artifact.meta.get("executorch")
+    if et is not None:
+        outcome.executorch = {**et, "executed": True}
+    numerics = _compare(job, "compare", [tuple(x) for x in data["example"]],
+                        leaves(facts.reference))
+    if other is not None:
+        args, kwargs, desc = other
+        with torch.no_grad():
+            expected = leaves(job.model(*args, **kwargs))
+        _second(job, numerics, [tuple(x) for x in data["second"]], expected, desc)
+    job.stages.record("latency", 0.0, f"reused: eager {latency.eager_ms:.3f} ms, {technology} "
+                                      f"{latency.artifact_ms:.3f} ms when it last ran")
+    outcome.numerics, outcome.latency = numerics, latency
+    _numerics_failure(outcome)
+    return outcome
