@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from .decision import recommend
 from .errors import InferenceCheckError
 from .table import SOURCE, TABLE, TARGETS
 
-RUN_SETTINGS = ("strict", "require_device", "json", "junit")
+RUN_SETTINGS = ("strict", "require_device", "json", "junit", "cache", "cache_dir", "cache_size")
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -47,7 +48,11 @@ def _run(args: argparse.Namespace) -> int:
     from .checker import check
     from .config_file import build_model, load_callable
     from .options import from_namespace
+    import torch
+
+    from .item_check import SEED
     from .reporters import github, json_report, junit
+    from .reporters.summary import store_line
     from .reporters.text import explain
 
     s = settings.resolve(vars(args), {}, "the command line")
@@ -57,22 +62,69 @@ def _run(args: argparse.Namespace) -> int:
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
     targets = [t for group in args.target for t in group.split(",") if t.strip()]
     results = []
+    store = s.store(root)
     for target in targets:
+        torch.manual_seed(SEED)  # a model built with random weights is the same on every run
         model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
                                             "pass --inputs module:function")
         result = check(model, example_inputs, target, name=args.name or args.factory,
-                       **opts.check_kwargs(s))
+                       store=store, **opts.check_kwargs(s))
         results.append(result)
         print(explain(result), flush=True)
     if s.json:
         print(f"JSON report: {json_report.write(s.json, results)}")
     if s.junit:
         print(f"JUnit report: {junit.write(s.junit, results)}")
+    print(store_line(results, str(store.root) if store.persistent else None))
+    store.prune()
     github.emit(results, print, strict=s.strict,
                 root=Path(os.environ.get("GITHUB_WORKSPACE") or root))
     failed = any(r.outcome == "failed" for r in results) or (
         s.strict and any(r.deviation for r in results))
     return 1 if failed else 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from .store import DEFAULT_MAX_BYTES, ArtifactStore, human, parse_size
+
+    try:
+        limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
+    except ValueError as exc:
+        raise InferenceCheckError(f"--max-size: {exc}") from None
+    store = ArtifactStore(args.cache_dir, max_bytes=limit)
+    if store.note:
+        print(f"inferencecheck: {store.note}", file=sys.stderr)
+        return 2
+    if args.action == "prune":
+        removed = store.prune()
+        print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}); "
+              f"{human(store.size())} left in {store.root} (cap {human(limit)})")
+        return 0
+    if args.action == "clear":
+        removed = store.clear()
+        kept = store.entries()
+        print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}) from "
+              f"{store.root}" + (f"; {len(kept)} in use were kept" if kept else ""))
+        return 0
+    entries = store.entries()
+    if args.format == "json":
+        print(json.dumps({"root": str(store.root), "bytes": sum(e.bytes for e in entries),
+                          "entries": [vars(e) for e in entries]}, indent=2))
+        return 0
+    print(f"{store.root}: {len(entries)} entries, {human(sum(e.bytes for e in entries))} "
+          f"(cap {human(limit)})")
+    now = time.time()
+    for e in entries:
+        age = _age(now - e.last_used) if e.last_used else "?"
+        print(f"  {e.kind:<10} {e.key[:12]}  {human(e.bytes):>10}  used {age:>8} ago  {e.label}")
+    return 0
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -115,6 +167,18 @@ def parser() -> argparse.ArgumentParser:
 
     add_cli_options(run.add_argument)
     run.set_defaults(func=_run)
+
+    c = sub.add_parser("cache", help="Show, prune or clear the artifact store")
+    c.add_argument("action", nargs="?", choices=("show", "prune", "clear"), default="show",
+                   help="show the entries (default), prune least recently used ones past the "
+                        "cap, or clear every entry not in use")
+    c.add_argument("--cache-dir", default=None, help="The store's directory; default: "
+                   "$INFERENCECHECK_CACHE_DIR, else ~/.cache/pytest-inferencecheck")
+    c.add_argument("--max-size", default=None, help="The size cap for prune (e.g. 2G); "
+                   "default: 5G")
+    c.add_argument("--format", choices=("text", "json"), default="text",
+                   help="Output format for show; default: text")
+    c.set_defaults(func=_cache)
 
     from .lint.cli import add_arguments as add_lint_arguments
 

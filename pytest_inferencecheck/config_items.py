@@ -9,7 +9,7 @@ import pytest
 
 from .config_file import ModelEntry, build_model, load_callable, model_entries, read_table
 from .errors import InferenceCheckError
-from .harness import run_check
+from .item_check import run_check
 
 
 class ConfigModels(pytest.File):

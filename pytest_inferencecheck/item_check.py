@@ -1,4 +1,4 @@
-"""Run one check for a pytest item: progress lines, the result's home, and the verdict."""
+"""Run one check for a pytest item: progress lines, the run's store, the result, the verdict."""
 
 from __future__ import annotations
 
@@ -15,7 +15,25 @@ from .settings import Settings
 
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
+STORE = pytest.StashKey[Any]()
 USER_PROPERTY = "inferencecheck"
+SEED = 0
+
+
+def seed_torch() -> None:
+    """Start every check from the same random state, so that a model built with random weights
+    (from a config, say) is the same model on every run, and its artifacts are reused."""
+    import torch
+
+    torch.manual_seed(SEED)
+
+
+def store_of(config: pytest.Config) -> Any:
+    """This process's artifact store, opened on first use from the run's settings."""
+    if STORE not in config.stash:
+        s = config.stash.get(SETTINGS, Settings())
+        config.stash[STORE] = s.store(config.rootpath)
+    return config.stash[STORE]
 
 
 class DeploymentDeviation(UserWarning):
@@ -70,7 +88,8 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
 
     settings = item.config.stash.get(SETTINGS, Settings())
     kwargs = {**options.check_kwargs(settings), **call_kwargs}
-    result = check(model, example_inputs, target, on_stage=_progress(item, target), **kwargs)
+    result = check(model, example_inputs, target, on_stage=_progress(item, target),
+                   store=store_of(item.config), **kwargs)
     result.nodeid = item.nodeid
     loosenable = _apply_baseline(item, result, settings)
     item.stash.setdefault(RESULTS, []).append(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InferenceCheckError
@@ -12,6 +13,17 @@ NAME = "deploy_target"
 DOC = (f"{NAME}(*targets, **options): check the model this test passes to the inference_check "
        f"fixture on each deployment target (one test item per target). Targets: "
        f"{', '.join(TARGETS)}. Options: {', '.join(OPTION_NAMES)}.")
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One item of a marked test: its target and the marker's validated options."""
+
+    target: str
+    options: CheckOptions
+
+    def __str__(self) -> str:
+        return self.target
 
 
 def parse(args: tuple, kwargs: dict[str, Any], where: str) -> tuple[tuple[str, ...], CheckOptions]:

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
-from . import baseline, marker, newhooks, settings
+from . import baseline, marker, newhooks, prewarm, settings
 from .config_file import TABLE, read_table
 from .config_items import ConfigModelItem, ConfigModels
 from .errors import InferenceCheckError
-from .harness import RESULTS, SETTINGS, USER_PROPERTY, run_check
+from .item_check import RESULTS, SETTINGS, USER_PROPERTY, run_check, seed_torch, store_of
+from .marker import ItemSpec
 from .session import InferenceCheckSession
 
 TARGET_FIXTURE = "inference_check_target"
+SPEC_FIXTURE = "_inference_check_spec"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -58,12 +60,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if mark is None:
         return
     try:
-        targets, _ = marker.parse(mark.args, mark.kwargs, metafunc.definition.nodeid)
+        targets, options = marker.parse(mark.args, mark.kwargs, metafunc.definition.nodeid)
     except InferenceCheckError as exc:
         pytest.fail(str(exc), pytrace=False)
-    if TARGET_FIXTURE not in metafunc.fixturenames:
-        metafunc.fixturenames.append(TARGET_FIXTURE)
-    metafunc.parametrize(TARGET_FIXTURE, targets, ids=list(targets))
+    if SPEC_FIXTURE not in metafunc.fixturenames:
+        metafunc.fixturenames.append(SPEC_FIXTURE)
+    # parsed once, here: each item carries its target and options to the fixture
+    metafunc.parametrize(SPEC_FIXTURE, [ItemSpec(t, options) for t in targets], ids=list(targets))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -78,7 +81,8 @@ def _item_target(item: pytest.Item) -> str | None:
     if isinstance(item, ConfigModelItem):
         return item.target
     callspec = getattr(item, "callspec", None)
-    return callspec.params.get(TARGET_FIXTURE) if callspec else None
+    spec = callspec.params.get(SPEC_FIXTURE) if callspec else None
+    return spec.target if spec is not None else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -101,25 +105,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start what the selected checks will need (the C++ runner) while the first ones run."""
+    s = session.config.stash[SETTINGS]
+    if not s.enabled or session.config.option.collectonly:
+        return
+    targets = {_item_target(i) for i in session.items if i.get_closest_marker(marker.NAME)}
+    prewarm.start(store_of(session.config), filter(None, targets))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    """Seed torch before a check's fixtures and test body build the model."""
+    if item.config.stash[SETTINGS].enabled and item.get_closest_marker(marker.NAME):
+        seed_torch()
+    yield
+
+
 @pytest.fixture
-def inference_check_target(request: pytest.FixtureRequest) -> str:
-    """The deployment target of this item (set by `deploy_target`)."""
+def _inference_check_spec(request: pytest.FixtureRequest) -> ItemSpec:
+    """This item's target and marker options (parsed once, at collection)."""
     param = getattr(request, "param", None)
     if param is None:
-        pytest.fail(f"{TARGET_FIXTURE} is only set for tests marked "
-                    f"@pytest.mark.{marker.NAME}(...)", pytrace=False)
+        pytest.fail(f"the inference_check fixture needs @pytest.mark.{marker.NAME}(...) on "
+                    f"{request.node.nodeid} to know the deployment target (so does "
+                    f"{TARGET_FIXTURE})", pytrace=False)
     return param
 
 
 @pytest.fixture
-def inference_check(request: pytest.FixtureRequest) -> Any:
+def inference_check_target(_inference_check_spec: ItemSpec) -> str:
+    """The deployment target of this item (set by `deploy_target`)."""
+    return _inference_check_spec.target
+
+
+@pytest.fixture
+def inference_check(request: pytest.FixtureRequest, _inference_check_spec: ItemSpec) -> Any:
     """`inference_check(model, example_inputs, **overrides)` checks the model for this item's target."""
-    mark = request.node.get_closest_marker(marker.NAME)
-    if mark is None:
-        pytest.fail(f"the inference_check fixture needs @pytest.mark.{marker.NAME}(...) on "
-                    f"{request.node.nodeid} to know the deployment target", pytrace=False)
-    _, options = marker.parse(mark.args, mark.kwargs, request.node.nodeid)
-    target = request.getfixturevalue(TARGET_FIXTURE)
+    target, options = _inference_check_spec.target, _inference_check_spec.options
 
     def run(model: Any, example_inputs: Any, **overrides: Any) -> Any:
         try:

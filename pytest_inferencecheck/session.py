@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import SETTINGS, USER_PROPERTY
+from .item_check import SETTINGS, USER_PROPERTY, store_of
 from .reporters import github, json_report, junit, summary
 from .result import CheckResult, from_dict
 
@@ -43,6 +43,9 @@ class InferenceCheckSession:
         terminalreporter.write_sep("=", "inference check")
         for line in summary.render(self.results):
             terminalreporter.write_line(line)
+        store = store_of(self.config)
+        terminalreporter.write_line(summary.store_line(self.results, str(store.root)
+                                                       if store.persistent else None))
         for line in self.written:
             terminalreporter.write_line(line)
         github.emit(self.results, terminalreporter.write_line, strict=self.settings.strict,
@@ -57,6 +60,8 @@ class InferenceCheckSession:
     def pytest_sessionfinish(self) -> None:
         """Write the reports and, when asked, the updated baseline (controller only)."""
         s, root = self.settings, self.config.rootpath
+        if self.results:
+            store_of(self.config).prune()  # keep the store under its size cap
         if s.json:
             self.written.append(f"JSON report: {json_report.write(root / s.json, self.results)}")
         if s.junit:

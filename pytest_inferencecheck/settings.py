@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import InferenceCheckError
@@ -25,7 +26,7 @@ class Setting:
 
     key: str  # config key and attribute name
     flag: str  # the pytest flag; the CLI drops its "--inference-check-" prefix
-    kind: str  # "flag" | "targets" | "path"
+    kind: str  # "flag" | "targets" | "path" | "size"
     help: str
     default: Any = None
     env: str | None = None
@@ -64,6 +65,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("update_baseline", "--inference-check-update-baseline", "flag",
             "Rewrite the baseline from this run's graph breaks instead of gating on it; "
             "default: off", False),
+    Setting("cache", "--inference-check-cache", "flag",
+            "Keep artifacts and measured facts in the artifact store and reuse them; with "
+            "--no-inference-check-cache nothing is kept between runs; default: on", True),
+    Setting("cache_dir", "--inference-check-cache-dir", "path",
+            "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
+            "~/.cache/pytest-inferencecheck"),
+    Setting("cache_size", "--inference-check-cache-size", "size",
+            "Size cap of the artifact store (e.g. 5G); least recently used entries are pruned "
+            "past it; default: 5G", "5G"),
 )
 
 
@@ -78,9 +88,9 @@ def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
             addoption(flag, action="store_true", dest=s.dest, default=None, help=s.help)
             addoption("--no-" + flag[2:], action="store_false", dest=s.dest, default=None,
                       help=f"Turn {flag} off (overrides config and environment)")
-        elif s.kind == "path":
-            addoption(flag, action="store", dest=s.dest, default=None, metavar="PATH",
-                      help=s.help)
+        elif s.kind in ("path", "size"):
+            addoption(flag, action="store", dest=s.dest, default=None,
+                      metavar="PATH" if s.kind == "path" else "SIZE", help=s.help)
         else:
             addoption(flag, action="append", dest=s.dest, default=None, metavar="TARGET",
                       help=s.help)
@@ -99,12 +109,31 @@ class Settings:
     junit: str | None = None
     baseline: str | None = None
     update_baseline: bool = False
+    cache: bool = True
+    cache_dir: str | None = None
+    cache_size: int = 5 * 2**30
+
+    def store(self, root: Path) -> Any:
+        """The artifact store these settings describe (`cache_dir` relative to `root`)."""
+        from .store import ArtifactStore
+
+        where = root / self.cache_dir if self.cache_dir else None
+        return ArtifactStore(where, max_bytes=self.cache_size, persistent=self.cache)
 
 
 def _path(value: Any, source: str, key: str) -> str | None:
     if value is None or (isinstance(value, str) and value.strip()):
         return value
     raise InferenceCheckError(f"{key}={value!r} from {source}: must be a file path")
+
+
+def _size(value: Any, source: str, key: str) -> int:
+    from .store import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise InferenceCheckError(f"{key}={value!r} from {source}: {exc}") from None
 
 
 def _bool(value: Any, source: str, key: str) -> bool:
@@ -146,6 +175,8 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
             values[s.key] = _bool(raw, source, s.key)
         elif s.kind == "path":
             values[s.key] = _path(raw, source, s.key)
+        elif s.kind == "size":
+            values[s.key] = _size(raw, source, s.key)
         else:
             values[s.key] = _targets(raw, source)
     return Settings(**values)

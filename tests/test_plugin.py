@@ -225,7 +225,7 @@ def test_verbose_prints_a_line_per_stage_and_the_summary(repo):
         "*[[]mac[]] graph_breaks *passed*1 breaks*",
         "*= inference check =*",
         "model*target*row*technology*breaks*export*parity*time*outcome",
-        "breaky*mac (proxy)*8*eager*1*-*0.0e+00*passed",
+        "breaky*mac (proxy)*8*eager*1*1 issues*0.0e+00*passed",
         "breaky*server-x86-cpp*6*aoti-cpp*1*1 issues*-*failed",
         "graph breaks by location:",
         f"*mymodels.py:{BREAK_LINE} in forward*[[]GB0170[]]*",

@@ -59,3 +59,14 @@ def render(results: list[CheckResult]) -> list[str]:
             lines.append(f"  {where}  [{b.type}] {b.reason[:90]}")
             lines.append(f"      -> {b.hint}  ({seen})")
     return lines
+
+
+def store_line(results: list[CheckResult], root: str | None) -> str:
+    """How many store entries the run reused and built, and where the store is."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        for use in r.artifacts:
+            counts[use.status] += 1
+    parts = [f"{counts[s]} {s}" for s in ("reused", "built", "rebuilt") if counts[s]]
+    where = f"in {root}" if root else "in a temporary store (nothing kept)"
+    return f"artifact store: {', '.join(parts) or 'nothing stored'} {where}"
