@@ -4,7 +4,8 @@ Facts (graph breaks, whether export succeeds) depend on code, not only on weight
 eager reference runs, every Python function called is noted with its file, and the plain values
 of the module globals it reads (`SCALE = 2` in a config module); a later run reuses the stored
 facts only if each of those files still has the same SHA-256 and each global the same value, as
-ccache's direct mode does with headers. Files of torch, of this package and of the standard
+ccache's direct mode does with headers. A module the forward reads a name from
+(`config.SCALE`) counts as a source file too. Files of torch, of this package and of the standard
 library are covered by their versions and left out.
 """
 
@@ -15,6 +16,7 @@ import hashlib
 import os
 import sys
 import sysconfig
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +107,15 @@ def recording() -> Iterator[Sources]:
         files.add(filename)
         g = frame.f_globals
         for name in code.co_names:
-            if name in g and _plain(g[name]) and "__name__" in g:
-                sources.globals[f"{g['__name__']}.{name}"] = repr(g[name])
+            if name not in g:
+                continue
+            value = g[name]
+            if _plain(value) and "__name__" in g:
+                sources.globals[f"{g['__name__']}.{name}"] = repr(value)
+            elif isinstance(value, types.ModuleType):  # `config.SCALE`: config.py is a source
+                other = getattr(value, "__file__", None)
+                if other and not os.path.realpath(other).startswith(_COVERED):
+                    files.add(other)
 
     previous = sys.getprofile()
     sys.setprofile(profile)

@@ -1,0 +1,280 @@
+"""Never compile twice: what is shared between targets and runs, and what must miss.
+
+Real checks, real compiles, a real store on disk. Each test starts from an empty store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import pytest
+import torch
+
+import models
+from pytest_inferencecheck import check, keys
+from pytest_inferencecheck.facts import forget_recent
+from pytest_inferencecheck.reporters.text import explain
+
+pytestmark = pytest.mark.slow
+
+MODULE = '''
+import torch
+from torch import nn
+import reuse_config
+
+class Net(nn.Module):
+    def __init__(self, chatty=False):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+        self.chatty = chatty
+
+    def forward(self, x):
+        y = torch.relu(self.lin(x))
+        if self.chatty:
+            print("scoring")
+        return y * reuse_config.SCALE
+'''
+
+
+@pytest.fixture
+def net_module(tmp_path, monkeypatch):
+    """A model module on disk (imported as `reuse_net`) that a test can edit and reload."""
+    (tmp_path / "reuse_net.py").write_text(MODULE)
+    (tmp_path / "reuse_config.py").write_text("SCALE = 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("reuse_net", "reuse_config"):
+        sys.modules.pop(name, None)
+    module = importlib.import_module("reuse_net")
+    yield module, tmp_path
+    for name in ("reuse_net", "reuse_config"):
+        sys.modules.pop(name, None)
+
+
+def net(module, **kwargs):
+    torch.manual_seed(0)
+    return module.Net(**kwargs)
+
+
+def uses(result):
+    return [(u.kind, u.status) for u in result.artifacts]
+
+
+def details(result, name):
+    return [s.detail for s in result.stages if s.name == name]
+
+
+def _cnn(target, **kwargs):
+    torch.manual_seed(0)
+    return check(models.SmallCNN(), models.cnn_inputs(), target, **kwargs)
+
+
+def test_targets_share_one_export_one_package_and_reruns_reuse_everything(fresh_store):
+    forget_recent()
+    py, cpp, android = (_cnn(t) for t in ("server-x86-python", "server-x86-cpp",
+                                          "mobile-android"))
+    for r in (py, cpp, android):
+        assert r.outcome == "passed", explain(r)
+    assert uses(py) == [("facts", "built"), ("aoti", "built"), ("run", "built")]
+    # the C++ path loads the very .pt2 the Python path compiled; the facts are not measured twice
+    assert ("aoti", "reused") in uses(cpp) and ("facts", "reused") in uses(cpp)
+    assert {u.key for u in py.artifacts if u.kind == "aoti"} == \
+        {u.key for u in cpp.artifacts if u.kind == "aoti"}
+    assert uses(android)[:2] == [("facts", "reused"), ("executorch", "built")]
+    exports = [s for r in (py, cpp, android) for s in r.stages if s.name == "export"]
+    assert [s.detail.startswith("reused") for s in exports] == [False, True, True]  # one export
+    # a rerun builds, compiles and runs nothing: each artifact's recorded run is compared with
+    # a fresh eager reference
+    again = [_cnn(t) for t in ("server-x86-python", "server-x86-cpp", "mobile-android")]
+    for r in again:
+        assert r.outcome == "passed", explain(r)
+        assert {status for _, status in uses(r)} == {"reused"}, uses(r)
+        assert r.numerics.ok and r.numerics.compared == 1
+        assert details(r, "run")[0].startswith("reused")
+    assert again[2].executorch["delegated_nodes"] == android.executorch["delegated_nodes"]
+    assert again[1].latency == cpp.latency  # as measured when it last ran
+
+
+def test_a_changed_line_of_forward_misses_and_the_rerun_passes(net_module):
+    module, folder = net_module
+    first = check(net(module), (torch.ones(2, 8),), "server-x86-python", store=folder / "s")
+    assert first.outcome == "passed", explain(first)
+    (folder / "reuse_net.py").write_text(MODULE.replace("torch.relu(", "torch.tanh("))
+    module = importlib.reload(module)
+    second = check(net(module), (torch.ones(2, 8),), "server-x86-python", store=folder / "s")
+    assert second.outcome == "passed", explain(second)
+    facts = next(u for u in second.artifacts if u.kind == "facts")
+    assert facts.status == "rebuilt" and "reuse_net.py changed" in facts.note
+    assert ("aoti", "built") in uses(second)  # another program, another package
+    assert {u.key for u in first.artifacts if u.kind == "aoti"} != \
+        {u.key for u in second.artifacts if u.kind == "aoti"}
+
+
+def test_a_changed_config_module_read_by_forward_misses(net_module):
+    module, folder = net_module
+    store = folder / "s"
+    check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    (folder / "reuse_config.py").write_text("SCALE = 3\n")
+    importlib.reload(sys.modules["reuse_config"])
+    r = check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    facts = next(u for u in r.artifacts if u.kind == "facts")
+    assert facts.status == "rebuilt" and "reuse_config.py changed" in facts.note
+
+
+def test_an_attribute_that_steers_forward_is_part_of_the_key(net_module):
+    module, folder = net_module
+    quiet = check(net(module, chatty=False), (torch.ones(2, 8),), "server-x86-python",
+                  store=folder / "s")
+    chatty = check(net(module, chatty=True), (torch.ones(2, 8),), "server-x86-python",
+                   store=folder / "s")
+    assert quiet.graph_breaks == [] and quiet.recommendation.row == 3
+    assert len(chatty.graph_breaks) == 1 and chatty.recommendation.row == 4
+    assert ("facts", "built") in uses(chatty)  # never the quiet model's facts
+
+
+def test_a_changed_weight_misses(fresh_store):
+    forget_recent()
+    torch.manual_seed(0)
+    model = models.SmallCNN()
+    first = check(model, models.cnn_inputs(), "server-x86-python")
+    with torch.no_grad():
+        model.head.bias[0] += 1.0
+    second = check(model, models.cnn_inputs(), "server-x86-python")
+    assert second.outcome == "passed", explain(second)
+    assert uses(second) == [("facts", "built"), ("aoti", "built"), ("run", "built")]
+    assert first.artifacts[1].key != second.artifacts[1].key
+
+
+def test_options_that_change_the_program_miss_and_others_do_not(fresh_store):
+    forget_recent()
+    base = _cnn("server-x86-python")
+    assert ("aoti", "built") in uses(base)
+    batch = torch.export.Dim("batch", min=1, max=8)
+    dynamic = _cnn("server-x86-python", dynamic_shapes=({0: batch},))
+    assert ("facts", "built") in uses(dynamic) and ("aoti", "built") in uses(dynamic)
+    assert dynamic.numerics.second_shape is not None and dynamic.numerics.ok
+    # a looser tolerance changes the verdict's rule, not the artifact nor its recorded run
+    loose = _cnn("server-x86-python", atol=1e-2)
+    assert {status for _, status in uses(loose)} == {"reused"} and loose.numerics.atol == 1e-2
+    # another partitioner is another .pte
+    xnn = _cnn("mobile-ios")
+    vulkan = _cnn("mobile-ios", executorch_partitioners=["vulkan"])
+    assert ("executorch", "built") in uses(xnn) and ("executorch", "built") in uses(vulkan)
+
+
+def test_another_torch_version_misses(fresh_store, monkeypatch):
+    # A second torch cannot be installed beside this one: the version string is what the keys
+    # read, so it is changed here, and the keys' cache cleared.
+    first = _cnn("mac")
+    monkeypatch.setattr(torch, "__version__", "2.99.0+other")
+    keys.environment.cache_clear()
+    try:
+        second = _cnn("mac")
+    finally:
+        monkeypatch.undo()
+        keys.environment.cache_clear()
+    assert uses(first) == [("facts", "built")] and uses(second) == [("facts", "built")]
+    assert first.artifacts[0].key != second.artifacts[0].key
+
+
+def test_a_corrupted_package_is_rebuilt_and_the_result_says_so(fresh_store):
+    forget_recent()
+    first = _cnn("server-x86-cpp")
+    (package,) = fresh_store.glob("v1/entries/aoti/*/model.pt2")
+    data = bytearray(package.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    package.write_bytes(bytes(data))
+    second = _cnn("server-x86-cpp")
+    assert second.outcome == "passed", explain(second)
+    aoti = next(u for u in second.artifacts if u.kind == "aoti")
+    assert aoti.status == "rebuilt" and "fails its SHA-256 checksum" in aoti.note
+    assert "rebuilt" in details(second, "aoti_compile")[0]
+    assert first.outcome == "passed"
+
+
+def test_a_read_only_cache_degrades_with_a_note_and_a_correct_verdict(tmp_path):
+    from filesystems import read_only
+
+    with read_only(tmp_path / "ro") as ro:
+        r = check(models.ThreeBreaks(), (torch.randn(4, 8),), "server-x86-cpp", store=ro)
+    assert r.outcome == "failed" and r.failures[0].stage == "graph_breaks"
+    assert any("cannot be written" in n and "not kept" in n for n in r.notes)
+
+
+REPO_TEST = '''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("server-x86-python", "server-x86-cpp", "mobile-android")
+def test_clean(inference_check):
+    inference_check(mymodels.Clean(), (torch.randn(2, 4),), name="clean")
+
+@pytest.mark.deploy_target("server-x86-python", "server-x86-cpp", "mobile-android")
+def test_wide(inference_check):
+    inference_check(mymodels.Wide(), (torch.randn(2, 4),), name="wide")
+'''
+WIDE = '''
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 16), nn.Linear(16, 4)
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+'''
+
+
+@pytest.fixture
+def two_model_repo(pytester, fresh_store):
+    from repo_sources import MODELS
+
+    pytester.makepyfile(mymodels=MODELS + WIDE)
+    pytester.makepyfile(test_two=REPO_TEST)
+    return pytester
+
+
+def _report(pytester, *args):
+    result = pytester.runpytest_subprocess("--inference-check", "--inference-check-json=r.json",
+                                           "-p", "no:cacheprovider", *args)
+    return result, json.loads((pytester.path / "r.json").read_text())["results"]
+
+
+def test_xdist_workers_build_each_artifact_exactly_once_and_a_rerun_builds_nothing(
+        two_model_repo):
+    result, results = _report(two_model_repo, "-n", "2")
+    result.assert_outcomes(passed=6)
+    built = [(a["kind"], a["key"]) for r in results for a in r["artifacts"]
+             if a["status"] != "reused"]
+    assert len(built) == len(set(built)), built  # nothing built twice, by any worker
+    kinds = sorted(k for k, _ in built)
+    assert kinds.count("aoti") == 2 and kinds.count("executorch") == 2
+    assert kinds.count("facts") == 2 and kinds.count("run") == 6
+    result, again = _report(two_model_repo, "-n", "2")
+    result.assert_outcomes(passed=6)
+    assert {a["status"] for r in again for a in r["artifacts"]} == {"reused"}
+    result.stdout.fnmatch_lines(["artifact store: * reused in *"])
+
+
+def test_verbose_stage_lines_say_reused_and_the_key(two_model_repo):
+    two_model_repo.runpytest_subprocess("--inference-check", "-k", "clean", "-p", "no:cacheprovider")
+    result = two_model_repo.runpytest_subprocess("--inference-check", "-v", "-k", "clean",
+                                                 "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*[[]server-x86-cpp[]] aoti_compile *passed*reused ????????????*",
+                                 "*[[]server-x86-cpp[]] run *passed*reused ????????????:*"])
+
+
+def test_no_cache_keeps_nothing(two_model_repo, fresh_store):
+    _report(two_model_repo, "-k", "clean and python", "--no-inference-check-cache")
+    result, results = _report(two_model_repo, "-k", "clean and python",
+                              "--no-inference-check-cache")
+    assert ("aoti", "built") in [(a["kind"], a["status"]) for a in results[0]["artifacts"]]
+    assert not list(fresh_store.glob("v1/entries/*/*"))
+    result.stdout.fnmatch_lines(["artifact store: * in a temporary store (nothing kept)"])
+
+
+def test_cache_dir_option_moves_the_store(two_model_repo):
+    _report(two_model_repo, "-k", "clean and python", "--inference-check-cache-dir=here")
+    assert list((two_model_repo.path / "here").glob("v1/entries/aoti/*/model.pt2"))
+    bad = two_model_repo.runpytest_subprocess("--inference-check",
+                                              "--inference-check-cache-size=lots")
+    assert bad.ret == 4
+    bad.stderr.fnmatch_lines(["*cache_size='lots' from command line*"])
