@@ -104,12 +104,15 @@ def check(
     name: str | None = None,
     on_stage: Callable[[Stage], None] | None = None,
     store: ArtifactStore | str | Path | bool | None = None,
+    prebuild: str | tuple[str, ...] = (),
     **options: Any,
 ) -> CheckResult:
     """Check one model for one deployment target along the table's recommended path.
 
     Artifacts and measured facts are kept in `store` (see `artifact_store`) and reused by
-    every later check they fit. Further options (see `CheckOptions`): strict_export,
+    every later check they fit. `prebuild` names other targets this model will be checked on
+    next: their artifacts are built by a helper process while this check's own path runs.
+    Further options (see `CheckOptions`): strict_export,
     require_device, max_graph_breaks, backends, executorch_partitioners, min_delegation,
     max_pte_bytes, cpp_timeout_s.
     """
@@ -143,7 +146,9 @@ def check(
             _inference_setup(model, device, result.notes):
         job = Job(model, pytree.tree_map(to_device, args),
                   pytree.tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
-                  the_store, stages, result.model, Path(tmp))
+                  the_store, stages, result.model, Path(tmp),
+                  tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
+                                                       else prebuild)))
         try:
             with torch_trace_to_torch_only():
                 _run(job, result)

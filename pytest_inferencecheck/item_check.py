@@ -16,6 +16,7 @@ from .settings import Settings
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
 STORE = pytest.StashKey[Any]()
+SIBLINGS = pytest.StashKey[dict]()  # a marked test's (or config model's) selected targets
 USER_PROPERTY = "inferencecheck"
 SEED = 0
 
@@ -26,6 +27,23 @@ def seed_torch() -> None:
     import torch
 
     torch.manual_seed(SEED)
+
+
+def group_of(item: pytest.Item) -> str:
+    """The items of one model: one marked test function, or one config-declared model."""
+    entry = getattr(item, "entry", None)
+    name = entry.name if entry is not None else getattr(item, "originalname", item.name)
+    return f"{item.parent.nodeid if item.parent else ''}::{name}"
+
+
+def remember_siblings(config: pytest.Config, items: list[pytest.Item], targets: list[str | None]
+                      ) -> None:
+    """Note which targets each model is checked on in this run (for building ahead)."""
+    groups: dict[str, list[str]] = {}
+    for item, target in zip(items, targets):
+        if target is not None:
+            groups.setdefault(group_of(item), []).append(target)
+    config.stash[SIBLINGS] = {k: tuple(dict.fromkeys(v)) for k, v in groups.items()}
 
 
 def store_of(config: pytest.Config) -> Any:
@@ -88,8 +106,10 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
 
     settings = item.config.stash.get(SETTINGS, Settings())
     kwargs = {**options.check_kwargs(settings), **call_kwargs}
+    siblings = item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
     result = check(model, example_inputs, target, on_stage=_progress(item, target),
-                   store=store_of(item.config), **kwargs)
+                   store=store_of(item.config),
+                   prebuild=tuple(t for t in siblings if t != target), **kwargs)
     result.nodeid = item.nodeid
     loosenable = _apply_baseline(item, result, settings)
     item.stash.setdefault(RESULTS, []).append(result)

@@ -30,6 +30,7 @@ class Job:
     stages: Stages
     name: str
     workdir: Path
+    prebuild: tuple[str, ...] = ()  # other targets of this model: their artifacts may be built ahead
     uses: list[Use] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

@@ -127,7 +127,8 @@ def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
         out["max_graph_breaks"] = _number("max_graph_breaks", v["max_graph_breaks"], source,
                                           integer=True)
     if v.get("backends") is not None:
-        out["backends"] = _validate_backends(_names("backends", v["backends"], source), source)
+        names = _names("backends", v["backends"], source)
+        out["backends"] = _validate_backends(names, source) if names else ()
     if v.get("executorch_partitioners") is not None:
         from .runners.executorch import validate_partitioners
 

@@ -6,6 +6,7 @@ technology, artifacts in the store) -> the result. Reporters render the result.
 
 from __future__ import annotations
 
+from . import prebuild
 from .decision import recommend
 from .facts import Facts, gather
 from .job import Job
@@ -21,6 +22,7 @@ from .stages import StageError, describe
 def run(job: Job, result: CheckResult, *, reuse_facts: bool = True) -> None:
     """Measure (or reuse) the facts, decide the row, run its path; fill in `result`."""
     facts = gather(job, reuse=reuse_facts)
+    prebuild.start(job, facts, job.prebuild)
     result.graph_breaks, result.export = facts.graph_breaks, facts.export
     limit = job.opts.max_graph_breaks
     if limit is not None and len(facts.graph_breaks) > limit:

@@ -11,7 +11,8 @@ from . import baseline, marker, newhooks, prewarm, settings
 from .config_file import TABLE, read_table
 from .config_items import ConfigModelItem, ConfigModels
 from .errors import InferenceCheckError
-from .item_check import RESULTS, SETTINGS, USER_PROPERTY, run_check, seed_torch, store_of
+from .item_check import (RESULTS, SETTINGS, USER_PROPERTY, remember_siblings, run_check,
+                         seed_torch, store_of)
 from .marker import ItemSpec
 from .session import InferenceCheckSession
 
@@ -52,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
     if not hasattr(config, "workerinput"):  # only the xdist controller (or a plain run) reports
         config.pluginmanager.register(InferenceCheckSession(config), "inferencecheck-session")
+    controller = getattr(config.option, "numprocesses", None) and not hasattr(config,
+                                                                             "workerinput")
+    if s.enabled and not config.option.collectonly and not controller:
+        prewarm.probe_cpu(store_of(config))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -110,8 +115,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     s = session.config.stash[SETTINGS]
     if not s.enabled or session.config.option.collectonly:
         return
-    targets = {_item_target(i) for i in session.items if i.get_closest_marker(marker.NAME)}
-    prewarm.start(store_of(session.config), filter(None, targets))
+    targets = [_item_target(i) if i.get_closest_marker(marker.NAME) else None
+               for i in session.items]
+    remember_siblings(session.config, session.items, targets)
+    prewarm.build_runner(store_of(session.config), filter(None, set(targets)))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,46 +1,85 @@
-"""Work every check of a run will need, started in the background as soon as collection ends.
+"""Work the checks of a run will need, started in the background as early as it is known.
 
-The C++ runner is a compiler process and inductor's CPU feature probe is a series of them:
-both run on another core while the first checks measure eager, graph breaks and export.
+Inductor's CPU feature probe is a series of compiler processes, started when the run is
+configured; the C++ runner is one compiler process, started when collection shows a
+`server-*-cpp` target. Both run on another core while tests are collected and the first checks
+measure eager, graph breaks and export.
 A failure here is ignored: the check that needs the work does it again and reports it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .store import ArtifactStore
 from .table import TARGETS
 
 
-def start(store: ArtifactStore, targets: Iterable[str]) -> threading.Thread | None:
-    """Start building what these targets need; None when they need nothing ahead of time."""
-    wanted = {TARGETS[t] for t in targets if t in TARGETS}
-    native = [t for t in wanted if t.platform == "server"]
-    if not native:
+def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
+    """Start inductor's CPU probe now, while tests are collected, if this store never compiled.
+
+    A warm store needs nothing: a background import of inductor would only slow the checks
+    that reuse everything.
+    """
+    if store.has_kind("aoti"):
         return None
-    cpp = any(t.runtime == "no-python" for t in native)
+    return _background(_probe_cpu_isa)
+
+
+def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thread | None:
+    """Start building the C++ runner if a selected target needs it and the store lacks it."""
+    wanted = [TARGETS[t] for t in targets if t in TARGETS]
+    if not any(t.runtime == "no-python" for t in wanted) or _have_runner(store):
+        return None
 
     def work() -> None:
-        try:
-            if cpp:
-                from .cpp_build import ensure_runner
+        from .cpp_build import ensure_runner
 
-                ensure_runner(store)
-            _probe_cpu_isa()
-        except Exception:  # noqa: BLE001 - the check that needs it reports the real error
-            pass
+        try:
+            ensure_runner(store)
         finally:
             store.release()
 
-    thread = threading.Thread(target=work, name="inferencecheck-prewarm", daemon=True)
+    return _background(work)
+
+
+def _background(work: Callable[[], object]) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - the check that needs it reports the real error
+            pass
+
+    thread = threading.Thread(target=run, name="inferencecheck-prewarm", daemon=True)
     thread.start()
     return thread
 
 
+def _have_runner(store: ArtifactStore) -> bool:
+    from .cpp_build import BuildError, build_key, find_compiler
+
+    try:
+        return store.lookup("runner", build_key(find_compiler())) is not None
+    except BuildError:
+        return True  # nothing to build ahead: the check says the compiler is missing
+    finally:
+        store.release()
+
+
 def _probe_cpu_isa() -> None:
-    """Inductor compiles a probe per vector ISA on its first CPU compile; do it now."""
+    """Inductor compiles and loads a probe per vector ISA before its first CPU compile, one after
+    the other; run those probes side by side now (they are compiler processes), then let it pick.
+    """
+    import platform
+    from concurrent.futures import ThreadPoolExecutor
+
     from torch._inductor import cpu_vec_isa
 
+    if platform.machine() in ("x86_64", "AMD64"):
+        flags = cpu_vec_isa.x86_isa_checker()
+        candidates = [isa for isa in cpu_vec_isa.supported_vec_isa_list
+                      if all(flag in flags for flag in str(isa).split())]
+        with ThreadPoolExecutor(max(1, len(candidates))) as pool:
+            list(pool.map(bool, candidates))  # each probe's verdict is cached by inductor
     cpu_vec_isa.pick_vec_isa()

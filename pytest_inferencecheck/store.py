@@ -436,6 +436,11 @@ class ArtifactStore:
                                      "(no manifest)"))
         return sorted(out, key=lambda e: e.last_used, reverse=True)
 
+    def has_kind(self, kind: str) -> bool:
+        """True if the store holds any entry of this kind (a cheap sign of a warm store)."""
+        folder = self.root / LAYOUT / "entries" / kind
+        return folder.is_dir() and any(folder.iterdir())
+
     def size(self) -> int:
         """Total bytes of all entries."""
         return sum(e.bytes for e in self.entries())

@@ -156,3 +156,19 @@ def test_runner_runs_without_python(fresh_cache, monkeypatch):
     assert "libtorch" in libs and "libpython" not in libs
     torch_lib = os.path.join(os.path.dirname(torch.__file__), "lib")
     assert f"{torch_lib}/libtorch_cpu.so" in libs  # the installed torch's own libraries
+
+
+def test_tensor_files_round_trip_every_dtype_and_shape(tmp_path):
+    from pytest_inferencecheck.runners import tensor_file
+
+    tensors = [torch.randn(2, 3), torch.tensor(3.5), torch.arange(5), torch.zeros(0, 4),
+               torch.ones(2, dtype=torch.bool), torch.randn(3).to(torch.bfloat16),
+               torch.randn(3, 2).t(), torch.randn(2, dtype=torch.complex64),
+               torch.randint(-5, 5, (4,), dtype=torch.int8)]
+    tensor_file.write(tmp_path / "t.bin", tensors)
+    back = tensor_file.read(tmp_path / "t.bin")
+    assert [(b.dtype, b.shape) for b in back] == [(t.dtype, t.shape) for t in tensors]
+    assert all(torch.equal(b, t) for b, t in zip(back, tensors))
+    (tmp_path / "bad.bin").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ValueError, match="not a tensor file"):
+        tensor_file.read(tmp_path / "bad.bin")

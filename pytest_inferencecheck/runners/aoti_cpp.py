@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from ..cpp_build import BuildError, build_key, ensure_runner, find_compiler
 from .aoti_python import PACKAGE, obtain_package, program_call, stored_package
+from . import tensor_file
 from .base import Built, ProgramCall, Stored, reuse_detail
 
 if TYPE_CHECKING:
@@ -45,8 +44,8 @@ class CppArtifact:
         self.median_ms: float | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        inputs, outputs = self.workdir / "cpp_inputs.pt", self.workdir / "cpp_outputs.pt"
-        torch.save([x.detach().contiguous() for x in self.call.flat_inputs(args, kwargs)], inputs)
+        inputs, outputs = self.workdir / "cpp_inputs.bin", self.workdir / "cpp_outputs.bin"
+        tensor_file.write(inputs, self.call.flat_inputs(args, kwargs))
         outputs.unlink(missing_ok=True)
         # Latency is measured once, at the example shape; later calls (a second shape) only run.
         repeat = LATENCY_REPEAT if self.median_ms is None else 0
@@ -66,7 +65,7 @@ class CppArtifact:
         m = _MEDIAN.search(proc.stdout)
         if m:
             self.median_ms = float(m.group(1))
-        result = self.call.outputs(torch.load(outputs, weights_only=True))
+        result = self.call.outputs(tensor_file.read(outputs))
         outputs.unlink(missing_ok=True)
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -33,15 +34,21 @@ def stored_package(job: Job, facts: Facts) -> Stored:
     return Stored("aoti", key, ("aoti_compile",))
 
 
+def compile_into(program: torch.export.ExportedProgram, folder: Path, device: str
+                 ) -> dict[str, Any]:
+    """AOT-compile a program into `folder` (a store entry being built)."""
+    with quiet_torch():
+        torch._inductor.aoti_compile_and_package(program, package_path=str(folder / PACKAGE))
+    return {"call": ProgramCall(program).to_meta(), "device": device}
+
+
 def obtain_package(job: Job, facts: Facts) -> Entry:
     """AOT-compile the exported program into the store once; every later use reuses it."""
     from ..facts import program_for
 
-    def build(folder: Any) -> dict[str, Any]:
-        program = program_for(job, facts, "the AOTInductor package")
-        with quiet_torch():
-            torch._inductor.aoti_compile_and_package(program, package_path=str(folder / PACKAGE))
-        return {"call": ProgramCall(program).to_meta(), "device": job.device}
+    def build(folder: Path) -> dict[str, Any]:
+        return compile_into(program_for(job, facts, "the AOTInductor package"), folder,
+                            job.device)
 
     return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build)
 

@@ -66,9 +66,12 @@ def reuse_detail(use: Use) -> str:
 def obtain_in_stage(job: Job, stage: str, kind: str, key: str,
                     build: Callable[[Any], dict[str, Any] | None]) -> Entry:
     """Obtain a store entry inside a timed stage whose detail says built or reused."""
+    from .. import prebuild
+
     with job.stages.stage(stage) as st:
+        ahead = prebuild.wait(kind, key)
         entry, use = job.store.obtain(kind, key, build, label=f"{job.name} ({kind})")
-        st.detail = reuse_detail(job.used(use))
+        st.detail = reuse_detail(job.used(prebuild.account(use, ahead)))
     return entry
 
 

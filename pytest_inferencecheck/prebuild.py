@@ -1,0 +1,197 @@
+"""Build the artifacts of a model's other targets in a helper process, while this one compiles.
+
+A model checked on `server-x86-python` and `mobile-android` needs an AOTI package and an
+ExecuTorch program from the same exported program. Once the first item has exported it, the
+second artifact is built by a helper process on another core, into the store, under the store's
+lock; the later item finds it there. Nothing here decides a verdict: if the helper fails, the
+item builds the artifact itself and reports the real error.
+
+    python -m pytest_inferencecheck.prebuild STORE KIND KEY PROGRAM LABEL [OPTIONS_JSON]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .store import BUILT, REUSED, ArtifactStore, Use
+
+if TYPE_CHECKING:
+    from .facts import Facts
+    from .job import Job
+
+MAX_PROGRAM_BYTES = 256 * 2**20  # larger programs are not copied to a helper: memory over speed
+
+
+@dataclass
+class Ahead:
+    """A helper process building one entry."""
+
+    kind: str
+    key: str
+    process: subprocess.Popen
+    started: float
+
+
+_RUNNING: dict[tuple[str, str], Ahead] = {}
+
+
+def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
+    """Start helpers for the entries `targets` will need that this item will not build itself."""
+    from .runners.aoti_python import stored_package
+    from .runners.executorch import ExecuTorchRunner
+    from .table import TARGETS
+
+    if (not targets or facts.program is None or facts.graph_breaks or not facts.export.ok
+            or os.environ.get("PYTEST_XDIST_WORKER") or _weight_bytes(facts) > MAX_PROGRAM_BYTES):
+        return []
+    own = _own_kind(job.target)
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in targets:
+        t = TARGETS.get(name)
+        if t is None or t.platform == "mac" or _own_kind(t) == own:
+            continue
+        if _own_kind(t) == "executorch":
+            stored = ExecuTorchRunner().stored(job, facts)
+            wanted[(stored.kind, stored.key)] = {"partitioners": list(
+                job.opts.executorch_partitioners)}
+        elif t.device == job.device:
+            stored = stored_package(job, facts)
+            wanted[(stored.kind, stored.key)] = {"device": job.device}
+    todo = {k: v for k, v in wanted.items()
+            if k not in _RUNNING and not _present(job.store, *k)}
+    if not todo or not job.store.persistent:
+        return []
+    import torch
+
+    fd, program = tempfile.mkstemp(prefix="program-", suffix=".pt2",
+                                   dir=job.store.root / "v1" / "tmp")
+    os.close(fd)
+    torch.export.save(facts.program, program)
+    started = []
+    imports = _spec_modules(facts.program)
+    for (kind, key), options in todo.items():
+        options = {**options, "imports": imports}
+        cmd = [sys.executable, "-m", "pytest_inferencecheck.prebuild", str(job.store.root), kind,
+               key, program, f"{job.name} ({kind})", json.dumps(options)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
+        started.append(ahead)
+    _remove_when_done(program, [a.process for a in started])
+    return started
+
+
+def wait(kind: str, key: str) -> Ahead | None:
+    """If a helper is building this entry, wait for it; the helper, or None."""
+    ahead = _RUNNING.pop((kind, key), None)
+    if ahead is not None:
+        ahead.process.wait()
+    return ahead
+
+
+def account(use: Use, ahead: Ahead | None) -> Use:
+    """An entry our helper built counts as built by this check (once, here), not reused."""
+    if ahead is None or use.status != REUSED or ahead.process.returncode != 0:
+        return use
+    return Use(use.kind, use.key, BUILT, use.bytes,
+               "built ahead by a helper process while another target of this model compiled")
+
+
+def _spec_modules(program: Any) -> list[str]:
+    """Modules defining the pytree types in the program's calling convention (a Hugging Face
+    ModelOutput, say): the helper imports them so that the saved program loads."""
+    import torch.utils._pytree as pytree
+
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if isinstance(kind, str) and "." in kind:
+                names.add(kind.rsplit(".", 1)[0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for spec in (program.call_spec.in_spec, program.call_spec.out_spec):
+        try:
+            walk(json.loads(pytree.treespec_dumps(spec)))
+        except Exception:  # noqa: BLE001 - an unserializable spec: the helper may fail, harmlessly
+            pass
+    return sorted(n for n in names if n != "builtins" and not n.startswith("collections"))
+
+
+def _own_kind(target: Any) -> str:
+    if target.platform in ("phone", "edge"):
+        return "executorch"
+    return "aoti" if target.platform == "server" else "none"
+
+
+def _present(store: ArtifactStore, kind: str, key: str) -> bool:
+    try:
+        return store.lookup(kind, key) is not None
+    finally:
+        store.release()
+
+
+def _weight_bytes(facts: Facts) -> int:
+    import torch
+
+    program = facts.program
+    assert program is not None
+    return sum(t.numel() * t.element_size() for t in
+               [*program.state_dict.values(), *program.constants.values()]
+               if isinstance(t, torch.Tensor))
+
+
+def _remove_when_done(path: str, procs: list[subprocess.Popen]) -> None:
+    import threading
+
+    def reap() -> None:
+        for p in procs:
+            p.wait()
+        Path(path).unlink(missing_ok=True)
+
+    threading.Thread(target=reap, name="inferencecheck-prebuild-reaper", daemon=True).start()
+
+
+def main(argv: list[str]) -> int:
+    """The helper: load the exported program, build one entry into the store."""
+    root, kind, key, program_path, label = argv[:5]
+    options = json.loads(argv[5]) if len(argv) > 5 else {}
+    import torch
+
+    from .runners.aoti_python import compile_into
+    from .runners.executorch import lower_into
+    from .stages import Stages
+
+    import importlib
+
+    for module in options.get("imports", []):
+        importlib.import_module(module)
+    program = torch.export.load(program_path)
+    store = ArtifactStore(Path(root))
+    stages = Stages()
+    if kind == "aoti":
+        store.obtain(kind, key, lambda folder: compile_into(program, folder, options["device"]),
+                     label=label)
+    elif kind == "executorch":
+        store.obtain(kind, key, lambda folder: lower_into(program, options["partitioners"],
+                                                          folder, stages), label=label)
+    else:
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
