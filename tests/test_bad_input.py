@@ -59,9 +59,11 @@ def test_inputs_must_be_a_tuple(inputs):
         check(models.SmallCNN(), inputs, "mac")
 
 
-@pytest.mark.parametrize("kw", [{"atol": -1}, {"rtol": "1e-3"}, {"atol": True}])
+@pytest.mark.parametrize("kw", [{"atol": -1}, {"rtol": "1e-3"}, {"atol": True},
+                                {"atol": float("nan")}, {"rtol": float("inf")},
+                                {"min_delegation": float("nan")}])
 def test_tolerances_must_be_non_negative_numbers(kw):
-    with pytest.raises(InferenceCheckError, match=r"from check\(\): must be a number >= 0"):
+    with pytest.raises(InferenceCheckError, match=r"from check\(\): must be a finite number >= 0"):
         check(models.SmallCNN(), models.cnn_inputs(), "mac", **kw)
 
 
@@ -128,7 +130,7 @@ def test_proxy_is_reported_for_a_missing_device():
     ({"max_graph_brakes": 1}, "unknown option 'max_graph_brakes' (did you mean 'max_graph_breaks'?)"),
     ({"backends": ["no-such-backend"]}, "'no-such-backend' from check() are not registered"),
     ({"executorch_partitioners": ["xnnpak"]}, "unknown ExecuTorch partitioner 'xnnpak'"),
-    ({"min_delegation": 1.5}, "min_delegation=1.5 from check(): must be a number >= 0 and <= 1"),
+    ({"min_delegation": 1.5}, "min_delegation=1.5 from check(): must be a finite number >= 0 and <= 1"),
     ({"max_pte_bytes": 0}, "max_pte_bytes=0 from check(): must be an integer > 0"),
     ({"strict_export": "yes"}, "strict_export='yes' from check(): must be True or False"),
 ])

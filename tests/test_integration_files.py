@@ -84,3 +84,25 @@ def test_pre_commit_try_repo_runs_the_lint_hook(tmp_path):
     assert "fine.py" not in out.stdout.split("inferencecheck lint")[-1].replace("Found", "")
     assert not (tmp_path / "cache").exists() or not any(
         "torch" in p.name for p in (tmp_path / "cache").rglob("site-packages/*"))
+
+
+@pytest.mark.parametrize("path, steps_of", [
+    (".github/workflows/inference-check.yml", lambda d: d["jobs"]["inference-check"]["steps"]),
+    ("action.yml", lambda d: d["runs"]["steps"]),
+])
+def test_the_gate_restores_and_saves_the_artifact_store(path, steps_of):
+    steps = steps_of(load(path))
+    names = [s.get("name") for s in steps]
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    # restored before anything runs, so a run with unchanged models compiles nothing
+    assert names.index(cache["name"]) < names.index("Deployment checks")
+    key = cache["with"]["key"]
+    for part in ("runner.os", "inputs.torch-version", "hashFiles(inputs.model-sources)"):
+        assert part in key
+    # on a miss, the newest store of this OS and torch: only what changed is rebuilt
+    assert key.startswith(cache["with"]["restore-keys"].strip())
+    run = next(s for s in steps if s.get("name") == "Deployment checks")["run"]
+    cached = {p.replace("~", "$HOME") for p in cache["with"]["path"].split()}
+    exported = {line.split("=", 1)[1].strip('"') for line in run.splitlines()
+                if line.strip().startswith("export ") and "CACHE_DIR" in line}
+    assert cached == exported  # the directories the plugin writes are the ones saved

@@ -106,7 +106,7 @@ def test_unknown_target_on_the_command_line(repo):
     ('"mac", atoll=1e-3', "*unknown option 'atoll' (did you mean 'atol'?) from "
                           "@pytest.mark.deploy_target on test_m.py::test_x*"),
     ('"mac", atol="big"', "*atol='big' from @pytest.mark.deploy_target on test_m.py::test_x: "
-                          "must be a number >= 0*"),
+                          "must be a finite number >= 0*"),
     ('"mac", uses="tensorrt"', "*unknown technology 'tensorrt'*Valid technologies*"),
     ("", "*needs at least one target; valid targets: mobile-ios*"),
 ])

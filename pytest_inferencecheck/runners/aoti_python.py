@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ def compile_into(program: torch.export.ExportedProgram, folder: Path, device: st
     """AOT-compile a program into `folder` (a store entry being built)."""
     with quiet_torch():
         torch._inductor.aoti_compile_and_package(program, package_path=str(folder / PACKAGE))
+    gc.collect()  # inductor's graphs are cyclic: free its copies of the weights before loading
     return {"call": ProgramCall(program).to_meta(), "device": device}
 
 
