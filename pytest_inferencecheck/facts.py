@@ -51,17 +51,20 @@ class Facts:
     program_key: str | None
     key: str | None = None
     program: torch.export.ExportedProgram | None = None
+    weight_bytes: int = 0  # of the exported program's weights and constants
 
     def to_dict(self) -> dict[str, Any]:
         """The storable part (not the reference outputs, not the program)."""
         return {"graph_breaks": [b.to_dict() for b in self.graph_breaks], "graphs": self.graphs,
-                "export": self.export.to_dict(), "program_key": self.program_key}
+                "export": self.export.to_dict(), "program_key": self.program_key,
+                "weight_bytes": self.weight_bytes}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], reference: Any, key: str) -> Facts:
         """Rebuild stored facts around a fresh eager reference."""
         return cls(reference, [GraphBreak(**b) for b in d["graph_breaks"]], int(d["graphs"]),
-                   ExportFacts.from_dict(d["export"]), d.get("program_key"), key)
+                   ExportFacts.from_dict(d["export"]), d.get("program_key"), key,
+                   weight_bytes=int(d.get("weight_bytes", 0)))
 
 
 class _RecentProgram:
@@ -75,10 +78,7 @@ class _RecentProgram:
         self.key, self.program = None, None  # let go of the previous model's weights first
         if key is None or program is None:
             return
-        size = sum(t.numel() * t.element_size() for t in
-                   [*program.state_dict.values(), *program.constants.values()]
-                   if isinstance(t, torch.Tensor))
-        if size <= _MEMO_MAX_BYTES:
+        if weight_bytes(program) <= _MEMO_MAX_BYTES:
             self.key, self.program = key, program
 
     def get(self, key: str | None) -> torch.export.ExportedProgram | None:
@@ -86,6 +86,13 @@ class _RecentProgram:
 
 
 _RECENT = _RecentProgram()
+
+
+def weight_bytes(program: torch.export.ExportedProgram) -> int:
+    """Bytes of the weights and constants an exported program holds."""
+    return sum(t.numel() * t.element_size() for t in
+               [*program.state_dict.values(), *program.constants.values()]
+               if isinstance(t, torch.Tensor))
 
 
 def eager_reference(job: Job) -> tuple[Any, Sources]:
@@ -142,9 +149,10 @@ def _measure(job: Job, reference: Any, key: str | None) -> Facts:
         breaks, graphs = find_graph_breaks(job.model, job.args, job.kwargs)
         st.detail = f"{len(breaks)} breaks, {graphs} graphs"
     exported = _export(job, "strict" if job.opts.strict_export else "")
+    program = exported.program
     facts = Facts(reference, breaks, graphs, exported.facts,
-                  program_key(exported.program) if exported.program is not None else None, key,
-                  exported.program)
+                  program_key(program) if program is not None else None, key, program,
+                  weight_bytes(program) if program is not None else 0)
     _RECENT.put(key, exported.program)
     return facts
 

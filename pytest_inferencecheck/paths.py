@@ -152,7 +152,7 @@ def _record(job: Job, run_key: str, got: list, got_second: list | None,
                    folder / OUTPUTS)
         return {"latency": latency.to_dict()}
 
-    _, use = job.store.obtain("run", run_key, build, label=f"{job.name} run")
+    _, use = job.store.obtain("run", run_key, build, label=f"{job.name} run", size_hint=size)
     job.used(use)
 
 

@@ -50,7 +50,7 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     from .table import TARGETS
 
     if (not targets or facts.program is None or facts.graph_breaks or not facts.export.ok
-            or os.environ.get("PYTEST_XDIST_WORKER") or _weight_bytes(facts) > MAX_PROGRAM_BYTES):
+            or os.environ.get("PYTEST_XDIST_WORKER") or facts.weight_bytes > MAX_PROGRAM_BYTES):
         return []
     own = _own_kind(job.target)
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
@@ -144,16 +144,6 @@ def _present(store: ArtifactStore, kind: str, key: str) -> bool:
         store.release()
 
 
-def _weight_bytes(facts: Facts) -> int:
-    import torch
-
-    program = facts.program
-    assert program is not None
-    return sum(t.numel() * t.element_size() for t in
-               [*program.state_dict.values(), *program.constants.values()]
-               if isinstance(t, torch.Tensor))
-
-
 def _remove_when_done(path: str, procs: list[subprocess.Popen]) -> None:
     import threading
 
@@ -171,6 +161,7 @@ def main(argv: list[str]) -> int:
     options = json.loads(argv[5]) if len(argv) > 5 else {}
     import torch
 
+    from .facts import weight_bytes
     from .runners.aoti_python import compile_into
     from .runners.executorch import lower_into
     from .stages import Stages
@@ -182,12 +173,14 @@ def main(argv: list[str]) -> int:
     program = torch.export.load(program_path)
     store = ArtifactStore(Path(root))
     stages = Stages()
+    size = 2 * weight_bytes(program)
     if kind == "aoti":
         store.obtain(kind, key, lambda folder: compile_into(program, folder, options["device"]),
-                     label=label)
+                     label=label, size_hint=size)
     elif kind == "executorch":
         store.obtain(kind, key, lambda folder: lower_into(program, options["partitioners"],
-                                                          folder, stages), label=label)
+                                                          folder, stages), label=label,
+                     size_hint=size)
     else:
         return 2
     return 0

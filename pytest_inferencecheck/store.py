@@ -34,6 +34,7 @@ SCHEMA = "inferencecheck-store/1"
 LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
 MANIFEST = "manifest.json"
 DEFAULT_MAX_BYTES = 5 * 2**30
+MARGIN_BYTES = 32 * 2**20  # room kept free beyond what a build says it writes
 ENV_DIR = "INFERENCECHECK_CACHE_DIR"
 _STALE_TMP_S = 24 * 3600
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -314,13 +315,15 @@ class ArtifactStore:
 
     # -- building ---------------------------------------------------------------------------------
     def obtain(self, kind: str, key: str, build: Callable[[Path], dict[str, Any] | None], *,
-               label: str = "", accept: Callable[[Entry], str | None] | None = None
-               ) -> tuple[Entry, Use]:
+               label: str = "", accept: Callable[[Entry], str | None] | None = None,
+               size_hint: int = 0) -> tuple[Entry, Use]:
         """The entry for (kind, key): reused when valid, else built once under the key's lock.
 
         `build(folder)` writes the entry's files into `folder` and returns its metadata.
         `accept(entry)` may reject a valid entry whose inputs went stale (a reason string):
-        it is then rebuilt in place, as a corrupt one is.
+        it is then rebuilt in place, as a corrupt one is. `size_hint` is about how many bytes
+        the build writes: without that much room (and a margin) the build goes elsewhere, since
+        torch's package writer aborts the whole process on a full disk.
         """
         problem: str | None = None
         for root in filter(None, (self.root, self._read_only_root)):
@@ -337,14 +340,15 @@ class ArtifactStore:
                         self._touch(entry)
                     return entry, Use(kind, key, REUSED, entry.bytes)
         try:
-            return self._build_locked(kind, key, build, label, accept)
+            return self._build_locked(kind, key, build, label, accept, size_hint)
         except _StoreUnwritable as exc:
             self._degrade(exc.reason, keep_reading=False)
-            return self._build_locked(kind, key, build, label, accept, note=self.note)
+            return self._build_locked(kind, key, build, label, accept, size_hint,
+                                      note=self.note)
 
     def _build_locked(self, kind: str, key: str, build: Callable[[Path], dict | None],
                       label: str, accept: Callable[[Entry], str | None] | None,
-                      note: str | None = None) -> tuple[Entry, Use]:
+                      size_hint: int, note: str | None = None) -> tuple[Entry, Use]:
         self._unpin_everywhere(kind, key)
         try:
             fd = _lock(self._lock_path(kind, key), exclusive=True)
@@ -363,6 +367,7 @@ class ArtifactStore:
                 self._pin(kind, key, fd)
                 self._touch(entry)
                 return entry, Use(kind, key, REUSED, entry.bytes)
+            self._make_room(size_hint)
             entry = self._build_and_publish(kind, key, build, label)
             self._pin(kind, key, fd)
         except BaseException:
@@ -411,6 +416,22 @@ class ArtifactStore:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)
         return Entry(kind, key, final, files, meta)
+
+    def _make_room(self, size_hint: int) -> None:
+        """Refuse to build where the bytes will not fit, before anything is written."""
+        need = size_hint + MARGIN_BYTES
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return
+        if free >= need:
+            return
+        reason = (f"No space left on device: {human(free)} free in {self.root}, about "
+                  f"{human(need)} needed")
+        if self.persistent:
+            raise _StoreUnwritable(reason)
+        raise OSError(errno.ENOSPC, f"{reason}: free space there (or set TMPDIR to a roomier "
+                                    "disk) and run again")
 
     def _unwritable_reason(self) -> str | None:
         """Why the store's disk cannot take a write now (full, read-only), or None if it can."""

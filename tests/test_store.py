@@ -99,17 +99,30 @@ def test_a_read_only_store_still_serves_its_entries_and_builds_elsewhere(tmp_pat
         assert use2.status == "built" and "not kept" in use2.note
 
 
-def test_a_disk_that_fills_up_during_a_build_degrades_with_a_note(tmp_path):
+def test_a_disk_without_room_for_a_build_is_not_written_to(tmp_path):
+    # torch's package writer aborts the process when a write fails, so room is checked first
     with full_disk(tmp_path / "tiny", "256k") as tiny:
         store = ArtifactStore(tiny)
         assert store.persistent  # there was room when it was opened
-        big = _writer(payload=os.urandom(1 << 20))
-        entry, use = store.obtain("aoti", "e" * 32, big)
+        build = _writer(payload=os.urandom(1 << 20))
+        entry, use = store.obtain("aoti", "e" * 32, build, size_hint=1 << 20)
         assert use.status == "built" and "No space left on device" in use.note
+        assert "free in" in use.note and "needed" in use.note
         assert entry.file("model.bin").stat().st_size == 1 << 20
-        assert not str(entry.path).startswith(str(tiny))
+        assert not str(entry.path).startswith(str(tiny)) and len(build.calls) == 1
         # the next entry goes straight to the temporary store
         assert store.obtain("aoti", "f" * 32, _writer())[0].path.exists()
+
+
+def test_a_disk_that_fills_up_during_a_build_degrades_with_a_note(tmp_path):
+    with full_disk(tmp_path / "small", "40m") as small:
+        store = ArtifactStore(small)
+        big = _writer(payload=b"\1" * (48 << 20))  # says nothing of its size, and is too big
+        entry, use = store.obtain("aoti", "e" * 32, big)
+        assert use.status == "built" and "No space left on device" in use.note
+        assert entry.file("model.bin").stat().st_size == 48 << 20
+        assert not str(entry.path).startswith(str(small)) and len(big.calls) == 2
+        assert list((small / LAYOUT / "tmp").iterdir()) == []  # the half-written build is gone
 
 
 _RACER = textwrap.dedent('''

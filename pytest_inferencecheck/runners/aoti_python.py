@@ -52,7 +52,8 @@ def obtain_package(job: Job, facts: Facts) -> Entry:
         return compile_into(program_for(job, facts, "the AOTInductor package"), folder,
                             job.device)
 
-    return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build)
+    return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build,
+                           size_hint=2 * facts.weight_bytes)
 
 
 def program_call(job: Job, facts: Facts, entry: Entry) -> ProgramCall:

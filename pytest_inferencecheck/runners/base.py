@@ -64,13 +64,14 @@ def reuse_detail(use: Use) -> str:
 
 
 def obtain_in_stage(job: Job, stage: str, kind: str, key: str,
-                    build: Callable[[Any], dict[str, Any] | None]) -> Entry:
+                    build: Callable[[Any], dict[str, Any] | None], size_hint: int = 0) -> Entry:
     """Obtain a store entry inside a timed stage whose detail says built or reused."""
     from .. import prebuild
 
     with job.stages.stage(stage) as st:
         ahead = prebuild.wait(kind, key)
-        entry, use = job.store.obtain(kind, key, build, label=f"{job.name} ({kind})")
+        entry, use = job.store.obtain(kind, key, build, label=f"{job.name} ({kind})",
+                                      size_hint=size_hint)
         st.detail = reuse_detail(job.used(prebuild.account(use, ahead)))
     return entry
 

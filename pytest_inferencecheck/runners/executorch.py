@@ -173,7 +173,7 @@ class ExecuTorchRunner:
             stored.kind, stored.key,
             lambda folder: lower_into(program_for(job, facts, "the ExecuTorch program"), names,
                                       folder, job.stages),
-            label=f"{job.name} (executorch)")
+            label=f"{job.name} (executorch)", size_hint=2 * facts.weight_bytes)
         built_ahead = prebuild.account(use, ahead)
         job.used(built_ahead)
         if use.status == REUSED:  # stored earlier, or built ahead by a helper while we waited
