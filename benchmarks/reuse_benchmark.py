@@ -72,6 +72,16 @@ with torch.no_grad():
             Runtime.get().load_program(f"{{out}}/m.pte").load_method("forward").execute(list(inputs))
 '''
 
+FLOOR = '''
+import sys, torch
+sys.path.insert(0, {examples!r})
+import example_models
+torch.manual_seed(0)
+model, inputs = {model}.eval(), {inputs}
+with torch.no_grad():
+    model(*inputs)
+'''
+
 BIG = '''
 class Big(torch.nn.Module):
     """16 x Linear(4096, 4096): 1 GiB of float32 weights."""
@@ -161,6 +171,16 @@ def plain_run(name: str, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def floor_run(name: str, env: dict[str, str]) -> float:
+    """What any run must do: start Python, import torch and the models, build one, run it."""
+    model, inputs = MODELS[name]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR.format(examples=str(EXAMPLES), model=model,
+                                                       inputs=inputs)],
+                   env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def statuses(results: list[dict]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in results:
@@ -171,7 +191,7 @@ def statuses(results: list[dict]) -> dict[str, int]:
 
 def cold_and_warm(tmp: Path, repeat: int, parts: set[str]) -> None:
     for name in MODELS:
-        colds, plains, warms = [], [], []
+        colds, plains, warms, floors = [], [], [], []
         for i in range(repeat):
             work = tmp / f"{name}-{i}"
             folder = repo(work, [name])
@@ -183,6 +203,7 @@ def cold_and_warm(tmp: Path, repeat: int, parts: set[str]) -> None:
                 warm, again, _ = pytest_run(folder, env)
                 assert statuses(again).keys() == {"reused"}, statuses(again)
                 warms.append(warm)
+                floors.append(floor_run(name, env))
             if "cold" in parts:
                 plains.append(plain_run(name, fresh_env(work, "plain")))
         c = statistics.median(colds)
@@ -193,8 +214,11 @@ def cold_and_warm(tmp: Path, repeat: int, parts: set[str]) -> None:
                   f"(target <= 0.70)")
         if warms:
             w = statistics.median(warms)
+            f = statistics.median(floors)
             print(f"  warm rerun, nothing changed: {w:.1f} s vs cold {c:.1f} s: ratio {w / c:.2f} "
                   f"(target <= 0.15)")
+            print(f"    of which any run's floor (Python, torch, the models module, building and "
+                  f"running the model once, no pytest): {f:.1f} s")
 
 
 def edit(tmp: Path) -> None:
