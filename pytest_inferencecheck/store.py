@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +144,6 @@ class _Invalid(Exception):
     """An entry that exists but cannot be trusted; the message says why."""
 
 
-@dataclass
-class _Pins:
-    """Shared locks held on entries a check is using, so pruning elsewhere leaves them alone."""
-
-    fds: dict[tuple[str, str], int] = field(default_factory=dict)
-
-
 class ArtifactStore:
     """Entries by (kind, key) under one root; see the module docstring for the guarantees."""
 
@@ -245,6 +238,13 @@ class ArtifactStore:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def _unpin_mine(self, kind: str, key: str) -> None:
+        with _PINS_LOCK:
+            fd = _PINS.get(str(self._lock_path(kind, key)), {}).pop(threading.get_ident(), None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def _pinned_here(self, kind: str, key: str) -> bool:
         with _PINS_LOCK:
             return bool(_PINS.get(str(self._lock_path(kind, key))))
@@ -295,17 +295,31 @@ class ArtifactStore:
                 raise _Invalid(f"{name} fails its SHA-256 checksum (corrupted)")
         return Entry(kind, key, folder, files, dict(data.get("meta") or {}))
 
+    def _use(self, root: Path, kind: str, key: str) -> Entry | None:
+        """Pin, then read and verify: an entry is never checked and then pruned before use (a
+        key being built elsewhere is waited for)."""
+        if root != self.root:
+            return self._read(root, kind, key)
+        self._pin(kind, key)
+        try:
+            entry = self._read(root, kind, key)
+        except BaseException:
+            self._unpin_mine(kind, key)
+            raise
+        if entry is None:
+            self._unpin_mine(kind, key)
+        else:
+            self._touch(entry)
+        return entry
+
     def lookup(self, kind: str, key: str) -> Entry | None:
         """The entry if it exists and passes its checksums (and pin it); None otherwise."""
         for root in filter(None, (self.root, self._read_only_root)):
             try:
-                entry = self._read(root, kind, key)
+                entry = self._use(root, kind, key)
             except _Invalid:
                 continue
             if entry is not None:
-                if root == self.root:
-                    self._pin(kind, key)
-                    self._touch(entry)
                 return entry
         return None
 
@@ -328,16 +342,13 @@ class ArtifactStore:
         problem: str | None = None
         for root in filter(None, (self.root, self._read_only_root)):
             try:
-                entry = self._read(root, kind, key)
+                entry = self._use(root, kind, key)
             except _Invalid as exc:
                 problem = f"the stored entry was unusable: {exc}"
                 continue
             if entry is not None:
                 problem = accept(entry) if accept else None
                 if problem is None:
-                    if root == self.root:
-                        self._pin(kind, key)
-                        self._touch(entry)
                     return entry, Use(kind, key, REUSED, entry.bytes)
         try:
             return self._build_locked(kind, key, build, label, accept, size_hint)
