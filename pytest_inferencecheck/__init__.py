@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from .decision import Recommendation, recommend
 from .errors import InferenceCheckError
+from .store import ArtifactStore
 from .table import ALIASES, TABLE, TARGETS, TECHNOLOGIES, Row, Target
 
 __version__ = "0.1.0"
 
-__all__ = ["ALIASES", "TABLE", "TARGETS", "TECHNOLOGIES", "CheckResult", "InferenceCheckError",
-           "Recommendation", "Row", "Target", "check", "recommend", "__version__"]
+__all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "CheckResult",
+           "InferenceCheckError", "Recommendation", "Row", "Target", "check", "recommend",
+           "__version__"]
 
 if TYPE_CHECKING:
     from .checker import check
