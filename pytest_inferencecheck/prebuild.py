@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cpp_build import lower_priority
 from .store import BUILT, REUSED, ArtifactStore, Use
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
                key, program, f"{job.name} ({kind})", json.dumps(options)]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        lower_priority(proc.pid)  # the item's own compile is what the run waits for
         _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
         started.append(ahead)
     _remove_when_done(program, [a.process for a in started])

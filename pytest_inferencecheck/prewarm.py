@@ -16,6 +16,9 @@ from .store import ArtifactStore
 from .table import TARGETS
 
 
+_PROBE: list[threading.Thread] = []
+
+
 def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
     """Start inductor's CPU probe now, while tests are collected, if this store never compiled.
 
@@ -24,7 +27,16 @@ def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
     """
     if store.has_kind("aoti"):
         return None
-    return _background(_probe_cpu_isa)
+    thread = _background(_probe_cpu_isa)
+    _PROBE.append(thread)
+    return thread
+
+
+def settle_cpu_probe(timeout_s: float = 300.0) -> None:
+    """Wait for a running CPU probe before compiling: inductor would otherwise repeat it,
+    one probe at a time, while the parallel one finishes."""
+    while _PROBE:
+        _PROBE.pop().join(timeout_s)
 
 
 def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thread | None:
@@ -37,7 +49,7 @@ def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thre
         from .cpp_build import ensure_runner
 
         try:
-            ensure_runner(store)
+            ensure_runner(store, background=True)
         finally:
             store.release()
 

@@ -49,8 +49,11 @@ def obtain_package(job: Job, facts: Facts) -> Entry:
     from ..facts import program_for
 
     def build(folder: Path) -> dict[str, Any]:
-        return compile_into(program_for(job, facts, "the AOTInductor package"), folder,
-                            job.device)
+        from ..prewarm import settle_cpu_probe
+
+        program = program_for(job, facts, "the AOTInductor package")
+        settle_cpu_probe()
+        return compile_into(program, folder, job.device)
 
     return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build,
                            size_hint=2 * facts.weight_bytes)
