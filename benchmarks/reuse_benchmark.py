@@ -17,7 +17,8 @@ inductor cache (INFERENCECHECK_CACHE_DIR and TORCHINDUCTOR_CACHE_DIR point at ne
   must be built exactly once (counted from the JSON report).
 - memory: a model with 1 GiB of weights (16 x Linear(4096, 4096)) on each path, peak RSS of
   the pytest process, cold and warm, and of the C++ runner process on its own, against a plain
-  eager run of the same model. Target: <= 2.0x.
+  eager run of the same model (target: <= 2.0x), and, for context, the same deployment done by
+  hand in plain torch (export, compile or lower, load, run).
 """
 
 from __future__ import annotations
@@ -99,6 +100,28 @@ torch.manual_seed(0)
 model = Big().eval()
 with torch.no_grad():
     model(torch.randn(1, 4096))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+'''
+
+DEPLOY_RSS = '''
+import resource, sys, tempfile, torch
+{big}
+torch.manual_seed(0)
+model, inputs, out = Big().eval(), (torch.randn(1, 4096),), tempfile.mkdtemp()
+with torch.no_grad():
+    model(*inputs)
+    ep = torch.export.export(model, inputs)
+    if sys.argv[1].startswith("server"):
+        path = torch._inductor.aoti_compile_and_package(ep, package_path=f"{{out}}/m.pt2")
+        torch._inductor.aoti_load_package(path)(*inputs)
+    else:
+        from executorch.exir import to_edge_transform_and_lower
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.runtime import Runtime
+        prog = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()]).to_executorch()
+        with open(f"{{out}}/m.pte", "wb") as f:
+            prog.write_to_file(f)
+        Runtime.get().load_program(f"{{out}}/m.pte").load_method("forward").execute(list(inputs))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 '''
 
@@ -260,6 +283,13 @@ def memory(tmp: Path) -> None:
         text=True).stdout.split()[-1])
     print(f"memory: plain eager run of the 1 GiB model: peak RSS {eager / 2**20:.2f} GiB")
     for target in TARGETS:
+        if not target.endswith("-cpp"):  # what torch itself costs: the same deployment by hand
+            by_hand = int(subprocess.run([sys.executable, "-c", DEPLOY_RSS.format(big=BIG),
+                                          target], env=fresh_env(work / target, "hand"),
+                                         check=True, capture_output=True,
+                                         text=True).stdout.split()[-1])
+            print(f"  {target}: the same deployment by hand in plain torch peaks at "
+                  f"{by_hand / 2**20:.2f} GiB = {by_hand / eager:.2f}x eager")
         folder = repo(work / target, ["big"], targets=(target,), big=True)
         env = fresh_env(work / target, "plugin")
         for state in ("cold", "warm"):
