@@ -49,28 +49,35 @@ def test_{name}(inference_check):
     inference_check({model}, {inputs}, name="{name}")
 '''
 
+# One target deployed by hand, as a user would without this plugin (no C++ runner).
+DEPLOY = '''
+def deploy(model, inputs, target, out):
+    ep = torch.export.export(model, inputs)
+    if target.startswith("server"):
+        path = torch._inductor.aoti_compile_and_package(ep, package_path=f"{out}/{target}.pt2")
+        if target.endswith("python"):
+            torch._inductor.aoti_load_package(path)(*inputs)
+        return
+    from executorch.exir import to_edge_transform_and_lower
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.runtime import Runtime
+    prog = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()]).to_executorch()
+    with open(f"{out}/m.pte", "wb") as f:
+        prog.write_to_file(f)
+    Runtime.get().load_program(f"{out}/m.pte").load_method("forward").execute(list(inputs))
+'''
+
 PLAIN = '''
 import sys, tempfile, torch
 sys.path.insert(0, {examples!r})
 import example_models
+{deploy}
 torch.manual_seed(0)
 model, inputs = {model}.eval(), {inputs}
 out = tempfile.mkdtemp()
 with torch.no_grad():
     for target in {targets!r}:
-        ep = torch.export.export(model, inputs)
-        if target.startswith("server"):
-            path = torch._inductor.aoti_compile_and_package(ep, package_path=f"{{out}}/{{target}}.pt2")
-            if target.endswith("python"):
-                torch._inductor.aoti_load_package(path)(*inputs)
-        else:
-            from executorch.exir import to_edge_transform_and_lower
-            from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-            from executorch.runtime import Runtime
-            prog = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()]).to_executorch()
-            with open(f"{{out}}/m.pte", "wb") as f:
-                prog.write_to_file(f)
-            Runtime.get().load_program(f"{{out}}/m.pte").load_method("forward").execute(list(inputs))
+        deploy(model, inputs, target, out)
 '''
 
 FLOOR = '''
@@ -106,22 +113,12 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 DEPLOY_RSS = '''
 import resource, sys, tempfile, torch
 {big}
+{deploy}
 torch.manual_seed(0)
-model, inputs, out = Big().eval(), (torch.randn(1, 4096),), tempfile.mkdtemp()
+model, inputs = Big().eval(), (torch.randn(1, 4096),)
 with torch.no_grad():
     model(*inputs)
-    ep = torch.export.export(model, inputs)
-    if sys.argv[1].startswith("server"):
-        path = torch._inductor.aoti_compile_and_package(ep, package_path=f"{{out}}/m.pt2")
-        torch._inductor.aoti_load_package(path)(*inputs)
-    else:
-        from executorch.exir import to_edge_transform_and_lower
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-        from executorch.runtime import Runtime
-        prog = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()]).to_executorch()
-        with open(f"{{out}}/m.pte", "wb") as f:
-            prog.write_to_file(f)
-        Runtime.get().load_program(f"{{out}}/m.pte").load_method("forward").execute(list(inputs))
+    deploy(model, inputs, sys.argv[1], tempfile.mkdtemp())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 '''
 
@@ -188,7 +185,8 @@ def pytest_run(folder: Path, env: dict[str, str], *args: str) -> tuple[float, li
 
 def plain_run(name: str, env: dict[str, str]) -> float:
     model, inputs = MODELS[name]
-    code = PLAIN.format(examples=str(EXAMPLES), model=model, inputs=inputs, targets=TARGETS)
+    code = PLAIN.format(examples=str(EXAMPLES), model=model, inputs=inputs, targets=TARGETS,
+                        deploy=DEPLOY)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -278,13 +276,12 @@ def xdist(tmp: Path) -> None:
 def memory(tmp: Path) -> None:
     work = tmp / "memory"
     eager_env = fresh_env(work, "eager")
-    eager = int(subprocess.run([sys.executable, "-c", EAGER_RSS.format(big=BIG.replace(
-        "class Big", "class Big"))], env=eager_env, check=True, capture_output=True,
-        text=True).stdout.split()[-1])
+    eager = int(subprocess.run([sys.executable, "-c", EAGER_RSS.format(big=BIG)], env=eager_env,
+                               check=True, capture_output=True, text=True).stdout.split()[-1])
     print(f"memory: plain eager run of the 1 GiB model: peak RSS {eager / 2**20:.2f} GiB")
     for target in TARGETS:
         if not target.endswith("-cpp"):  # what torch itself costs: the same deployment by hand
-            by_hand = int(subprocess.run([sys.executable, "-c", DEPLOY_RSS.format(big=BIG),
+            by_hand = int(subprocess.run([sys.executable, "-c", DEPLOY_RSS.format(big=BIG, deploy=DEPLOY),
                                           target], env=fresh_env(work / target, "hand"),
                                          check=True, capture_output=True,
                                          text=True).stdout.split()[-1])

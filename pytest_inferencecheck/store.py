@@ -20,15 +20,15 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .locks import PINS, lock_file
 
 SCHEMA = "inferencecheck-store/1"
 LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
@@ -212,52 +212,21 @@ class ArtifactStore:
 
     # -- locks ----------------------------------------------------------------------------------
     def _pin(self, kind: str, key: str, fd: int | None = None) -> None:
-        """Hold a shared lock on an entry until `release()`: pruning skips it meanwhile."""
-        path = str(self._lock_path(kind, key))
-        with _PINS_LOCK:
-            mine = _PINS.setdefault(path, {})
-            if threading.get_ident() in mine:
-                if fd is not None:
-                    os.close(fd)
-                return
-        if fd is None:
-            try:
-                fd = _lock(Path(path), exclusive=False)
-            except OSError:
-                return  # a store we only read: nothing prunes it while we use it
-        else:
-            _flock(fd, shared=True)  # downgrade the builder's exclusive lock
-        with _PINS_LOCK:
-            _PINS.setdefault(path, {})[threading.get_ident()] = fd
+        PINS.pin(self._lock_path(kind, key), fd)
 
     def _unpin_everywhere(self, kind: str, key: str) -> None:
-        """Drop this process's shared locks on one key: our own would block our exclusive one."""
-        with _PINS_LOCK:
-            fds = list(_PINS.pop(str(self._lock_path(kind, key)), {}).values())
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        PINS.unpin_everywhere(self._lock_path(kind, key))
 
     def _unpin_mine(self, kind: str, key: str) -> None:
-        with _PINS_LOCK:
-            fd = _PINS.get(str(self._lock_path(kind, key)), {}).pop(threading.get_ident(), None)
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        PINS.unpin_mine(self._lock_path(kind, key))
 
     def _pinned_here(self, kind: str, key: str) -> bool:
-        with _PINS_LOCK:
-            return bool(_PINS.get(str(self._lock_path(kind, key))))
+        return PINS.pinned(self._lock_path(kind, key))
 
     @staticmethod
     def release() -> None:
         """Let go of every entry this thread pinned (a check calls this when it ends)."""
-        me = threading.get_ident()
-        with _PINS_LOCK:
-            fds = [held.pop(me) for held in _PINS.values() if me in held]
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        PINS.release_thread()
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self, root: Path, kind: str, key: str) -> Entry | None:
@@ -362,7 +331,7 @@ class ArtifactStore:
                       size_hint: int, note: str | None = None) -> tuple[Entry, Use]:
         self._unpin_everywhere(kind, key)
         try:
-            fd = _lock(self._lock_path(kind, key), exclusive=True)
+            fd = lock_file(self._lock_path(kind, key), exclusive=True)
         except OSError as exc:
             raise _StoreUnwritable(_os_reason(exc)) from None
         try:
@@ -512,7 +481,7 @@ class ArtifactStore:
 
     def _remove(self, kind: str, key: str) -> bool:
         try:
-            fd = _lock(self._lock_path(kind, key), exclusive=True, blocking=False)
+            fd = lock_file(self._lock_path(kind, key), exclusive=True, blocking=False)
         except BlockingIOError:
             return False  # in use by a check somewhere
         except OSError:
@@ -549,12 +518,6 @@ class ArtifactStore:
                         folder.unlink()
 
 
-# Shared locks this process holds on entries in use: lock file -> {thread id: descriptor}.
-# Process-wide, so that no store object ever waits on a lock its own process holds.
-_PINS: dict[str, dict[int, int]] = {}
-_PINS_LOCK = threading.Lock()
-
-
 class _StoreUnwritable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -587,30 +550,3 @@ def _write_synced(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _flock(fd: int, *, shared: bool = False, blocking: bool = True) -> None:
-    if sys.platform == "win32":  # pragma: no cover - builds are serialized by the rename only
-        return
-    import fcntl
-
-    op = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-    fcntl.flock(fd, op if blocking else op | fcntl.LOCK_NB)
-
-
-def _lock(path: Path, *, exclusive: bool, blocking: bool = True) -> int:
-    """Open and flock a lock file; retried if the file was replaced while we waited for it."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _flock(fd, shared=not exclusive, blocking=blocking)
-            try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            return fd
-        os.close(fd)  # a pruner removed the file while we waited: lock the new one
