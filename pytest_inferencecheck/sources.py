@@ -5,7 +5,7 @@ eager reference runs, every Python function called is noted with its file, and t
 of the module globals it reads (`SCALE = 2` in a config module); a later run reuses the stored
 facts only if each of those files still has the same SHA-256 and each global the same value, as
 ccache's direct mode does with headers. A module the forward reads a name from
-(`config.SCALE`) counts as a source file too. Files of torch, of this package and of the standard
+(`config.SCALE`) counts as a source file too, and the plain value the name has. Files of torch, of this package and of the standard
 library are covered by their versions and left out.
 """
 
@@ -116,6 +116,10 @@ def recording() -> Iterator[Sources]:
                 other = getattr(value, "__file__", None)
                 if other and not os.path.realpath(other).startswith(_COVERED):
                     files.add(other)
+                    attrs = vars(value)  # and so is the value it has now, set at run time or not
+                    for attr in code.co_names:
+                        if attr in attrs and _plain(attrs[attr]):
+                            sources.globals[f"{value.__name__}.{attr}"] = repr(attrs[attr])
 
     previous = sys.getprofile()
     sys.setprofile(profile)

@@ -35,6 +35,15 @@ class Net(nn.Module):
         if self.chatty:
             print("scoring")
         return y * reuse_config.SCALE
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.lin(x) * reuse_config.CFG.scale  # an object's field: no source tracks it
 '''
 
 
@@ -42,7 +51,8 @@ class Net(nn.Module):
 def net_module(tmp_path, monkeypatch):
     """A model module on disk (imported as `reuse_net`) that a test can edit and reload."""
     (tmp_path / "reuse_net.py").write_text(MODULE)
-    (tmp_path / "reuse_config.py").write_text("SCALE = 2\n")
+    (tmp_path / "reuse_config.py").write_text(
+        "import types\nSCALE = 2\nCFG = types.SimpleNamespace(scale=2)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("reuse_net", "reuse_config"):
         sys.modules.pop(name, None)
@@ -115,11 +125,43 @@ def test_a_changed_config_module_read_by_forward_misses(net_module):
     module, folder = net_module
     store = folder / "s"
     check(net(module), (torch.ones(2, 8),), "mac", store=store)
-    (folder / "reuse_config.py").write_text("SCALE = 3\n")
+    (folder / "reuse_config.py").write_text(
+        "import types\nSCALE = 3\nCFG = types.SimpleNamespace(scale=2)\n")
     importlib.reload(sys.modules["reuse_config"])
     r = check(net(module), (torch.ones(2, 8),), "mac", store=store)
     facts = next(u for u in r.artifacts if u.kind == "facts")
     assert facts.status == "rebuilt" and "reuse_config.py changed" in facts.note
+
+
+def test_a_config_value_changed_at_run_time_misses(net_module, monkeypatch):
+    module, folder = net_module
+    store = folder / "s"
+    check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    monkeypatch.setattr(sys.modules["reuse_config"], "SCALE", 5)  # no file is edited
+    r = check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    facts = next(u for u in r.artifacts if u.kind == "facts")
+    assert facts.status == "rebuilt" and "global reuse_config.SCALE changed" in facts.note
+
+
+def test_facts_that_no_longer_match_the_export_are_discarded_and_measured_again(
+        net_module, monkeypatch):
+    # A dependency no key covers (a field of a config object, changed at run time) changes the
+    # program: when the next artifact is built, the re-export shows it, and nothing stale is
+    # stored under the old program's key.
+    module, folder = net_module
+    store = folder / "s"
+    torch.manual_seed(0)
+    first = check(module.Scaled(), (torch.ones(2, 8),), "server-x86-python", store=store)
+    assert first.outcome == "passed", explain(first)
+    forget_recent()
+    monkeypatch.setattr(sys.modules["reuse_config"].CFG, "scale", 3)
+    torch.manual_seed(0)
+    android = check(module.Scaled(), (torch.ones(2, 8),), "mobile-android", store=store)
+    assert android.outcome == "passed", explain(android)
+    assert android.numerics.ok  # the .pte is the scale-3 program, not the stored facts' one
+    assert any("did not match this model's export" in n and "measured again" in n
+               for n in android.notes)
+    assert [u.status for u in android.artifacts if u.kind == "facts"] == ["built"]
 
 
 def test_an_attribute_that_steers_forward_is_part_of_the_key(net_module):
