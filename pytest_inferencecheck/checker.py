@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -174,6 +175,8 @@ def check(
 
 
 def _run(job: Job, result: CheckResult) -> None:
+    before = dataclasses.replace(result, failures=list(result.failures),
+                                 notes=list(result.notes))
     try:
         pipeline.run(job, result)
     except StaleFacts as exc:  # an untracked dependency changed: measure everything again
@@ -181,13 +184,8 @@ def _run(job: Job, result: CheckResult) -> None:
         job.store.discard("facts", exc.key)
         job.stages.stages.clear()
         job.uses.clear()
-        fresh = CheckResult(model=result.model, target=result.target, declared=result.declared,
-                            proxy=result.proxy, recommendation=result.recommendation)
-        pipeline.run(job, fresh)
-        for name in ("graph_breaks", "export", "numerics", "executorch", "latency", "fallback",
-                     "race", "skip_reason", "recommendation"):
-            setattr(result, name, getattr(fresh, name))
-        result.failures = fresh.failures
+        vars(result).update(vars(before))  # the result as it was before the run
+        pipeline.run(job, result)
 
 
 def _deviation(result: CheckResult) -> None:

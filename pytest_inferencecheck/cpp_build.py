@@ -117,7 +117,7 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
         if background:
             lower_priority(proc.pid)
         try:
-            proc.stdout_text, proc.stderr_text = proc.communicate(timeout=timeout_s)
+            out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.communicate()
@@ -125,7 +125,7 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
         if proc.returncode != 0:
             raise BuildError(
                 f"building the C++ runner failed (exit {proc.returncode}):\n"
-                f"$ {' '.join(cmd)}\n{(proc.stderr_text or proc.stdout_text)[-4000:]}")
+                f"$ {' '.join(cmd)}\n{(err or out)[-4000:]}")
         os.chmod(output, 0o755)
         return {"compiler": compiler}
 

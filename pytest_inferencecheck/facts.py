@@ -74,12 +74,10 @@ class _RecentProgram:
         self.key: str | None = None
         self.program: torch.export.ExportedProgram | None = None
 
-    def put(self, key: str | None, program: torch.export.ExportedProgram | None) -> None:
+    def put(self, facts: Facts | None) -> None:
         self.key, self.program = None, None  # let go of the previous model's weights first
-        if key is None or program is None:
-            return
-        if weight_bytes(program) <= _MEMO_MAX_BYTES:
-            self.key, self.program = key, program
+        if facts is not None and facts.key is not None and facts.weight_bytes <= _MEMO_MAX_BYTES:
+            self.key, self.program = facts.key, facts.program
 
     def get(self, key: str | None) -> torch.export.ExportedProgram | None:
         return self.program if key is not None and key == self.key else None
@@ -129,18 +127,19 @@ def eager_reference(job: Job) -> tuple[Any, Sources]:
 
 def facts_key(job: Job, sources: Sources) -> str | None:
     """The key of the facts, or None (with a note) when something cannot be keyed faithfully."""
-    why = sources.problem
-    if why is None and job.inputs_key is None:
+    if sources.problem is not None:
+        job.notes.append(f"facts not reusable: {sources.problem}")
+        return None
+    if job.inputs_key is None:
         return None  # the job already noted why
-    if why is None:
-        try:
-            return digest("facts", LAYOUT, environment(), model_fingerprint(job.model),
-                          job.inputs_key, job.device, job.opts.strict_export,
-                          value_fingerprint(job.opts.dynamic_shapes, "dynamic_shapes"))
-        except Uncacheable as exc:
-            why = f"{exc}: graph breaks and export are measured on every run"
-    job.notes.append(f"facts not reusable: {why}")
-    return None
+    try:
+        return digest("facts", LAYOUT, environment(), model_fingerprint(job.model),
+                      job.inputs_key, job.device, job.opts.strict_export,
+                      value_fingerprint(job.opts.dynamic_shapes, "dynamic_shapes"))
+    except Uncacheable as exc:
+        job.notes.append(f"facts not reusable: {exc}: graph breaks and export are measured on "
+                         "every run")
+        return None
 
 
 def _measure(job: Job, reference: Any, key: str | None) -> Facts:
@@ -153,7 +152,7 @@ def _measure(job: Job, reference: Any, key: str | None) -> Facts:
     facts = Facts(reference, breaks, graphs, exported.facts,
                   program_key(program) if program is not None else None, key, program,
                   weight_bytes(program) if program is not None else 0)
-    _RECENT.put(key, exported.program)
+    _RECENT.put(facts)
     return facts
 
 
@@ -223,12 +222,12 @@ def program_for(job: Job, facts: Facts, purpose: str) -> torch.export.ExportedPr
     if exported.program is None or program_key(exported.program) != facts.program_key:
         raise StaleFacts(facts.key or "")
     facts.program = exported.program
-    _RECENT.put(facts.key, exported.program)
+    _RECENT.put(facts)
     return exported.program
 
 
 def forget_recent() -> None:
     """Drop the kept program (tests, and callers that need the memory back)."""
-    _RECENT.put(None, None)
+    _RECENT.put(None)
 
 

@@ -8,6 +8,7 @@ is a pure function of what its key covers, as a test result is in Bazel's cache.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,8 +109,6 @@ def _storable(flat: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 def _compare(job: Job, stage: str, got: list[tuple[str, Any]],
              want: list[tuple[str, Any]]) -> Numerics:
-    import time
-
     start = time.perf_counter()
     numerics = compare_leaves(got, want, atol=job.opts.atol, rtol=job.opts.rtol)
     detail = f"{numerics.compared} leaves, max abs err {numerics.max_abs_err:.3g}"
@@ -164,6 +163,7 @@ def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: 
               other: tuple[tuple, dict, str] | None) -> PathOutcome | None:
     """The outcome from a recorded run of the same artifact on the same inputs, if any."""
     record = job.store.lookup("run", run_key)
+    # verified though not loaded: a damaged artifact in the store is rebuilt, never vouched for
     artifact = job.store.lookup(stored.kind, stored.key) if record is not None else None
     if record is None or artifact is None:
         return None
