@@ -106,7 +106,9 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
 
     settings = item.config.stash.get(SETTINGS, Settings())
     kwargs = {**options.check_kwargs(settings), **call_kwargs}
-    siblings = item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
+    # xdist workers already fill the cores: nothing is built ahead there
+    siblings = () if hasattr(item.config, "workerinput") else \
+        item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
     result = check(model, example_inputs, target, on_stage=_progress(item, target),
                    store=store_of(item.config),
                    prebuild=tuple(t for t in siblings if t != target), **kwargs)

@@ -51,7 +51,7 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     from .table import TARGETS
 
     if (not targets or facts.program is None or facts.graph_breaks or not facts.export.ok
-            or os.environ.get("PYTEST_XDIST_WORKER") or facts.weight_bytes > MAX_PROGRAM_BYTES):
+            or facts.weight_bytes > MAX_PROGRAM_BYTES):
         return []
     own = _own_kind(job.target)
     wanted: dict[tuple[str, str], dict[str, Any]] = {}

@@ -326,8 +326,7 @@ def test_cache_dir_option_moves_the_store(two_model_repo):
     bad.stderr.fnmatch_lines(["*cache_size='lots' from command line*"])
 
 
-def test_another_targets_artifact_is_built_ahead_by_a_helper_process(fresh_store, monkeypatch):
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # xdist workers build nothing ahead
+def test_another_targets_artifact_is_built_ahead_by_a_helper_process(fresh_store):
     forget_recent()
     first = _cnn("server-x86-python", prebuild=("mobile-android", "server-x86-cpp"))
     assert first.outcome == "passed", explain(first)
@@ -341,9 +340,7 @@ def test_another_targets_artifact_is_built_ahead_by_a_helper_process(fresh_store
     assert next(u for u in cpp.artifacts if u.kind == "aoti").status == "reused"
 
 
-def test_a_helper_that_fails_leaves_the_item_to_build_and_report_the_real_error(fresh_store,
-                                                                              monkeypatch):
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+def test_a_helper_that_fails_leaves_the_item_to_build_and_report_the_real_error(fresh_store):
     forget_recent()
     _cnn("server-x86-python", prebuild=("mobile-android",), executorch_partitioners=["qnn"])
     android = _cnn("mobile-android", executorch_partitioners=["qnn"])
