@@ -19,6 +19,7 @@ from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
 from .facts import StaleFacts
 from .job import Job
+from .locations import forward_location
 from .options import validate
 from .quiet import torch_trace_to_torch_only
 from .result import CheckResult, Failure, Stage
@@ -130,7 +131,7 @@ def check(
             f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
-                         proxy=proxy_for(t))
+                         proxy=proxy_for(t), identity=name)
     if t.runtime != "python":  # these rows do not depend on measurements; failures can cite them
         result.recommendation = recommend(t, graph_breaks=0)
     if result.proxy and opts.require_device:
@@ -154,9 +155,9 @@ def check(
             with torch_trace_to_torch_only():
                 _run(job, result)
         except CheckFailed as failed:
-            result.failures.extend(failed.failures)
+            result.failures.extend(_at_forward(f, model) for f in failed.failures)
         except StageError as err:
-            where = err.where
+            where = err.where or (forward_location(model) if err.stage == "eager" else None)
             frames = user_traceback(err.exc)
             result.failures.append(Failure(
                 err.stage, full_message(err.exc) + (f"\n{frames}" if frames else ""),
@@ -172,6 +173,12 @@ def check(
                                 and n not in result.notes)
     _deviation(result)
     return result
+
+
+def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:
+    """An eager failure with no line of its own points at the model's forward."""
+    where = forward_location(model) if failure.stage == "eager" and not failure.file else None
+    return dataclasses.replace(failure, file=where.file, line=where.line) if where else failure
 
 
 def _run(job: Job, result: CheckResult) -> None:

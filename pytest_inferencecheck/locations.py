@@ -74,3 +74,18 @@ def locate(frames: list[tuple[str, int, str]]) -> tuple[Location | None, Locatio
     if innermost.user_code:
         return innermost, None
     return user, innermost
+
+
+def forward_location(model: object) -> Location | None:
+    """Where the model's `forward` is defined, if that is the user's own code."""
+    import inspect
+
+    forward = getattr(type(model), "forward", None)
+    try:
+        file = inspect.getsourcefile(forward)  # type: ignore[arg-type]
+        line = inspect.getsourcelines(forward)[1]  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return None
+    if not file or not is_user_file(file):
+        return None
+    return Location(file, line, "forward", True)

@@ -104,7 +104,8 @@ class CheckOptions:
     require_device: bool = option(False, "Fail instead of checking on a host proxy when the "
                                          "target's device is missing; default: off", _flag)
     max_graph_breaks: int | None = option(
-        None, "Fail above this many graph breaks on any target; default: none",
+        None, "Fail when the graph breaks on any target exceed this, counted both as distinct "
+              "sites and as torch._dynamo.explain counts them; default: none",
         _number(integer=True), int)
     backends: tuple[str, ...] = option(
         (), "torch.compile backends to race against inductor (row 7), comma-separated; "

@@ -24,10 +24,13 @@ def run(job: Job, result: CheckResult, *, reuse_facts: bool = True) -> None:
     facts = gather(job, reuse=reuse_facts)
     prebuild.start(job, facts, job.prebuild)
     result.graph_breaks, result.export = facts.graph_breaks, facts.export
+    result.graph_count = facts.graphs
     limit = job.opts.max_graph_breaks
-    if limit is not None and len(facts.graph_breaks) > limit:
+    sites = len(facts.graph_breaks)
+    if limit is not None and max(result.break_count, sites) > limit:  # neither count may pass it
         result.failures.append(_break_failure(
-            result, f"{len(facts.graph_breaks)} graph breaks, more than max_graph_breaks={limit}"))
+            result, f"{sites} graph break sites ({result.break_count} breaks as "
+                    f"torch._dynamo.explain counts them), more than max_graph_breaks={limit}"))
     t = job.target
     if t.platform == "mac":
         result.recommendation = recommend(t, graph_breaks=0)

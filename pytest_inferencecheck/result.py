@@ -43,8 +43,9 @@ class GraphBreak:
     @property
     def where(self) -> str:
         """The user location as `file:line in function`, or a note that none is known."""
-        if self.file is None:
-            return "<unknown location>"
+        if self.file is None:  # inside a library, with no user frame above it
+            return f"{self.library_frame} (library code)" if self.library_frame else \
+                "<unknown location>"
         return f"{display_path(self.file)}:{self.line} in {self.function}"
 
     def to_dict(self) -> dict:
@@ -200,6 +201,30 @@ class RaceEntry:
                 "error": self.error, "samples_ms": list(self.samples_ms)}
 
 
+def without_target(nodeid: str, target: str) -> str:
+    """`test_x[server-x86-python-small]` -> `test_x[small]`; `test_x[mac]` -> `test_x`."""
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return nodeid
+    name, _, ids = nodeid[:-1].partition("[")
+    if ids == target:
+        rest = ""
+    elif ids.startswith(target + "-"):
+        rest = ids[len(target) + 1:]
+    elif ids.endswith("-" + target):
+        rest = ids[:-len(target) - 1]
+    else:
+        rest = ids.replace(f"-{target}-", "-", 1)
+    return f"{name}[{rest}]" if rest else name
+
+
+@dataclass
+class SourceLine:
+    """A line of the user's repository: where a check is declared."""
+
+    file: str
+    line: int
+
+
 @dataclass
 class Failure:
     """Why a check failed: the stage, what happened, where in the user's code, what to do."""
@@ -235,6 +260,8 @@ class CheckResult:
     model: str
     target: str
     nodeid: str | None = None
+    identity: str | None = None  # the baseline's key: test id without target, config name, name=
+    source: SourceLine | None = None  # where the check is declared: the marker or config entry
     proxy: str | None = None
     recommendation: Recommendation | None = None
     declared: str | None = None
@@ -252,6 +279,20 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     artifacts: list[Use] = field(default_factory=list)  # store entries built or reused
     expected_failure: bool = False  # the test is xfail: reporters say so, the gate passes it
+    graph_count: int | None = None  # graphs Dynamo compiled; torch's break count is this minus 1
+
+    @property
+    def test(self) -> str | None:
+        """The pytest node id without this check's target parameter (None outside pytest)."""
+        return without_target(self.nodeid, self.target) if self.nodeid else None
+
+    @property
+    def break_count(self) -> int:
+        """Graph breaks as `torch._dynamo.explain` counts them (graphs - 1), which counts a
+        break each time it splits a graph; `len(graph_breaks)` is the distinct break sites."""
+        if self.graph_count is None:
+            return len(self.graph_breaks or [])
+        return max(self.graph_count - 1, 0)
 
     @property
     def outcome(self) -> str:
@@ -264,9 +305,13 @@ class CheckResult:
         """Render as one entry of `results` in the `inferencecheck-report/1` JSON report."""
         gb = None
         if self.graph_breaks is not None:
-            gb = {"count": len(self.graph_breaks), "breaks": [b.to_dict() for b in self.graph_breaks]}
+            gb = {"count": len(self.graph_breaks), "explain_count": self.break_count,
+                  "graphs": self.graph_count,
+                  "breaks": [b.to_dict() for b in self.graph_breaks]}
         return {
             "nodeid": self.nodeid,
+            "identity": self.identity,
+            "source": dataclasses.asdict(self.source) if self.source else None,
             "model": self.model,
             "target": self.target,
             "proxy": self.proxy,
@@ -323,4 +368,7 @@ def from_dict(d: dict) -> CheckResult:
         skip_reason=d.get("skip_reason"), notes=list(d.get("notes", [])),
         artifacts=[Use(**u) for u in d.get("artifacts", [])])
     result.expected_failure = bool(d.get("xfail"))
+    result.identity = d.get("identity")
+    result.source = SourceLine(**d["source"]) if d.get("source") else None
+    result.graph_count = gb.get("graphs") if gb is not None else None
     return result

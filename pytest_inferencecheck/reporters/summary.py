@@ -17,6 +17,14 @@ def _parity(r: CheckResult) -> str:
     return text if n.ok else f"{text} MISMATCH"
 
 
+def breaks_cell(r: CheckResult) -> str:
+    """The distinct break sites, with torch's explain count when it differs: `1 (explain 3)`."""
+    if r.graph_breaks is None:
+        return "-"
+    sites = len(r.graph_breaks)
+    return str(sites) if r.break_count == sites else f"{sites} (explain {r.break_count})"
+
+
 def row_of(r: CheckResult) -> tuple[str, ...]:
     """One summary row for a result."""
     rec = r.recommendation
@@ -27,7 +35,7 @@ def row_of(r: CheckResult) -> tuple[str, ...]:
     if rec and rec.row == 7 and rec.backend:
         tech += f" [{rec.backend}]"
     return (r.model, target, str(rec.row) if rec else "-", tech,
-            "-" if r.graph_breaks is None else str(len(r.graph_breaks)),
+            breaks_cell(r),
             "-" if export is None else ("ok" if export.ok else f"{len(export.issues)} issues"),
             _parity(r), f"{seconds:.1f}s",
             r.outcome + (" (xfail)" if r.expected_failure else "")
