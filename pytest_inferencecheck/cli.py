@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ from .decision import recommend
 from .errors import InferenceCheckError
 from .table import SOURCE, TABLE, TARGETS
 
-RUN_SETTINGS = ("strict", "require_device", "json", "junit", "cache", "cache_dir", "cache_size")
+RUN_SETTINGS = ("strict", "require_device", "json", "junit", "baseline", "update_baseline",
+                "cache", "cache_dir", "cache_size")
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -47,41 +47,43 @@ def _recommend(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .checker import check
     from .config_file import build_model, load_callable
-    from .options import from_namespace
-    import torch
-
+    from .finish import RunEnd, github_outputs, terminal_lines, write_outputs
     from .item_check import SEED
-    from .reporters import github, json_report, junit
-    from .reporters.summary import store_line
+    from .options import from_namespace
     from .reporters.text import explain
+    from .verdict import Gate, decide
+    import torch
 
     s = settings.resolve(vars(args), {}, "the command line")
     opts = from_namespace(args, "the command line")
     root = Path.cwd()
+    targets = [t for group in args.target for t in group.split(",") if t.strip()]
+    if not targets:
+        raise InferenceCheckError("--target names no target; give one of: " + ", ".join(TARGETS))
+    gate = Gate.from_settings(s, root)
     factory = load_callable(args.factory, "inferencecheck run", root)
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
-    targets = [t for group in args.target for t in group.split(",") if t.strip()]
-    results = []
     store = s.store(root)
-    for target in targets:
-        torch.manual_seed(SEED)  # a model built with random weights is the same on every run
-        model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
-                                            "pass --inputs module:function")
-        result = check(model, example_inputs, target, name=args.name or args.factory,
-                       store=store, **opts.check_kwargs(s))
-        results.append(result)
-        print(explain(result), flush=True)
-    if s.json:
-        print(f"JSON report: {json_report.write(s.json, results)}")
-    if s.junit:
-        print(f"JUnit report: {junit.write(s.junit, results)}")
-    print(store_line(results, str(store.root) if store.persistent else None))
-    store.prune()
-    github.emit(results, print, strict=s.strict,
-                root=Path(os.environ.get("GITHUB_WORKSPACE") or root))
-    failed = any(r.outcome == "failed" for r in results) or (
-        s.strict and any(r.deviation for r in results))
-    return 1 if failed else 0
+    end = RunEnd([], s, root, store)
+    try:
+        for target in targets:
+            torch.manual_seed(SEED)  # a model built with random weights is the same on every run
+            model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
+                                                "pass --inputs module:function")
+            name = args.name or args.factory
+            result = check(model, example_inputs, target, name=name, store=store,
+                           **opts.check_kwargs(s))
+            decide(result, gate)  # the same verdict the plugin reaches
+            end.results.append(result)
+            print(explain(result), flush=True)
+    except KeyboardInterrupt:
+        end.interrupted = True
+    done = write_outputs(end)
+    for line in terminal_lines(end, done):
+        print(line, file=sys.stderr if line.startswith("ERROR:") else sys.stdout)
+    github_outputs(end, done, print)
+    failed = any(r.outcome == "failed" and not r.expected_failure for r in end.results)
+    return 2 if end.interrupted else 1 if failed or done.failed_outputs else 0
 
 
 def _cache(args: argparse.Namespace) -> int:

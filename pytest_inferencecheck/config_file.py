@@ -28,7 +28,7 @@ MODEL_KEYS = {"factory", "inputs", "targets", "options"}
 _SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-def read_table(path: Path) -> dict[str, Any]:
+def read_table(path: Path, *, check_keys: bool = True) -> dict[str, Any]:
     """The `[tool.inferencecheck]` table of a pyproject.toml ({} if absent); clear TOML errors."""
     if tomllib is None:  # pragma: no cover
         raise InferenceCheckError(f"reading {path} needs Python 3.11+ or `pip install tomli`")
@@ -39,10 +39,14 @@ def read_table(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
         raise InferenceCheckError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("inferencecheck", {})
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InferenceCheckError(f"{path}: cannot be read: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("inferencecheck", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise InferenceCheckError(f"{path}: {TABLE} must be a table")
-    reject_unknown_keys(table, SECTION_KEYS, f"{path}: {TABLE}")
+    if check_keys:
+        reject_unknown_keys(table, SECTION_KEYS, f"{path}: {TABLE}")
     return table
 
 

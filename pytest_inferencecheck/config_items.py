@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,20 @@ class ConfigModelItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        """Where the item comes from: the line of the config table that declares it."""
-        header = self.entry.where
-        lines = self.path.read_text(errors="replace").splitlines()
-        line = next((i for i, text in enumerate(lines) if text.strip().startswith(header)), 0)
-        return self.path, line, f"{header} on {self.target}"
+        """Where the item comes from: the line of the config that declares it (0-based)."""
+        return self.path, entry_line(self.path, self.entry.name), \
+            f"{self.entry.where} on {self.target}"
+
+
+def entry_line(path: Path, name: str) -> int:
+    """The 0-based line declaring model `name`: its table header, or the key in an inline or
+    dotted spelling (`models.name = {...}`, `name = {...}` inside `models = {...}`)."""
+    lines = path.read_text(errors="replace").splitlines()
+    header = re.compile(r"^\s*\[\s*tool\s*\.\s*[\"']?inferencecheck[\"']?\s*\.\s*models\s*\.\s*"
+                        rf"[\"']?{re.escape(name)}[\"']?\s*\]")
+    key = re.compile(rf"(^|[\s.{{,])[\"']?{re.escape(name)}[\"']?\s*(=|\.)")
+    for pattern in (header, key):
+        found = next((i for i, text in enumerate(lines) if pattern.search(text)), None)
+        if found is not None:
+            return found
+    return 0

@@ -8,13 +8,16 @@ from typing import Any
 
 import pytest
 
+from . import marker
 from .options import CheckOptions
 from .reporters.text import explain
-from .result import Stage
+from .result import SourceLine, Stage
 from .settings import Settings
+from .verdict import Gate, decide
 
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
+GATE = pytest.StashKey[Gate]()
 STORE = pytest.StashKey[Any]()
 SIBLINGS = pytest.StashKey[dict]()  # a marked test's (or config model's) selected targets
 USER_PROPERTY = "inferencecheck"
@@ -77,26 +80,32 @@ def _progress(item: pytest.Item, target: str):  # type: ignore[no-untyped-def]
     return on_stage
 
 
-def _apply_baseline(item: pytest.Item, result: Any, settings: Settings) -> str | None:
-    """More breaks than the baseline accepts fail; fewer return a 'tighten it' warning."""
-    if not settings.baseline or settings.update_baseline or result.graph_breaks is None:
-        return None
-    from . import baseline
-    from .result import Failure
+def declared_at(item: pytest.Item) -> SourceLine | None:
+    """Where the check is declared: the `deploy_target` line above the test (or its class, or a
+    module's `pytestmark`), or the config entry's header; else the test's own line."""
+    import inspect
 
-    path = item.config.rootpath / settings.baseline
-    verdict = baseline.compare(result, baseline.load(path), item.config.rootpath)
-    if verdict.regressions:
-        result.failures.append(Failure(
-            "baseline", f"{len(result.graph_breaks)} graph breaks, more than the baseline "
-                        f"{settings.baseline} accepts; new: " + "; ".join(verdict.regressions),
-            "remove the new breaks, or accept them with --inference-check-update-baseline and "
-            "commit the baseline", result.graph_breaks[0].file, result.graph_breaks[0].line))
-    if verdict.improvements:
-        return (f"the baseline {settings.baseline} can be tightened (gone: "
-                f"{'; '.join(verdict.improvements)}): run --inference-check-update-baseline and "
-                "commit it")
-    return None
+    entry = getattr(item, "entry", None)
+    if entry is not None:  # a config-declared model
+        path, line, _ = item.reportinfo()
+        return SourceLine(str(path), (line or 0) + 1)
+    for obj in (getattr(item, "function", None), getattr(item, "cls", None),
+                getattr(item, "module", None)):
+        try:
+            lines, start = inspect.getsourcelines(obj)  # type: ignore[arg-type]
+            file = inspect.getsourcefile(obj)  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            continue
+        for i, text in enumerate(lines):
+            if marker.NAME in text:
+                return SourceLine(str(file), max(start, 1) + i)
+    path, line, _ = item.location
+    return SourceLine(str(item.config.rootpath / path), (line or 0) + 1)
+
+
+def gate_of(config: pytest.Config) -> Gate:
+    """The run's gate (set at configure; a default one outside a configured run)."""
+    return config.stash.get(GATE, None) or Gate(root=config.rootpath)
 
 
 def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
@@ -113,19 +122,18 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
                    store=store_of(item.config),
                    prebuild=tuple(t for t in siblings if t != target), **kwargs)
     result.nodeid = item.nodeid
-    loosenable = _apply_baseline(item, result, settings)
+    result.identity = call_kwargs.get("name") or result.test  # an explicit name= wins
+    result.source = declared_at(item)
+    left = decide(result, gate_of(item.config))  # the one verdict every report renders
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":
         pytest.fail(explain(result), pytrace=False)
-    for warning in filter(None, [result.deviation, loosenable]):
-        if settings.strict:
-            pytest.fail(f"{explain(result)}\n  {warning}\n  (this fails under "
-                        "--inference-check-strict)", pytrace=False)
-        path, line, _ = item.location  # point at the user's test, not at us
+    for warning in left:  # at the marker (or config entry), in the user's file, not ours
+        src = result.source
         warnings.warn_explicit(DeploymentDeviation(f"{item.nodeid}: {warning}"),
-                               DeploymentDeviation, str(item.config.rootpath / path),
-                               (line or 0) + 1)
+                               DeploymentDeviation, src.file if src else item.nodeid,
+                               src.line if src else 0)
     if result.outcome == "skipped":
         pytest.skip(f"{result.target}: {result.skip_reason}")
     return result

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from . import baseline, marker, newhooks, prewarm, settings
+from . import marker, newhooks, prewarm, settings
 from .config_file import TABLE, read_table
 from .config_items import ConfigModelItem, ConfigModels
 from .errors import InferenceCheckError
-from .item_check import (RESULTS, SETTINGS, USER_PROPERTY, remember_siblings, run_check,
+from .item_check import (GATE, RESULTS, SETTINGS, USER_PROPERTY, remember_siblings, run_check,
                          seed_torch, store_of)
 from .marker import ItemSpec
 from .session import InferenceCheckSession
+from .verdict import Gate
 
 TARGET_FIXTURE = "inference_check_target"
 SPEC_FIXTURE = "_inference_check_spec"
@@ -47,8 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
         table = read_table(path)
         s = config.stash[SETTINGS] = settings.resolve(vars(config.option), table,
                                                       f"{TABLE} in {path}")
-        if s.baseline and not s.update_baseline:  # a broken baseline stops the run up front
-            baseline.load(config.rootpath / s.baseline)
+        # a broken baseline stops the run up front (an update replaces it)
+        config.stash[GATE] = Gate.from_settings(s, config.rootpath)
     except InferenceCheckError as exc:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
     if not hasattr(config, "workerinput"):  # only the xdist controller (or a plain run) reports
@@ -75,11 +76,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """A pyproject.toml that declares models in `[tool.inferencecheck.models]` yields items."""
-    if file_path.name == "pyproject.toml" and "inferencecheck.models" in file_path.read_text(
-            errors="replace"):
-        return ConfigModels.from_parent(parent, path=file_path)
-    return None
+    """A pyproject.toml that declares models in `[tool.inferencecheck.models]` yields items.
+
+    The file is parsed, not searched: an inline table, dotted keys and quoted keys all declare
+    models. A file that cannot be read or parsed but mentions inferencecheck is collected, so
+    that its error is shown rather than its models silently dropped."""
+    if file_path.name != "pyproject.toml":
+        return None
+    try:
+        declares = "models" in read_table(file_path, check_keys=False)
+    except InferenceCheckError:
+        declares = "inferencecheck" in file_path.read_text(errors="replace")
+    return ConfigModels.from_parent(parent, path=file_path) if declares else None
 
 
 def _item_target(item: pytest.Item) -> str | None:
@@ -93,6 +101,10 @@ def _item_target(item: pytest.Item) -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Apply --inference-check(-only, -target): skip, or deselect, what should not run."""
     s = config.stash[SETTINGS]
+    session = config.pluginmanager.get_plugin("inferencecheck-session")
+    if session is not None:
+        session.note_collected(items, lambda i: _item_target(i)
+                               if i.get_closest_marker(marker.NAME) else None)
     keep, drop = [], []
     for item in items:
         checked = item.get_closest_marker(marker.NAME) is not None

@@ -47,7 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
             f"Run the deploy_target checks (also {ENV_SWITCH}=1 or `enabled = true` in "
             "[tool.inferencecheck]); default: off, marked tests are skipped", False, ENV_SWITCH),
     Setting("only", "--inference-check-only", "flag",
-            "Deselect every test that is not an inference check; default: off", False),
+            "Run the inference checks and deselect every other test (implies "
+            "--inference-check); default: off", False),
     Setting("targets", "--inference-check-target", "targets",
             "Only check these deployment targets (comma-separated, repeatable); default: all",
             ()),
@@ -179,4 +180,6 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
             values[s.key] = _size(raw, source, s.key)
         else:
             values[s.key] = _targets(raw, source)
+    if values["only"] and cli.get("enabled") is not False:
+        values["enabled"] = True  # "check only the models" means: check them
     return Settings(**values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -70,24 +71,33 @@ def test_the_schema_rejects_a_broken_report(reports):
         jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
 
 
-def test_junit_has_a_suite_per_target_and_properties_per_case(reports):
+def test_junit_has_a_suite_per_target_and_the_facts_per_case(reports):
     _, out, _ = reports
     root = ET.parse(out / "junit.xml").getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == {"inferencecheck[mac]", "inferencecheck[edge]",
                            "inferencecheck[server-x86-cpp]"}
     cpp_case = suites["inferencecheck[server-x86-cpp]"].find("testcase")
-    assert cpp_case.get("name") == "breaks"
-    props = {p.get("name"): p.get("value") for p in cpp_case.iter("property")}
-    assert props["row"] == "6" and props["technology"] == "aoti-cpp"
-    assert props["graph_breaks"] == "1"
+    assert cpp_case.get("name") == "test_m.py::test_breaks[server-x86-cpp]"
+    facts = cpp_case.find("system-out").text
+    assert "row: 6\ntechnology: aoti-cpp\ngraph_breaks: 1\n" in facts
     failure = cpp_case.find("failure")
     assert "row 6, stage graph_breaks" in failure.get("message")
     assert "what to do:" in failure.text
     mac = {c.get("name"): c for c in suites["inferencecheck[mac]"].iter("testcase")}
-    assert mac["clean"].find("failure") is None
-    assert float({p.get("name"): p.get("value") for p in mac["clean"].iter("property")}
-                 ["max_abs_err"]) == 0.0
+    clean = mac["test_m.py::test_clean[mac]"]
+    assert clean.find("failure") is None and "max_abs_err: 0\n" in clean.find("system-out").text
+    assert root.get("tests") == "4" and root.get("failures") == "1"
+
+
+def test_junit_validates_against_jenkins_junit_10_xsd(reports):
+    import xmlschema
+
+    _, out, _ = reports
+    schema = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+    schema.validate(str(out / "junit.xml"))
+    times = [c.get("time") for c in ET.parse(out / "junit.xml").getroot().iter("testcase")]
+    assert all(len(t.partition(".")[2]) == 3 for t in times)  # rounded, not 2.7998000000000003
 
 
 def test_github_annotations_and_step_summary(reports):
@@ -101,12 +111,18 @@ def test_github_annotations_and_step_summary(reports):
         in out
     text = summary.read_text()
     assert text.startswith("### pytest-inferencecheck")
+    chart = text.split("```mermaid\n", 1)[1].split("```", 1)[0]  # eager vs artifact, per model
+    assert chart.startswith("xychart-beta\n") and '"clean: artifact (bars) vs eager (line), ms"' \
+        in chart
+    assert 'x-axis ["mac (proxy)", "edge"]' in chart and "    bar [" in chart
     assert "| breaks | server-x86-cpp | 6 | aoti-cpp |" in text
 
 
 def test_no_annotations_outside_github(repo, monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     result = repo.runpytest("--inference-check")
+    result.assert_outcomes(passed=3, failed=1)  # the checks ran and failed where they should
+    assert "graph break" in result.stdout.str()
     assert "::error" not in result.stdout.str() and "::warning" not in result.stdout.str()
 
 
@@ -132,21 +148,23 @@ def test_baseline_regression_improvement_and_update(repo, monkeypatch):
     run_breaks(repo, monkeypatch, 1, "--inference-check-update-baseline").assert_outcomes(passed=1)
     first = baseline.read_text()
     data = json.loads(first)
-    assert data == {"schema": "inferencecheck-baseline/1", "models": {"breaks": {"mac": {
-        "count": 1, "breaks": [{"type": "GB0170", "file": "mymodels.py", "function": "forward",
-                                "count": 1}]}}}}
+    assert data == {"schema": "inferencecheck-baseline/2", "checks": {"breaks": {"mac": {
+        "count": 1, "test": "test_m.py::test_breaks",
+        "breaks": [{"type": "GB0170", "file": "mymodels.py", "function": "forward",
+                    "count": 1}]}}}}
     run_breaks(repo, monkeypatch, 1, "--inference-check-update-baseline")
     assert baseline.read_text() == first  # deterministic: a stable diff
 
     regressed = run_breaks(repo, monkeypatch, 2)
     regressed.assert_outcomes(failed=1)
-    regressed.stdout.fnmatch_lines(["*stage baseline*2 graph breaks, more than the baseline "
+    regressed.stdout.fnmatch_lines([f"*stage baseline) at mymodels.py:{line_of('break two')}: "
+                                    "2 graph breaks, more than the baseline "
                                     "ic-baseline.json accepts; new: [[]GB0059[]] mymodels.py in "
                                     "forward (x1)*",
                                     "*--inference-check-update-baseline*"])
 
     run_breaks(repo, monkeypatch, 2, "--inference-check-update-baseline").assert_outcomes(passed=1)
-    assert json.loads(baseline.read_text())["models"]["breaks"]["mac"]["count"] == 2
+    assert json.loads(baseline.read_text())["checks"]["breaks"]["mac"]["count"] == 2
     improved = run_breaks(repo, monkeypatch, 1)
     improved.assert_outcomes(passed=1)
     improved.stdout.fnmatch_lines(["*can be tightened (gone: [[]GB0059[]] mymodels.py in forward "

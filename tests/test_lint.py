@@ -183,6 +183,21 @@ def test_junit_format_parses_back(result):
     assert any("IC101" in f.get("message") for f in failures)
 
 
+def test_junit_format_validates_against_jenkins_junit_10_xsd(result, tmp_path):
+    """Also through the real command, with a file that cannot be linted (a failed case)."""
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+    schema.validate(EMITTERS["junit"](result))
+    (tmp_path / "bad.py").write_bytes(b"\xff\xfe not utf-8 \x00")
+    (tmp_path / "ok.py").write_text("import torch\ntorch.jit.script(f)\n")
+    out = run_cli("--output-format", "junit", ".", cwd=tmp_path)
+    assert out.returncode == 2 and "bad.py: cannot read" in out.stderr  # exit 2: an unread file
+    schema.validate(out.stdout)
+    names = {c.get("name") for c in ET.fromstring(out.stdout).iter("testcase")}
+    assert "ok.py" in names and any("bad.py" in n for n in names)
+
+
 def test_unknown_rule_prefix_in_config_is_an_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nselect = ["XX1"]\n')
     out = run_cli(cwd=tmp_path)

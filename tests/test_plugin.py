@@ -190,7 +190,9 @@ def test_deviations_warn_and_fail_under_strict(repo):
                                  "but row 8*"])
     result = repo.runpytest("--inference-check", "--inference-check-strict")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*declared *aoti-python* but row 8*", "*(this fails under --inference-check-strict)*"])
+    result.stdout.fnmatch_lines(["*: FAILED", "*FAILED (row 8, stage deviation) at test_m.py:2: "
+                                 "declared *aoti-python* but row 8*(this fails under "
+                                 "--inference-check-strict)*"])
     repo.makepyprojecttoml("[tool.inferencecheck]\nstrict = true\n")
     repo.runpytest("--inference-check").assert_outcomes(failed=1)
     repo.runpytest("--inference-check", "--no-inference-check-strict").assert_outcomes(passed=1)

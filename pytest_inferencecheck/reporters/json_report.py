@@ -8,6 +8,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from ..files import write_atomic
 from ..result import CheckResult
 
 SCHEMA_ID = "inferencecheck-report/1"
@@ -33,7 +34,7 @@ def host() -> dict:
     return {"machine": platform.machine(), "cuda": cuda}
 
 
-def build(results: list[CheckResult]) -> dict:
+def build(results: list[CheckResult], *, interrupted: bool = False) -> dict:
     """The whole report as a dict."""
     torch_version = None
     try:
@@ -43,14 +44,12 @@ def build(results: list[CheckResult]) -> dict:
     except ImportError:  # pragma: no cover
         pass
     return {"schema": SCHEMA_ID, "torch": torch_version, "executorch": _version("executorch"),
-            "host": host(), "results": [r.to_dict() for r in results]}
+            "host": host(), "interrupted": interrupted,
+            "results": [r.to_dict() for r in results]}
 
 
-def write(path: str | os.PathLike, results: list[CheckResult]) -> Path:
+def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False
+          ) -> Path:
     """Write the report atomically (a half-written report must never be read by CI)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(json.dumps(build(results), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, target)
-    return target
+    return write_atomic(path, json.dumps(build(results, interrupted=interrupted), indent=2)
+                        + "\n", what="JSON report")

@@ -1,31 +1,31 @@
-"""JUnit XML via junit-xml: a case per file, a failure per finding."""
+"""JUnit XML (valid against junit-10.xsd): a case per file, a failure per finding."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from ... import junit_doc
 from ..engine import LintResult
+
+CLASSNAME = "inferencecheck.lint"
 
 
 def render(result: LintResult) -> str:
-    """The JUnit output (junit-xml is imported only for this format)."""
-    from junit_xml import TestCase, TestSuite, to_xml_report_string
-
+    """The JUnit output; a file that could not be linted is a failed case of its own."""
     by_file: dict[str, list] = defaultdict(list)
     for f in result.findings:
         by_file[f.path].append(f)
     cases = []
     for path in sorted(by_file):
-        case = TestCase(path, classname="inferencecheck.lint", file=path,
-                        allow_multiple_subelements=True)  # one <failure> per finding
-        for f in by_file[path]:
-            case.add_failure_info(message=f"{f.code} {f.message}",
-                                  output=f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
+        lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in by_file[path]]
+        case = junit_doc.Case(path, CLASSNAME, out="\n".join(lines))
+        case.failures = [(f"{f.code} {f.message} (line {f.line}, column {f.col})", line)
+                         for f, line in zip(by_file[path], lines)]
         cases.append(case)
     for error in result.errors:
-        case = TestCase(error.split(":")[0], classname="inferencecheck.lint")
-        case.add_error_info(message=error)
-        cases.append(case)
+        cases.append(junit_doc.Case(error.split(":")[0], CLASSNAME,
+                                    failures=[(f"error: {error}", error)]))
     if not cases:
-        cases.append(TestCase("lint", classname="inferencecheck.lint"))
-    return to_xml_report_string([TestSuite("inferencecheck-lint", cases)], encoding="utf-8")
+        cases.append(junit_doc.Case("lint", CLASSNAME))
+    return junit_doc.render([junit_doc.Suite("inferencecheck-lint", cases)],
+                            name="inferencecheck-lint")

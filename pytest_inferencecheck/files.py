@@ -1,0 +1,45 @@
+"""Writing the files CI reads (reports, the baseline): whole or not at all.
+
+A report is written to a temporary file beside its destination, flushed to disk, then renamed
+over it: a failed write (read-only directory, full disk, killed process) leaves the previous
+file whole and no half-written one for CI to read. Standard library only: the linter uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class WriteError(OSError):
+    """A report could not be written; the message says which, where and why."""
+
+
+def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report") -> Path:
+    """Replace `path` with `text` atomically; raise `WriteError` naming the file on failure."""
+    target = Path(path)
+    tmp = None
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} is a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WriteError(f"cannot write the {what} {target}: {reason}"
+                         + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target)
+                            else "")) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return target

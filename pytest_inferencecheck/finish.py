@@ -1,0 +1,132 @@
+"""The end of a run, shared by the pytest plugin and `inferencecheck run`: every report renders
+the verdicts `verdict.decide` already put in the results, and nothing is lost on the way.
+
+Each output is written on its own (atomically, see `files`): one that cannot be written is an
+error line naming it, and the others are still written. Nothing here raises: the terminal summary
+always follows. An interrupted run (Ctrl-C) still writes what it has, marked as interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import baseline
+from .files import WriteError
+from .reporters import github, json_report, junit, summary
+from .result import CheckResult
+from .settings import Settings
+
+
+@dataclass
+class RunEnd:
+    """What one run produced and where its outputs go."""
+
+    results: list[CheckResult]
+    settings: Settings
+    root: Path  # relative report and baseline paths resolve here
+    store: Any = None
+    interrupted: bool = False
+    collected_tests: set[str] | None = None  # test ids (without target) collected, for staleness
+    collected_files: set[str] | None = None
+
+
+@dataclass
+class Finished:
+    """What the end of the run wrote, and what went wrong writing it."""
+
+    lines: list[str] = field(default_factory=list)  # what was written, notes
+    errors: list[str] = field(default_factory=list)  # a requested output that was not written
+    warnings: list[str] = field(default_factory=list)  # an optional output that was not written
+
+    @property
+    def failed_outputs(self) -> bool:
+        """A requested report or baseline could not be written: CI must not go green on it."""
+        return bool(self.errors)
+
+
+def _attempt(done: Finished, what: str, write: Callable[[], str], *, required: bool = True
+             ) -> None:
+    try:
+        done.lines.append(write())
+    except (WriteError, baseline.BaselineError) as exc:
+        (done.errors if required else done.warnings).append(str(exc))
+    except OSError as exc:
+        (done.errors if required else done.warnings).append(
+            f"cannot write the {what}: {exc.strerror or exc}")
+
+
+def write_outputs(end: RunEnd) -> Finished:
+    """Prune the store, write the JSON and JUnit reports, update or check the baseline."""
+    done = Finished()
+    s, results = end.settings, end.results
+    if end.store is not None and results:
+        try:
+            end.store.prune()  # keep the store under its size cap
+        except OSError as exc:  # pragma: no cover - the store degrades on its own
+            done.warnings.append(f"cannot prune the artifact store: {exc}")
+    if s.json:
+        _attempt(done, "JSON report", lambda: "JSON report: " + str(json_report.write(
+            end.root / s.json, results, interrupted=end.interrupted)))
+    if s.junit:
+        _attempt(done, "JUnit report", lambda: "JUnit report: " + str(junit.write(
+            end.root / s.junit, results, interrupted=end.interrupted)))
+    if s.baseline:
+        _baseline(end, done)
+    return done
+
+
+def _baseline(end: RunEnd, done: Finished) -> None:
+    path = end.root / end.settings.baseline
+    stale: list[tuple[str, str, str]] = []
+    if end.collected_tests is not None and not end.interrupted:
+        try:
+            stale = baseline.stale(baseline.load(path), end.root,
+                                   collected_tests=end.collected_tests,
+                                   collected_files=end.collected_files or set())
+        except baseline.BaselineError:
+            pass  # an update replaces it; a plain run stopped on it at the start
+    gone = [(identity, target) for identity, target, _ in stale]
+    described = [f"{identity} on {target} (from {test})" for identity, target, test in stale]
+    if end.settings.update_baseline:
+        if end.interrupted:
+            done.warnings.append(f"baseline {path} not updated: the run was interrupted")
+            return
+        _attempt(done, "baseline", lambda: baseline.update(path, end.results, end.root,
+                                                           stale_entries=gone)
+                 + (f"; dropped {len(gone)} stale entries" if gone else ""))
+    elif described:
+        done.lines.append(f"baseline {end.settings.baseline}: {len(described)} stale entries "
+                          "(their tests are gone): " + "; ".join(described)
+                          + "; drop them with --inference-check-update-baseline")
+
+
+def terminal_lines(end: RunEnd, done: Finished) -> list[str]:
+    """The summary, the store line, what was written, and every error and warning."""
+    lines = summary.render(end.results) if end.results else []
+    if end.interrupted and end.results:
+        lines.append(f"interrupted: {len(end.results)} checks finished before the interrupt; "
+                     "the reports say so")
+    if end.store is not None and end.results:
+        lines.append(summary.store_line(end.results, str(end.store.root)
+                                        if end.store.persistent else None))
+    lines += done.lines
+    lines += [f"ERROR: {e}" for e in done.errors]
+    lines += [f"warning: {w}" for w in done.warnings]
+    return lines
+
+
+def github_outputs(end: RunEnd, done: Finished, write_line: Callable[[str], None],
+                   environ=os.environ) -> None:  # type: ignore[no-untyped-def]
+    """Under GitHub Actions: annotations on stdout, the step summary appended (a step summary
+    that cannot be written is a warning: it never turns a green run red)."""
+    workspace = Path(environ.get("GITHUB_WORKSPACE") or end.root)
+    try:
+        github.emit(end.results, write_line, root=workspace, environ=environ)
+    except OSError as exc:
+        message = f"cannot append the step summary {environ.get('GITHUB_STEP_SUMMARY')}: " \
+                  f"{exc.strerror or exc}"
+        done.warnings.append(message)
+        write_line(f"warning: {message}")
