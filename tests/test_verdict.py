@@ -37,6 +37,10 @@ class Chattier(Chatty):
 class Raises(nn.Module):
     def forward(self, x):
         return torch.cat([x, x], dim=7)  # eager raises here
+
+class NaNs(nn.Module):
+    def forward(self, x):  # eager outputs NaN
+        return x * float("nan")
 '''
 
 
@@ -262,8 +266,8 @@ def make():
 @pytest.mark.parametrize("name, spelling", [
     ("inline", '[tool.inferencecheck]\n'
                'models = { inline = { factory = "factories:make", targets = ["mac"] } }'),
-    ("dotted", '[tool]\ninferencecheck.models.dotted.factory = "factories:make"\n'
-               'inferencecheck.models.dotted.targets = ["mac"]'),
+    ("dotted", '[tool.inferencecheck]\nmodels.dotted.factory = "factories:make"\n'
+               'models.dotted.targets = ["mac"]'),
     ("quoted", '[tool."inferencecheck".models."quoted"]\nfactory = "factories:make"\n'
                'targets = ["mac"]'),
 ])
@@ -363,6 +367,26 @@ def test_raises(inference_check):
     (r,) = json.loads((repo.path / "r.json").read_text())["results"]
     assert (r["failures"][0]["stage"], r["failures"][0]["line"]) == ("eager", line)
     assert f"::error file=mymodels.py,line={line},title=Raises on mac" in result.stdout.str()
+
+
+def test_an_untrustworthy_eager_reference_points_at_the_forward(repo, monkeypatch):
+    """NaN outputs raise nothing: the failure points at the model's forward, not nowhere."""
+    repo.makepyfile(test_m='''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("mac")
+def test_nans(inference_check):
+    inference_check(mymodels.NaNs(), (torch.ones(3),))
+''')
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    result = run(repo)
+    result.assert_outcomes(failed=1)
+    line = MODELS.lstrip("\n").splitlines().index(
+        "    def forward(self, x):  # eager outputs NaN") + 1
+    result.stdout.fnmatch_lines([f"*FAILED (row 8, stage eager) at mymodels.py:{line}: eager "
+                                 "outputs hold NaN*"])
+    assert f"::error file=mymodels.py,line={line},title=NaNs on mac" in result.stdout.str()
 
 
 def test_a_break_inside_library_code_is_located_there_and_counted_both_ways(tmp_path):
