@@ -58,8 +58,8 @@ def load_config(args: argparse.Namespace) -> tuple[LintConfig, Path]:
 
     path = _find_config(args.config)
     table = read_table(path).get("lint", {}) if path else {}
-    config = config_from_table(table, f"{path}: [tool.inferencecheck.lint]") if table \
-        else LintConfig()
+    config = config_from_table(table, f"{path}: [tool.inferencecheck.lint]") \
+        if table != {} else LintConfig()
     if args.select:
         config.select = validate_codes([c for group in args.select for c in group], "--select")
     if args.ignore:

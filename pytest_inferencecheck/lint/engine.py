@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,19 @@ def validate_codes(codes: list[str], source: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _code_list(table: dict, key: str, source: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise InferenceCheckError(f"{source}: {key} must be a list of rule codes or prefixes, "
+                                  f'e.g. {key} = ["IC101"]; got {value!r}')
+    return value
+
+
 def config_from_table(table: dict, source: str) -> LintConfig:
     """`[tool.inferencecheck.lint]`: select, ignore, paths."""
+    if not isinstance(table, dict):
+        raise InferenceCheckError(f"{source} must be a table (select, ignore, paths), got "
+                                  f"{table!r}")
     reject_unknown_keys(table, {"select", "ignore", "paths"}, source)
     paths = table.get("paths", {})
     if not isinstance(paths, dict):
@@ -66,8 +78,8 @@ def config_from_table(table: dict, source: str) -> LintConfig:
             resolve_target(target)
         except InferenceCheckError as exc:
             raise InferenceCheckError(f"{source}: paths[{glob!r}]: {exc}") from None
-    return LintConfig(validate_codes(list(table.get("select", [])), source),
-                      validate_codes(list(table.get("ignore", [])), source), dict(paths))
+    return LintConfig(validate_codes(_code_list(table, "select", source), source),
+                      validate_codes(_code_list(table, "ignore", source), source), dict(paths))
 
 
 def discover(paths: list[str]) -> list[Path]:
@@ -80,9 +92,12 @@ def discover(paths: list[str]) -> list[Path]:
         if p.is_file():
             files.append(p)
             continue
+        if not p.is_dir():  # a FIFO, a socket, a device: reading it could block forever
+            raise InferenceCheckError(f"{raw}: not a regular file or directory")
         for root, dirs, names in os.walk(p):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            files.extend(Path(root) / n for n in sorted(names) if n.endswith(".py"))
+            files.extend(Path(root) / n for n in sorted(names)
+                         if n.endswith(".py") and (Path(root) / n).is_file())  # regular only
     return files
 
 
@@ -119,8 +134,9 @@ def lint_paths(paths: list[str], config: LintConfig, root: Path | None = None) -
             rel = str(path)
         rel = rel.replace(os.sep, "/")
         try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            with tokenize.open(path) as handle:  # honours a PEP 263 coding line and a BOM
+                source = handle.read()
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as exc:
             errors.append(f"{rel}: cannot read: {exc}")
             continue
         if FILE_NOQA.search(source):
@@ -129,6 +145,9 @@ def lint_paths(paths: list[str], config: LintConfig, root: Path | None = None) -
             found = check_source(source, rel, config.target_for(rel))
         except SyntaxError as exc:
             errors.append(f"{rel}:{exc.lineno or 0}:{exc.offset or 0}: cannot parse: {exc.msg}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
+            errors.append(f"{rel}: cannot parse: {type(exc).__name__}: {exc}")  # this file only
             continue
         lines = source.splitlines()
         findings.extend(f for f in found if f.code in enabled and not _suppressed(f, lines))

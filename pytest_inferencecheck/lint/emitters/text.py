@@ -9,8 +9,12 @@ def render(result: LintResult) -> str:
     """The text output."""
     lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in result.findings]
     lines += [f"error: {e}" for e in result.errors]
-    n = len(result.findings)
-    lines.append(f"Found {n} finding{'s' if n != 1 else ''} in {result.files} "
-                 f"file{'s' if result.files != 1 else ''}." if n else
-                 f"All checks passed ({result.files} files).")
+    n, bad = len(result.findings), len(result.errors)
+    if n:
+        lines.append(f"Found {n} finding{'s' if n != 1 else ''} in {result.files} "
+                     f"file{'s' if result.files != 1 else ''}.")
+    if bad:
+        lines.append(f"{bad} file{'s' if bad != 1 else ''} could not be linted.")
+    if not n and not bad:
+        lines.append(f"All checks passed ({result.files} files).")
     return "\n".join(lines) + "\n"
