@@ -18,12 +18,14 @@ from .decision import recommend
 from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
 from .facts import StaleFacts
+from .host import fault_of, hint_for
 from .job import Job
 from .locations import forward_location
 from .options import validate
 from .quiet import torch_trace_to_torch_only
 from .result import CheckResult, Failure, Stage
-from .stages import CheckFailed, StageError, Stages, full_message, user_traceback
+from .stages import (CheckFailed, CheckTimeout, StageError, Stages, deadline, full_message,
+                     user_traceback)
 from .store import ArtifactStore, default_root
 from .table import resolve_target
 
@@ -129,6 +131,8 @@ def check(
     if example_kwargs is not None and not isinstance(example_kwargs, dict):
         raise InferenceCheckError(
             f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
+    _reject_meta(model, args, example_kwargs or {})
+    _check_dynamic_shapes(model, opts.dynamic_shapes)
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
                          proxy=proxy_for(t), identity=name)
@@ -152,17 +156,36 @@ def check(
                   tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
                                                        else prebuild)))
         try:
-            with torch_trace_to_torch_only():
+            with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
                 _run(job, result)
+        except CheckTimeout as exc:
+            result.failures.append(Failure(
+                "timeout", f"the check {exc}" + (f": the {exc.stage} stage did not finish"
+                                                 if exc.stage else ""),
+                "find what hangs (a forward that waits, a compile that never ends: rerun with "
+                "-v to see the stages that finished), or raise timeout_s (marker option) or "
+                "--inference-check-timeout for a model that needs longer"))
         except CheckFailed as failed:
             result.failures.extend(_at_forward(f, model) for f in failed.failures)
         except StageError as err:
             where = err.where or (forward_location(model) if err.stage == "eager" else None)
             frames = user_traceback(err.exc)
+            fault = fault_of(err.exc)
+            message = full_message(err.exc) + (f"\n{frames}" if frames else "")
             result.failures.append(Failure(
-                err.stage, full_message(err.exc) + (f"\n{frames}" if frames else ""),
-                _STAGE_HINTS.get(err.stage, ""), where.file if where else None,
-                where.line if where else None))
+                err.stage, f"host fault, not the model's: {fault}\n{message}" if fault
+                else message, hint_for(fault) if fault else _STAGE_HINTS.get(err.stage, ""),
+                where.file if where else None, where.line if where else None))
+        except InferenceCheckError:
+            raise  # the caller's usage error: said as it is
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not pass for a verdict
+            import traceback
+
+            result.failures.append(Failure(
+                "internal", f"pytest-inferencecheck internal error (a bug of this tool, not of "
+                            f"your model or host): {full_message(exc)}\n"
+                            + "".join(traceback.format_exception(exc)).rstrip(),
+                "please report it with this message and traceback"))
         finally:
             if "torch._dynamo" in sys.modules:  # never import Dynamo only to reset it
                 torch._dynamo.reset()
@@ -173,6 +196,46 @@ def check(
                                 and n not in result.notes)
     _deviation(result)
     return result
+
+
+def _reject_meta(model: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+    """A model or input on the meta device has no data: nothing can run or be compared."""
+    meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()]
+            if t.is_meta]
+    leaves = [x for x in pytree.tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
+    if meta or any(x.is_meta for x in leaves):
+        what = f"the model's {', '.join(meta[:3])}" + (" ..." if len(meta) > 3 else "") \
+            if meta else "an example input"
+        raise InferenceCheckError(
+            f"{what} is on the meta device (shapes without data): nothing can run or be "
+            "compared. Materialize it first (model.to_empty(device='cpu') and load or "
+            "initialize the weights; real tensors as inputs)")
+
+
+def _check_dynamic_shapes(model: torch.nn.Module, spec: Any) -> None:
+    """dynamic_shapes must have torch.export's shape: a dict keyed by forward's argument names,
+    or a tuple/list in argument order. A wrong one is a usage error, never a model verdict."""
+    import inspect
+
+    if spec is None:
+        return
+    if not isinstance(spec, (dict, tuple, list)):
+        raise InferenceCheckError(
+            f"dynamic_shapes must be a dict keyed by forward's argument names, or a tuple/list "
+            f"in argument order (torch.export's form), got {type(spec).__name__} {spec!r}")
+    if not isinstance(spec, dict):
+        return
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [k for k in spec if k not in params]
+    if unknown:
+        raise InferenceCheckError(
+            f"dynamic_shapes names {', '.join(map(repr, unknown))}, which forward does not take; "
+            f"its arguments: {', '.join(params) or 'none'}")
 
 
 def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from .errors import InferenceCheckError
 from .table import SOURCE, TABLE, TARGETS
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "baseline", "update_baseline",
-                "cache", "cache_dir", "cache_size")
+                "timeout", "cache", "cache_dir", "cache_size")
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -36,7 +37,22 @@ def _table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(value: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value!r}")
+    return number
+
+
 def _recommend(args: argparse.Namespace) -> int:
+    if args.fastest_backend is not None:
+        from .options import validate
+
+        validate({"backends": [args.fastest_backend]}, "--fastest-backend")
     rec = recommend(args.target, graph_breaks=args.graph_breaks,
                     aoti_supported=not args.aoti_unsupported,
                     fastest_backend=args.fastest_backend)
@@ -148,7 +164,7 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("recommend", help="Which row applies to a target and its facts")
     r.add_argument("target", help=f"A deployment target: {', '.join(TARGETS)}")
-    r.add_argument("--graph-breaks", type=int, required=True, help="Measured graph breaks")
+    r.add_argument("--graph-breaks", type=_count, required=True, help="Measured graph breaks")
     r.add_argument("--aoti-unsupported", action="store_true",
                    help="AOTI cannot compile or run this model here")
     r.add_argument("--fastest-backend", default=None, help="The measured fastest backend")
@@ -194,7 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit code."""
     args = parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `inferencecheck table | head -1`: the reader left, as it may
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 141  # 128 + SIGPIPE, what a shell tool killed by the closed pipe returns
     except InferenceCheckError as exc:
         print(f"inferencecheck: error: {exc}", file=sys.stderr)
         return 2

@@ -124,12 +124,27 @@ def load_callable(spec: str, where: str, root: Path) -> Callable[..., Any]:
     return obj
 
 
+def _call(fn: Callable[..., Any], what: str) -> Any:
+    import traceback
+
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - the user's code raised: say so, where
+        from .locations import is_user_file
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
+        where = "".join(traceback.format_list(frames)).rstrip()
+        raise InferenceCheckError(f"{what} raised {type(exc).__name__}: {exc}"
+                                  + (f"\n{where}" if where else "")) from None
+
+
 def build_model(factory: Callable[..., Any], inputs: Callable[..., Any] | None, spec: str,
                 where: str, how_to_add_inputs: str) -> tuple[Any, Any]:
-    """Call a factory: (model, example_inputs) from it, or the model from it and inputs apart."""
-    built = factory()
+    """Call a factory: (model, example_inputs) from it, or the model from it and inputs apart.
+    A factory that raises is the user's error, shown with the user's frames, not ours."""
+    built = _call(factory, f"{where}factory {spec!r}")
     if inputs is not None:
-        return built, inputs()
+        return built, _call(inputs, f"{where}inputs function")
     if isinstance(built, tuple) and len(built) == 2:
         return built
     raise InferenceCheckError(

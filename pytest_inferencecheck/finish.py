@@ -78,6 +78,18 @@ def write_outputs(end: RunEnd) -> Finished:
     return done
 
 
+def write_progress(end: RunEnd) -> None:
+    """The JSON and JUnit reports as they stand mid-run (a failure here is reported at the end,
+    when the final reports are written)."""
+    s = end.settings
+    for path, write in ((s.json, json_report.write), (s.junit, junit.write)):
+        if path:
+            try:
+                write(end.root / path, end.results, interrupted=True)
+            except OSError:
+                pass
+
+
 def _baseline(end: RunEnd, done: Finished) -> None:
     path = end.root / end.settings.baseline
     stale: list[tuple[str, str, str]] = []

@@ -120,12 +120,17 @@ class CheckOptions:
                                        _number(integer=True, strict_low=True), int)
     cpp_timeout_s: float = option(300.0, "Kill the C++ runner after this many seconds; "
                                          "default: 300", _number(strict_low=True), float)
+    timeout_s: float | None = option(
+        None, "Fail the check as timed out after this many seconds, whatever stage hangs; "
+              "default: the run's --inference-check-timeout (1800)", _number(strict_low=True))
 
     def check_kwargs(self, settings: Settings | None = None) -> dict[str, Any]:
         """These options as keyword arguments of `check()`; a run's `require_device` adds to them."""
         kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         if settings is not None:
             kwargs["require_device"] = kwargs["require_device"] or settings.require_device
+            if kwargs["timeout_s"] is None:
+                kwargs["timeout_s"] = settings.timeout or None
         return kwargs
 
 

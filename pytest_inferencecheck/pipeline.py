@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import prebuild
 from .decision import recommend
 from .facts import Facts, gather
+from .host import fault_of
 from .job import Job
 from .locations import display_path
 from .paths import PathOutcome, run_path
@@ -69,6 +70,8 @@ def _server_python(job: Job, facts: Facts, result: CheckResult) -> None:
             _apply(result, run_path(job, facts, "aoti-python"))
             return
         except StageError as err:
+            if fault_of(err.exc):  # the host failed, not the model: no fallback, no row 5
+                raise
             result.fallback = Fallback("aoti-python", err.stage, describe(err.exc))
     else:
         first = facts.export.issues[0] if facts.export.issues else None

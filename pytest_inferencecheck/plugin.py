@@ -62,13 +62,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One item per target of `deploy_target`; bad targets or options are collection errors."""
-    mark = metafunc.definition.get_closest_marker(marker.NAME)
-    if mark is None:
+    marks = list(metafunc.definition.iter_markers(marker.NAME))
+    if not marks:
         return
-    try:
-        targets, options = marker.parse(mark.args, mark.kwargs, metafunc.definition.nodeid)
-    except InferenceCheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    mark, problem = marks[0], None
+    if len(marks) > 1:  # e.g. on the class and on the method: one would silently win
+        problem = (f"{metafunc.definition.nodeid} has {len(marks)} @pytest.mark.{marker.NAME} "
+                   "markers (on the test, its class or module): put every target and option in "
+                   "one marker")
+    else:
+        try:
+            targets, options = marker.parse(mark.args, mark.kwargs, metafunc.definition.nodeid)
+        except InferenceCheckError as exc:
+            problem = str(exc)
+    if problem is not None:  # failed outside the except block: the message is printed once
+        pytest.fail(problem, pytrace=False)
     if SPEC_FIXTURE not in metafunc.fixturenames:
         metafunc.fixturenames.append(SPEC_FIXTURE)
     # parsed once, here: each item carries its target and options to the fixture
@@ -164,10 +172,18 @@ def inference_check(request: pytest.FixtureRequest, _inference_check_spec: ItemS
     target, options = _inference_check_spec.target, _inference_check_spec.options
 
     def run(model: Any, example_inputs: Any, **overrides: Any) -> Any:
-        try:
-            return run_check(request.node, model, example_inputs, target, options, **overrides)
-        except InferenceCheckError as exc:  # bad arguments to the fixture: the user's to fix
-            pytest.fail(f"inference_check({request.node.nodeid}): {exc}", pytrace=False)
+        problem = None
+        if "target" in overrides:
+            problem = (f"inference_check({request.node.nodeid}): target={overrides['target']!r} "
+                       f"cannot be given here: each item's target comes from "
+                       f"@pytest.mark.{marker.NAME}(...) (this item checks {target!r})")
+        else:
+            try:
+                return run_check(request.node, model, example_inputs, target, options,
+                                 **overrides)
+            except InferenceCheckError as exc:  # bad arguments to the fixture: the user's to fix
+                problem = f"inference_check({request.node.nodeid}): {exc}"
+        pytest.fail(problem, pytrace=False)
 
     return run
 

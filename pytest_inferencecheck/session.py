@@ -5,12 +5,33 @@ from __future__ import annotations
 
 import pytest
 
-from .finish import Finished, RunEnd, github_outputs, terminal_lines, write_outputs
+from .finish import (Finished, RunEnd, github_outputs, terminal_lines, write_outputs,
+                     write_progress)
 from .item_check import SETTINGS, USER_PROPERTY, store_of
-from .result import CheckResult, from_dict, without_target
+from .result import CheckResult, Failure, from_dict, without_target
 
 NOTHING_TO_CHECK = ("inferencecheck: nothing to check (no test is marked deploy_target and no "
                     "model is declared in [tool.inferencecheck.models])")
+
+
+def target_in(nodeid: str) -> str | None:
+    """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
+    from .table import TARGETS
+
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    ids = nodeid[:-1].partition("[")[2]
+    found = [t for t in TARGETS if ids == t or ids.startswith(t + "-") or
+             ids.endswith("-" + t) or f"-{t}-" in ids]
+    return max(found, key=len) if found else None
+
+
+def crashed(nodeid: str, target: str, why: str) -> CheckResult:
+    """The result of a check whose process died: failed, at stage `crashed`."""
+    name = nodeid.split("::")[-1].split("[")[0]
+    return CheckResult(model=name, target=target, nodeid=nodeid, failures=[Failure(
+        "crashed", why, "rerun this test alone with -v to see the last stage that finished; "
+                        "run under pytest-xdist (-n 1) to keep every other result in the run")])
 
 
 class InferenceCheckSession:
@@ -21,6 +42,8 @@ class InferenceCheckSession:
         self.results: list[CheckResult] = []
         self.tests: set[str] = set()  # every collected check's test id, deselected ones too
         self.files: set[str] = set()
+        self.targets: dict[str, str] = {}  # node id -> target, for every collected check
+        self.running: dict[str, CheckResult] = {}  # checks started, not yet reported
         self.end: RunEnd | None = None
         self.done = Finished()
         self.nothing_to_check = False
@@ -35,13 +58,55 @@ class InferenceCheckSession:
         for item in items:
             target = target_of(item)
             if target is not None:
+                self.targets[item.nodeid] = target
                 self.tests.add(without_target(item.nodeid, target))
                 self.files.add(item.nodeid.split("::", 1)[0])
 
+    def _progress(self) -> None:
+        """Rewrite the reports with what is known now, marked interrupted until the run ends:
+        if the process dies (a native crash), the reports on disk still hold every result
+        before it, and the check that was running as failed at stage `crashed`."""
+        s = self.settings
+        if s.json or s.junit:
+            write_progress(RunEnd([*self.results, *self.running.values()], s,
+                                  self.config.rootpath, interrupted=True))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:  # type: ignore
+        """Under pytest-xdist the controller collects nothing itself: a worker's node ids say
+        which checks exist (their parameter is a target)."""
+        for nodeid in ids:
+            target = target_in(nodeid)
+            if target is not None:
+                self.targets[nodeid] = target
+                self.tests.add(without_target(nodeid, target))
+                self.files.add(nodeid.split("::", 1)[0])
+
+    @pytest.hookimpl
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # type: ignore
+        """A check starts: until its result arrives, the reports say it crashed."""
+        target = self.targets.get(nodeid)
+        if target is None or not self.settings.enabled:
+            return
+        self.running[nodeid] = crashed(nodeid, target, "the process running this check died "
+                                       "(a native crash in torch or in the artifact, or it was "
+                                       "killed) before the check finished")
+        self._progress()
+
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the results a test (on any worker) attached to its call-phase report."""
+        """Collect the results a test (on any worker) attached to its call-phase report; a
+        worker that crashed on a check (pytest-xdist) fails that check, at stage `crashed`."""
+        if report.when == "???" and report.nodeid in self.targets:  # xdist: the worker died
+            self.running.pop(report.nodeid, None)
+            self.results.append(crashed(report.nodeid, self.targets[report.nodeid],
+                                        f"{report.longrepr} (a native crash, or it was killed); "
+                                        "the other checks went on in a new worker"))
+            self._progress()
+            return
         if report.when != "call" and not (report.when == "setup" and report.skipped):
+            if report.when == "teardown":
+                self.running.pop(report.nodeid, None)
             return
         expected = hasattr(report, "wasxfail")
         for name, value in report.user_properties:
@@ -50,6 +115,8 @@ class InferenceCheckSession:
                     result = from_dict(d)
                     result.expected_failure = expected
                     self.results.append(result)
+        if self.running.pop(report.nodeid, None) is not None:
+            self._progress()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -26,7 +26,7 @@ class Setting:
 
     key: str  # config key and attribute name
     flag: str  # the pytest flag; the CLI drops its "--inference-check-" prefix
-    kind: str  # "flag" | "targets" | "path" | "size"
+    kind: str  # "flag" | "targets" | "path" | "size" | "seconds"
     help: str
     default: Any = None
     env: str | None = None
@@ -72,6 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_dir", "--inference-check-cache-dir", "path",
             "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
             "~/.cache/pytest-inferencecheck"),
+    Setting("timeout", "--inference-check-timeout", "seconds",
+            "Fail a check that runs longer than this many seconds (a hang in any stage ends as "
+            "a failed 'timeout' stage, and the run goes on); marker option timeout_s overrides "
+            "it; 0 turns it off; default: 1800", 1800.0),
     Setting("cache_size", "--inference-check-cache-size", "size",
             "Size cap of the artifact store (e.g. 5G); least recently used entries are pruned "
             "past it; default: 5G", "5G"),
@@ -89,9 +93,10 @@ def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
             addoption(flag, action="store_true", dest=s.dest, default=None, help=s.help)
             addoption("--no-" + flag[2:], action="store_false", dest=s.dest, default=None,
                       help=f"Turn {flag} off (overrides config and environment)")
-        elif s.kind in ("path", "size"):
+        elif s.kind in ("path", "size", "seconds"):
             addoption(flag, action="store", dest=s.dest, default=None,
-                      metavar="PATH" if s.kind == "path" else "SIZE", help=s.help)
+                      metavar={"path": "PATH", "size": "SIZE"}.get(s.kind, "SECONDS"),
+                      help=s.help)
         else:
             addoption(flag, action="append", dest=s.dest, default=None, metavar="TARGET",
                       help=s.help)
@@ -113,6 +118,7 @@ class Settings:
     cache: bool = True
     cache_dir: str | None = None
     cache_size: int = 5 * 2**30
+    timeout: float = 1800.0
 
     def store(self, root: Path) -> Any:
         """The artifact store these settings describe (`cache_dir` relative to `root`)."""
@@ -135,6 +141,19 @@ def _size(value: Any, source: str, key: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise InferenceCheckError(f"{key}={value!r} from {source}: {exc}") from None
+
+
+def _seconds(value: Any, source: str, key: str) -> float:
+    import math
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
+        raise InferenceCheckError(f"{key}={value!r} from {source}: must be a number of seconds "
+                                  ">= 0 (0 turns it off)")
+    return seconds
 
 
 def _bool(value: Any, source: str, key: str) -> bool:
@@ -178,6 +197,8 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
             values[s.key] = _path(raw, source, s.key)
         elif s.kind == "size":
             values[s.key] = _size(raw, source, s.key)
+        elif s.kind == "seconds":
+            values[s.key] = _seconds(raw, source, s.key)
         else:
             values[s.key] = _targets(raw, source)
     if values["only"] and cli.get("enabled") is not False:

@@ -47,6 +47,46 @@ def exception_location(exc: BaseException) -> Location | None:
     return user if user and user.user_code else None
 
 
+class CheckTimeout(BaseException):
+    """The check ran past its `timeout_s`. A BaseException, like KeyboardInterrupt, so that no
+    stage mistakes it for a failure of the model (a fallback, a lost race): the check ends."""
+
+    def __init__(self, seconds: float, stage: str | None) -> None:
+        super().__init__(f"ran past timeout_s={seconds:g}" + (f" in stage {stage}" if stage
+                                                               else ""))
+        self.seconds, self.stage = seconds, stage
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None, stages: Stages) -> Iterator[None]:
+    """Raise `CheckTimeout` in this thread after `seconds` (SIGALRM, as pytest-timeout's signal
+    method; a sleeping or Python-level hang is interrupted, and a C call is as soon as it returns
+    to Python). Off the main thread, or without SIGALRM, there is no deadline. An outer
+    alarm (pytest-timeout's) is restored afterwards."""
+    import signal
+    import threading
+
+    if not seconds or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    started = time.monotonic()
+
+    def on_alarm(signum, frame):  # type: ignore[no-untyped-def]
+        raise CheckTimeout(seconds, stages.current)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:  # someone else's alarm was pending: re-arm what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started),
+                                                     0.001))
+
+
 @dataclass
 class _Handle:
     detail: str = ""
@@ -57,6 +97,7 @@ class Stages:
 
     def __init__(self, on_stage: Callable[[Stage], None] | None = None) -> None:
         self.stages: list[Stage] = []
+        self.current: str | None = None  # the stage running now (named by a timeout)
         self._on_stage = on_stage
 
     def _add(self, stage: Stage) -> None:
@@ -69,13 +110,19 @@ class Stages:
         """Time a stage; an exception inside becomes a failed stage and a `StageError`."""
         handle = _Handle()
         start = time.perf_counter()
+        outer, self.current = self.current, name
         try:
             yield handle
         except StageError:
             raise
+        except CheckTimeout as exc:
+            self._add(Stage(name, FAILED, time.perf_counter() - start, str(exc)))
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure of user code or torch is a result
             self._add(Stage(name, FAILED, time.perf_counter() - start, describe(exc)))
             raise StageError(name, exc, exception_location(exc)) from exc
+        finally:
+            self.current = outer
         self._add(Stage(name, PASSED, time.perf_counter() - start, handle.detail))
 
     def skip(self, name: str, detail: str) -> None:

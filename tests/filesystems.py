@@ -63,3 +63,15 @@ def read_only(path: Path, populate: Path | None = None) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(path)], check=True)
+
+
+def fill(folder: Path) -> None:
+    """Fill the filesystem that holds `folder` to the last byte (a file named `filler`)."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"x" * 4096):
+            pass
+    except OSError:  # ENOSPC: full
+        pass
+    finally:
+        os.close(fd)

@@ -117,6 +117,7 @@ def _fake_runner(tmp_path, script: str):
 @pytest.mark.parametrize("script, expected", [
     ("echo 'boom: bad package' >&2\nexit 3\n", "exited with code 3; stderr:\nboom: bad package"),
     ("kill -SEGV $$\n", "was killed by signal SIGSEGV"),
+    ("kill -KILL $$\n", "was killed by signal SIGKILL"),
 ])
 def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, script, expected,
                                                        fresh_store):
@@ -129,13 +130,24 @@ def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, s
     assert f.stage == "run" and expected in f.message
 
 
-def test_missing_compiler_is_a_failed_build_stage(monkeypatch, fresh_store):
+def test_missing_compiler_is_a_host_fault_before_any_compile(monkeypatch, fresh_store):
+    from torch._inductor import config  # reads CXX once, at import: patch both, restore both
+
     monkeypatch.setenv("CXX", "/nonexistent/c++")
-    r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
+    with config.patch({"cpp.cxx": (None, "/nonexistent/c++")}):
+        r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
     assert r.outcome == "failed"
     (f,) = r.failures
-    assert f.stage == "runner_build" and "no C++ compiler found" in f.message
-    assert "compiler" in f.hint
+    assert f.stage == "aoti_compile"  # the package is compiled first, and needs the compiler too
+    assert f.message.startswith("host fault, not the model's: no working C++ compiler on this "
+                                "host (inductor looked for /nonexistent/c++")
+    assert f.hint.startswith("install a C++ compiler")
+
+
+def test_missing_compiler_for_the_runner_alone_is_a_failed_build_stage(monkeypatch):
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    with pytest.raises(cpp_build.BuildError, match=r"no C\+\+ compiler found"):
+        cpp_build.find_compiler()
 
 
 def test_a_failed_build_reports_the_compiler_output(tmp_path, monkeypatch):

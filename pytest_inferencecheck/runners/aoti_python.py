@@ -51,6 +51,9 @@ def obtain_package(job: Job, facts: Facts) -> Entry:
     def build(folder: Path) -> dict[str, Any]:
         from ..prewarm import settle_cpu_probe
 
+        from ..host import require_compiler
+
+        require_compiler()  # a host without one is the host's fault, never row 5
         program = program_for(job, facts, "the AOTInductor package")
         settle_cpu_probe()
         return compile_into(program, folder, job.device)

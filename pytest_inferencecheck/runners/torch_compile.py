@@ -43,6 +43,10 @@ class TorchCompileRunner:
             return Built(self.compiled)
         compiled = torch.compile(job.model, backend=self.backend)
         with job.stages.stage("compile") as st, quiet_torch(), torch.no_grad():
+            if self.backend == "inductor" and job.device == "cpu":
+                from ..host import require_compiler
+
+                require_compiler()
             compiled(*job.args, **job.kwargs)
             st.detail = f"backend {self.backend}"
         return Built(compiled)
