@@ -308,6 +308,8 @@ def cli(*args: str, cwd: Path | None = None, **kw):
     (("run", "mod:factory", "--target", ""), "--target names no target"),
 ])
 def test_cli_bad_input_is_exit_2_with_a_message(args, message, tmp_path):
+    (tmp_path / "mod.py").write_text("import torch\n\ndef factory():\n"
+                                     "    return torch.nn.Linear(2, 2), (torch.ones(2),)\n")
     out = cli(*args, cwd=tmp_path)
     assert out.returncode == 2 and message in out.stderr, out.stderr
     assert "internal error" not in out.stderr and "Traceback" not in out.stderr
