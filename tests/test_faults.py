@@ -378,3 +378,23 @@ def test_bad_lint_config_is_exit_2_with_a_message(tmp_path, config, message):
     out = lint(".", cwd=tmp_path)
     assert out.returncode == 2 and message in out.stderr, out.stderr
     assert "internal error" not in out.stderr
+
+
+@pytest.mark.slow
+def test_a_read_only_inductor_cache_is_a_host_error_not_a_compiler_hint(repo, monkeypatch,
+                                                                         tmp_path):
+    from filesystems import read_only
+
+    repo.makepyfile(test_m=SERVER_TESTS.replace(', "server-x86-cpp"', ""))
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "store"))
+    with read_only(tmp_path / "inductor") as cache:
+        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache))
+        result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
+                                           "--inference-check-json=" + str(tmp_path / "r.json"),
+                                           timeout=300)
+    result.assert_outcomes(failed=1)
+    (r,) = valid_report(tmp_path / "r.json")["results"]
+    assert r["fallback"] is None and r["recommendation"]["row"] != 5
+    (f,) = r["failures"]
+    assert "host fault, not the model's: a read-only file system" in f["message"], f
+    assert "make the directory writable" in f["hint"] and "compiler" not in f["hint"]
