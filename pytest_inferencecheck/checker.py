@@ -17,6 +17,7 @@ from . import pipeline
 from .decision import recommend
 from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
+from .settings import check_level
 from .facts import StaleFacts
 from .host import fault_of, hint_for
 from .job import Job
@@ -109,6 +110,7 @@ def check(
     on_stage: Callable[[Stage], None] | None = None,
     store: ArtifactStore | str | Path | bool | None = None,
     prebuild: str | tuple[str, ...] = (),
+    level: str = "full",
     **options: Any,
 ) -> CheckResult:
     """Check one model for one deployment target along the table's recommended path.
@@ -116,11 +118,14 @@ def check(
     Artifacts and measured facts are kept in `store` (see `artifact_store`) and reused by
     every later check they fit. `prebuild` names other targets this model will be checked on
     next: their artifacts are built by a helper process while this check's own path runs.
-    Further options (see `CheckOptions`): strict_export,
+    `level="quick"` measures the facts and decides the row without compiling, lowering or running
+    any artifact (seconds instead of minutes); the result says so. Further options (see
+    `CheckOptions`): strict_export,
     require_device, max_graph_breaks, backends, executorch_partitioners, min_delegation,
     max_pte_bytes, cpp_timeout_s.
     """
     t = resolve_target(target)
+    level = check_level(level, "check(level=...)")
     opts = validate({"uses": uses, "atol": atol, "rtol": rtol, "dynamic_shapes": dynamic_shapes,
                      **options}, "check()")
     if not isinstance(model, torch.nn.Module):
@@ -135,7 +140,7 @@ def check(
     _check_dynamic_shapes(model, opts.dynamic_shapes)
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
-                         proxy=proxy_for(t), identity=name)
+                         proxy=proxy_for(t), identity=name, level=level)
     if t.runtime != "python":  # these rows do not depend on measurements; failures can cite them
         result.recommendation = recommend(t, graph_breaks=0)
     if result.proxy and opts.require_device:
@@ -154,7 +159,7 @@ def check(
                   pytree.tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
                   the_store, stages, result.model, Path(tmp),
                   tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
-                                                       else prebuild)))
+                                                       else prebuild)), level)
         try:
             with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
                 _run(job, result)

@@ -19,7 +19,7 @@ from .errors import InferenceCheckError
 from .table import SOURCE, TABLE, TARGETS
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "baseline", "update_baseline",
-                "timeout", "cache", "cache_dir", "cache_size")
+                "level", "timeout", "cache", "cache_dir", "cache_size")
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
                                                 "pass --inputs module:function")
             name = args.name or args.factory
             result = check(model, example_inputs, target, name=name, store=store,
-                           **opts.check_kwargs(s))
+                           level=s.level, **opts.check_kwargs(s))
             decide(result, gate)  # the same verdict the plugin reaches
             end.results.append(result)
             print(explain(result), flush=True)

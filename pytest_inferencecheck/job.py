@@ -31,6 +31,7 @@ class Job:
     name: str
     workdir: Path
     prebuild: tuple[str, ...] = ()  # other targets of this model: their artifacts may be built ahead
+    level: str = "full"  # "quick": facts and the row only, nothing compiled, lowered or run
     uses: list[Use] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

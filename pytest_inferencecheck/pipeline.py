@@ -23,7 +23,8 @@ from .stages import StageError, describe
 def run(job: Job, result: CheckResult, *, reuse_facts: bool = True) -> None:
     """Measure (or reuse) the facts, decide the row, run its path; fill in `result`."""
     facts = gather(job, reuse=reuse_facts)
-    prebuild.start(job, facts, job.prebuild)
+    if job.level != "quick":
+        prebuild.start(job, facts, job.prebuild)
     result.graph_breaks, result.export = facts.graph_breaks, facts.export
     result.graph_count = facts.graphs
     limit = job.opts.max_graph_breaks
@@ -33,13 +34,64 @@ def run(job: Job, result: CheckResult, *, reuse_facts: bool = True) -> None:
             result, f"{sites} graph break sites ({result.break_count} breaks as "
                     f"torch._dynamo.explain counts them), more than max_graph_breaks={limit}"))
     t = job.target
-    if t.platform == "mac":
+    if job.level == "quick":
+        _quick(job, facts, result)
+    elif t.platform == "mac":
         result.recommendation = recommend(t, graph_breaks=0)
         _apply(result, run_path(job, facts, "eager"))
     elif t.runtime == "python":
         _server_python(job, facts, result)
     else:
         _without_fallback(job, facts, result)
+
+
+NOT_BUILT = {"aoti-python": ("aoti_compile", "aoti_load", "run", "compare"),
+             "aoti-cpp": ("aoti_compile", "runner_build", "run", "compare"),
+             "torch.compile": ("compile", "run", "compare"),
+             "executorch": ("lower", "to_executorch", "run", "compare")}
+
+
+def _quick(job: Job, facts: Facts, result: CheckResult) -> None:
+    """The quick level: the row from the facts alone, with the same hard failures as a full run
+    (breaks and export issues where the table has no fallback), and nothing built or run.
+
+    What only the artifact can show is listed as skipped stages and said in a note: a row-3
+    model may still move to row 5 when AOTI fails to compile it, and no artifact's numerics
+    or latency were measured."""
+    t = job.target
+    if t.platform == "mac":
+        result.recommendation = recommend(t, graph_breaks=0)
+    elif t.runtime == "python":
+        breaks = len(facts.graph_breaks)
+        if breaks or facts.export.ok:
+            result.recommendation = recommend(t, graph_breaks=breaks)
+        else:
+            first = facts.export.issues[0] if facts.export.issues else None
+            result.fallback = Fallback("aoti-python", "export",
+                                       first.message if first else "torch.export failed")
+            result.recommendation = recommend(t, graph_breaks=0, aoti_supported=False)
+        if job.opts.backends:
+            job.stages.skip("race", "quick level: row 7's backend race needs compiled models")
+    else:
+        rec = result.recommendation = result.recommendation or recommend(t, graph_breaks=0)
+        why = (f"row {rec.row} ({t.id}): "
+               f"{'AOTI C++ is required' if rec.technology == 'aoti-cpp' else 'ExecuTorch is the path'}"
+               " and the table has no fallback")
+        if facts.graph_breaks:
+            n = len(facts.graph_breaks)
+            result.failures.append(_break_failure(
+                result, f"{n} graph break{'s' if n != 1 else ''}; {why}"))
+        if not facts.export.ok:
+            result.failures.append(_export_failure(result, why))
+    tech = result.recommendation.technology if result.recommendation else ""
+    for stage in NOT_BUILT.get(tech, ()):
+        job.stages.skip(stage, "quick level: not built or run")
+    if tech != "eager":
+        result.notes.append(f"quick level: the {tech} artifact was not built or run, so its "
+                            "numerics and latency are unchecked"
+                            + ("; AOTI may still fail to compile it (row 5)"
+                               if tech == "aoti-python" else "")
+                            + ": a full run (--inference-check-level=full) checks them")
 
 
 def _apply(result: CheckResult, outcome: PathOutcome) -> None:

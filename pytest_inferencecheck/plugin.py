@@ -56,8 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(InferenceCheckSession(config), "inferencecheck-session")
     controller = getattr(config.option, "numprocesses", None) and not hasattr(config,
                                                                              "workerinput")
-    if s.enabled and not config.option.collectonly and not controller:
-        prewarm.probe_cpu(store_of(config))
+    if s.enabled and s.level == "full" and not config.option.collectonly and not controller:
+        prewarm.probe_cpu(store_of(config))  # nothing compiles at the quick level
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start what the selected checks will need (the C++ runner) while the first ones run."""
     s = session.config.stash[SETTINGS]
-    if not s.enabled or session.config.option.collectonly:
+    if not s.enabled or s.level == "quick" or session.config.option.collectonly:
         return
     targets = [_item_target(i) if i.get_closest_marker(marker.NAME) else None
                for i in session.items]

@@ -280,6 +280,7 @@ class CheckResult:
     artifacts: list[Use] = field(default_factory=list)  # store entries built or reused
     expected_failure: bool = False  # the test is xfail: reporters say so, the gate passes it
     graph_count: int | None = None  # graphs Dynamo compiled; torch's break count is this minus 1
+    level: str = "full"  # "quick": facts and the row only; nothing was compiled, lowered or run
 
     @property
     def test(self) -> str | None:
@@ -332,6 +333,7 @@ class CheckResult:
             "notes": list(self.notes),
             "artifacts": [dataclasses.asdict(u) for u in self.artifacts],
             "xfail": self.expected_failure,
+            "level": self.level,
         }
 
 
@@ -371,4 +373,5 @@ def from_dict(d: dict) -> CheckResult:
     result.identity = d.get("identity")
     result.source = SourceLine(**d["source"]) if d.get("source") else None
     result.graph_count = gb.get("graphs") if gb is not None else None
+    result.level = d.get("level", "full")
     return result

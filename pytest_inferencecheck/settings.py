@@ -26,7 +26,7 @@ class Setting:
 
     key: str  # config key and attribute name
     flag: str  # the pytest flag; the CLI drops its "--inference-check-" prefix
-    kind: str  # "flag" | "targets" | "path" | "size" | "seconds"
+    kind: str  # "flag" | "targets" | "path" | "size" | "seconds" | "level"
     help: str
     default: Any = None
     env: str | None = None
@@ -72,6 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_dir", "--inference-check-cache-dir", "path",
             "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
             "~/.cache/pytest-inferencecheck"),
+    Setting("level", "--inference-check-level", "level",
+            "quick: eager, graph breaks, export and the row, in seconds, with nothing compiled, "
+            "lowered or run (pre-commit, pull requests); full: the whole path; default: full",
+            "full", "INFERENCECHECK_LEVEL"),
     Setting("timeout", "--inference-check-timeout", "seconds",
             "Fail a check that runs longer than this many seconds (a hang in any stage ends as "
             "a failed 'timeout' stage, and the run goes on); marker option timeout_s overrides "
@@ -93,10 +97,10 @@ def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
             addoption(flag, action="store_true", dest=s.dest, default=None, help=s.help)
             addoption("--no-" + flag[2:], action="store_false", dest=s.dest, default=None,
                       help=f"Turn {flag} off (overrides config and environment)")
-        elif s.kind in ("path", "size", "seconds"):
+        elif s.kind in ("path", "size", "seconds", "level"):
             addoption(flag, action="store", dest=s.dest, default=None,
-                      metavar={"path": "PATH", "size": "SIZE"}.get(s.kind, "SECONDS"),
-                      help=s.help)
+                      metavar={"path": "PATH", "size": "SIZE", "level": "{full,quick}"}.get(
+                          s.kind, "SECONDS"), help=s.help)
         else:
             addoption(flag, action="append", dest=s.dest, default=None, metavar="TARGET",
                       help=s.help)
@@ -119,6 +123,7 @@ class Settings:
     cache_dir: str | None = None
     cache_size: int = 5 * 2**30
     timeout: float = 1800.0
+    level: str = "full"
 
     def store(self, root: Path) -> Any:
         """The artifact store these settings describe (`cache_dir` relative to `root`)."""
@@ -141,6 +146,17 @@ def _size(value: Any, source: str, key: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise InferenceCheckError(f"{key}={value!r} from {source}: {exc}") from None
+
+
+LEVELS = ("full", "quick")
+
+
+def check_level(value: Any, where: str) -> str:
+    """'full' or 'quick' (any case); anything else is a usage error naming `where`."""
+    level = value.strip().lower() if isinstance(value, str) else value
+    if level not in LEVELS:
+        raise InferenceCheckError(f"{where}: the level must be one of {', '.join(LEVELS)}")
+    return level
 
 
 def _seconds(value: Any, source: str, key: str) -> float:
@@ -199,6 +215,8 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
             values[s.key] = _size(raw, source, s.key)
         elif s.kind == "seconds":
             values[s.key] = _seconds(raw, source, s.key)
+        elif s.kind == "level":
+            values[s.key] = check_level(raw, f"{s.key}={raw!r} from {source}")
         else:
             values[s.key] = _targets(raw, source)
     if values["only"] and cli.get("enabled") is not False:

@@ -60,6 +60,9 @@ def test_pre_commit_manifest():
     full = hooks["inferencecheck"]
     assert full["pass_filenames"] is False and set(full["stages"]) <= {"pre-push", "manual"}
     assert full["language"] == "system"
+    quick = hooks["inferencecheck-quick"]  # every commit that touches Python, never compiles
+    assert quick["stages"] == ["pre-commit"] and quick["types"] == ["python"]
+    assert "--inference-check-level=quick" in quick["entry"] and not quick.get("always_run")
 
 
 @pytest.mark.slow

@@ -56,7 +56,7 @@ def annotations(results: list[CheckResult], *, root: Path) -> list[str]:
         rec = r.recommendation
         row = f"row {rec.row} ({rec.technology})" if rec else "no row"
         failed_stages = {f.stage for f in r.failures}
-        where = f"{r.model} on {r.target}"
+        where = f"{r.model} on {r.target}" + (" [quick]" if r.level == "quick" else "")
         for b in r.graph_breaks or []:
             level = "error" if failed_stages & {"graph_breaks", "baseline"} else "warning"
             inside = f" (library code: {b.library_frame})" if b.library_frame else ""

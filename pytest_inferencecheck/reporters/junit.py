@@ -20,6 +20,7 @@ def properties(r: CheckResult) -> dict[str, str]:
     """The facts a CI dashboard wants per case."""
     rec = r.recommendation
     return {
+        "level": r.level,
         "target": r.target,
         "row": str(rec.row) if rec else "",
         "technology": rec.technology if rec else "",
@@ -35,7 +36,8 @@ def properties(r: CheckResult) -> dict[str, str]:
 def case_of(r: CheckResult) -> junit_doc.Case:
     """One check as a test case."""
     facts = "\n".join(f"{k}: {v}" for k, v in properties(r).items() if v)
-    case = junit_doc.Case(r.nodeid or r.model, f"inferencecheck.{r.target}",
+    name = (r.nodeid or r.model) + (" [quick]" if r.level == "quick" else "")
+    case = junit_doc.Case(name, f"inferencecheck.{r.target}",
                           sum(s.seconds for s in r.stages), out=f"{facts}\n\n{explain(r)}")
     if r.outcome == "failed" and not r.expected_failure:
         f = r.failures[0]

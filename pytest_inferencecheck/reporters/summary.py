@@ -39,7 +39,7 @@ def row_of(r: CheckResult) -> tuple[str, ...]:
             "-" if export is None else ("ok" if export.ok else f"{len(export.issues)} issues"),
             _parity(r), f"{seconds:.1f}s",
             r.outcome + (" (xfail)" if r.expected_failure else "")
-            + (" (deviation)" if r.deviation else ""))
+            + (" (deviation)" if r.deviation else "") + (" (quick)" if r.level == "quick" else ""))
 
 
 def render(results: list[CheckResult]) -> list[str]:

@@ -15,7 +15,8 @@ def headline(result: CheckResult) -> str:
     rec = result.recommendation
     row = f"row {rec.row} -> {rec.technology}" if rec else "no row decided"
     proxy = " [proxy]" if result.proxy else ""
-    return f"{result.model} on {result.target}{proxy}: {row}: {result.outcome.upper()}"
+    level = " (quick level: nothing built or run)" if result.level == "quick" else ""
+    return f"{result.model} on {result.target}{proxy}: {row}: {result.outcome.upper()}{level}"
 
 
 def explain(result: CheckResult) -> str:

@@ -1,0 +1,140 @@
+"""The quick level (issue 13): facts and the row in seconds, nothing compiled, and every output
+says `quick` so that a quick pass never reads as a full one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODELS = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+    def forward(self, x):
+        y = torch.relu(self.lin(x))
+        return y
+'''
+
+TESTS = '''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("server-x86-python", "server-x86-cpp", "mobile-android")
+def test_net(inference_check):
+    inference_check(mymodels.Net(), (torch.ones(2, 4),), name="net")
+'''
+
+
+@pytest.fixture
+def repo(pytester, tmp_path, monkeypatch):
+    pytester.makepyfile(mymodels=MODELS, test_m=TESTS)
+    pytester.syspathinsert()
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "store"))  # nothing reused
+    return pytester
+
+
+def quick(repo, *args: str):
+    return repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
+                                     "--inference-check-level=quick",
+                                     "--inference-check-json=r.json",
+                                     "--inference-check-junit=r.xml", *args, timeout=300)
+
+
+def test_a_clean_model_passes_quick_with_nothing_built(repo):
+    result = quick(repo)
+    result.assert_outcomes(passed=3)
+    report = json.loads((repo.path / "r.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    by = {r["target"]: r for r in report["results"]}
+    assert {r["level"] for r in by.values()} == {"quick"}
+    assert [by[t]["recommendation"]["row"] for t in ("server-x86-python", "server-x86-cpp",
+                                                     "mobile-android")] == [3, 6, 1]
+    for r in by.values():  # no artifact: nothing compiled, lowered or run, and it says so
+        built = [s for s in r["stages"] if s["name"] not in {"eager", "graph_breaks", "export"}]
+        assert built and all(s["status"] == "skipped" for s in built)
+        assert r["numerics"] is None and r["latency"] is None and r["artifacts"] == [
+            a for a in r["artifacts"] if a["kind"] == "facts"]
+        assert any("quick level" in n for n in r["notes"])
+    # one model, measured once: the other targets reuse its facts
+    assert sum(a["status"] == "built" for r in by.values() for a in r["artifacts"]) == 1
+    assert "passed (quick)" in result.stdout.str()  # the summary's outcome column
+    names = [c.get("name") for c in ET.parse(repo.path / "r.xml").getroot().iter("testcase")]
+    assert all(n.endswith(" [quick]") for n in names)
+    assert not (Path(os.environ["INFERENCECHECK_CACHE_DIR"]) / "v1" / "entries" / "aoti").exists()
+
+
+def test_a_break_added_to_forward_fails_the_cpp_item_quickly(repo):
+    repo.makepyfile(mymodels=MODELS.replace("        return y",
+                                            "        print('hi')\n        return y"))
+    result = quick(repo, "-v")
+    result.assert_outcomes(passed=1, failed=2)  # row 6 and row 1 have no fallback
+    result.stdout.fnmatch_lines([
+        "*net on server-x86-cpp: row 6 -> aoti-cpp: FAILED (quick level: nothing built or run)*",
+        "*FAILED (row 6, stage graph_breaks) at mymodels.py:10: 1 graph break; row 6*"])
+    by = {r["target"]: r for r in json.loads((repo.path / "r.json").read_text())["results"]}
+    assert by["server-x86-cpp"]["level"] == "quick"
+    assert by["server-x86-python"]["recommendation"]["row"] == 4  # moved off AOTI, said so
+    for line in result.stdout.lines:
+        if line.startswith("net ") and "server-x86-python" in line:
+            assert line.rstrip().endswith("passed (quick)")
+
+
+def test_the_level_comes_from_config_and_environment_and_is_validated(repo, monkeypatch):
+    monkeypatch.setenv("INFERENCECHECK_LEVEL", "quick")
+    result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
+                                       "--inference-check-json=r.json", timeout=300)
+    result.assert_outcomes(passed=3)
+    assert {r["level"] for r in json.loads((repo.path / "r.json").read_text())["results"]} == \
+        {"quick"}
+    monkeypatch.setenv("INFERENCECHECK_LEVEL", "fast")
+    bad = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check", timeout=300)
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*level='fast' from environment variable INFERENCECHECK_LEVEL: "
+                              "the level must be one of full, quick*"])
+    monkeypatch.delenv("INFERENCECHECK_LEVEL")
+    repo.makepyprojecttoml('[tool.inferencecheck]\nlevel = "quick"\n')
+    result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
+                                       "--inference-check-json=r.json", timeout=300)
+    result.assert_outcomes(passed=3)
+    assert {r["level"] for r in json.loads((repo.path / "r.json").read_text())["results"]} == \
+        {"quick"}
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_runs_the_quick_hook(tmp_path):
+    if shutil.which("git") is None:  # pragma: no cover
+        pytest.skip("git is needed by pre-commit")
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    work = tmp_path / "model-repo"
+    work.mkdir()
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "INFERENCECHECK_CACHE_DIR": str(tmp_path / "store"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    (work / "mymodels.py").write_text(MODELS.replace("        return y",
+                                                     "        print('hi')\n        return y"))
+    (work / "test_m.py").write_text(TESTS)
+    subprocess.run(["git", "add", "."], cwd=work, check=True)
+    out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-quick",
+                          "--files", "mymodels.py", "test_m.py"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr  # the break fails server-x86-cpp
+    assert "row 6 -> aoti-cpp: FAILED (quick level: nothing built or run)" in out.stdout
+    assert "2 failed, 1 passed" in out.stdout
