@@ -3,6 +3,7 @@ or without space. Each ends in a clear verdict within its timeout, with every re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from filesystems import fill, full_disk
+from filesystems import fill, full_disk, read_only
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
 
 MODELS = '''
@@ -189,14 +190,32 @@ def test_no_compiler_is_a_host_error_never_row_5(repo, monkeypatch, tmp_path, ho
     assert "report it to PyTorch" not in result.stdout.str()
 
 
-@pytest.mark.slow
-def test_a_full_tmpdir_during_the_compile_is_a_host_error(repo, monkeypatch, tmp_path):
-    repo.makepyfile(test_m=SERVER_TESTS.replace(', "server-x86-cpp"', ""))
-    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "store"))
-    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+@contextlib.contextmanager
+def _full_tmpdir(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # inductor writes under TMPDIR
     with full_disk(tmp_path / "tmp", size="64k") as tmp:
         monkeypatch.setenv("TMPDIR", str(tmp))
         fill(tmp)
+        yield
+
+
+@contextlib.contextmanager
+def _read_only_inductor_cache(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+    with read_only(tmp_path / "inductor") as cache:
+        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache))
+        yield
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault, message, hint", [
+    (_full_tmpdir, "no space left on the device", "free space"),
+    (_read_only_inductor_cache, "a read-only file system", "make the directory writable"),
+])
+def test_a_host_fault_during_the_compile_is_not_row_5(repo, monkeypatch, tmp_path, fault,
+                                                      message, hint):
+    repo.makepyfile(test_m=SERVER_TESTS.replace(', "server-x86-cpp"', ""))
+    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "store"))
+    with fault(tmp_path, monkeypatch):
         result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
                                            "--inference-check-json=" + str(tmp_path / "r.json"),
                                            timeout=300)
@@ -204,8 +223,8 @@ def test_a_full_tmpdir_during_the_compile_is_a_host_error(repo, monkeypatch, tmp
     (r,) = valid_report(tmp_path / "r.json")["results"]
     assert r["fallback"] is None and r["recommendation"]["row"] != 5
     (f,) = r["failures"]
-    assert "host fault, not the model's: no space left on the device" in f["message"]
-    assert "free space" in f["hint"]
+    assert f"host fault, not the model's: {message}" in f["message"], f
+    assert hint in f["hint"] and "compiler" not in f["hint"]
 
 
 # -- bad input: one clear message, at the right moment ----------------------------------------------
@@ -380,22 +399,3 @@ def test_bad_lint_config_is_exit_2_with_a_message(tmp_path, config, message):
     assert out.returncode == 2 and message in out.stderr, out.stderr
     assert "internal error" not in out.stderr
 
-
-@pytest.mark.slow
-def test_a_read_only_inductor_cache_is_a_host_error_not_a_compiler_hint(repo, monkeypatch,
-                                                                         tmp_path):
-    from filesystems import read_only
-
-    repo.makepyfile(test_m=SERVER_TESTS.replace(', "server-x86-cpp"', ""))
-    monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "store"))
-    with read_only(tmp_path / "inductor") as cache:
-        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache))
-        result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
-                                           "--inference-check-json=" + str(tmp_path / "r.json"),
-                                           timeout=300)
-    result.assert_outcomes(failed=1)
-    (r,) = valid_report(tmp_path / "r.json")["results"]
-    assert r["fallback"] is None and r["recommendation"]["row"] != 5
-    (f,) = r["failures"]
-    assert "host fault, not the model's: a read-only file system" in f["message"], f
-    assert "make the directory writable" in f["hint"] and "compiler" not in f["hint"]
