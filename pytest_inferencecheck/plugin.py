@@ -98,7 +98,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return ConfigModels.from_parent(parent, path=file_path) if declares else None
 
 
-def _item_target(item: pytest.Item) -> str | None:
+def _check_target(item: pytest.Item) -> str | None:
+    """The deployment target an item checks; None for an item that is not a check."""
+    if item.get_closest_marker(marker.NAME) is None:
+        return None
     if isinstance(item, ConfigModelItem):
         return item.target
     callspec = getattr(item, "callspec", None)
@@ -111,12 +114,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     s = config.stash[SETTINGS]
     session = config.pluginmanager.get_plugin("inferencecheck-session")
     if session is not None:
-        session.note_collected(items, lambda i: _item_target(i)
-                               if i.get_closest_marker(marker.NAME) else None)
+        session.note_collected(items, _check_target)
     keep, drop = [], []
     for item in items:
         checked = item.get_closest_marker(marker.NAME) is not None
-        target = _item_target(item) if checked else None
+        target = _check_target(item)
         if (s.only and not checked) or (checked and s.targets and target not in s.targets):
             drop.append(item)
             continue
@@ -135,8 +137,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     s = session.config.stash[SETTINGS]
     if not s.enabled or s.level == "quick" or session.config.option.collectonly:
         return
-    targets = [_item_target(i) if i.get_closest_marker(marker.NAME) else None
-               for i in session.items]
+    targets = [_check_target(i) for i in session.items]
     remember_siblings(session.config, session.items, targets)
     prewarm.build_runner(store_of(session.config), filter(None, set(targets)))
 

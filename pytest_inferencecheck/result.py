@@ -201,20 +201,36 @@ class RaceEntry:
                 "error": self.error, "samples_ms": list(self.samples_ms)}
 
 
+def _params(nodeid: str) -> tuple[str, str] | None:
+    """`path::test_x[a-b]` -> (`path::test_x`, `a-b`); None without parameters."""
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    name, _, ids = nodeid[:-1].partition("[")
+    return name, ids
+
+
+def _has(ids: str, target: str) -> bool:
+    """Whether `target` is one of the `-`-joined parameter ids (targets hold `-` themselves)."""
+    return f"-{target}-" in f"-{ids}-"
+
+
 def without_target(nodeid: str, target: str) -> str:
     """`test_x[server-x86-python-small]` -> `test_x[small]`; `test_x[mac]` -> `test_x`."""
-    if not nodeid.endswith("]") or "[" not in nodeid:
+    split = _params(nodeid)
+    if split is None or not _has(split[1], target):
         return nodeid
-    name, _, ids = nodeid[:-1].partition("[")
-    if ids == target:
-        rest = ""
-    elif ids.startswith(target + "-"):
-        rest = ids[len(target) + 1:]
-    elif ids.endswith("-" + target):
-        rest = ids[:-len(target) - 1]
-    else:
-        rest = ids.replace(f"-{target}-", "-", 1)
+    name, ids = split
+    rest = f"-{ids}-".replace(f"-{target}-", "-", 1)[1:-1]
     return f"{name}[{rest}]" if rest else name
+
+
+def target_in(nodeid: str) -> str | None:
+    """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
+    from .table import TARGETS
+
+    split = _params(nodeid)
+    found = [t for t in TARGETS if split is not None and _has(split[1], t)]
+    return max(found, key=len) if found else None
 
 
 @dataclass

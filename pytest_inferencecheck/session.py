@@ -8,22 +8,10 @@ import pytest
 from .finish import (Finished, RunEnd, github_outputs, terminal_lines, write_outputs,
                      write_progress)
 from .item_check import SETTINGS, USER_PROPERTY, store_of
-from .result import CheckResult, Failure, from_dict, without_target
+from .result import CheckResult, Failure, from_dict, target_in, without_target
 
 NOTHING_TO_CHECK = ("inferencecheck: nothing to check (no test is marked deploy_target and no "
                     "model is declared in [tool.inferencecheck.models])")
-
-
-def target_in(nodeid: str) -> str | None:
-    """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
-    from .table import TARGETS
-
-    if not nodeid.endswith("]") or "[" not in nodeid:
-        return None
-    ids = nodeid[:-1].partition("[")[2]
-    found = [t for t in TARGETS if ids == t or ids.startswith(t + "-") or
-             ids.endswith("-" + t) or f"-{t}-" in ids]
-    return max(found, key=len) if found else None
 
 
 def crashed(nodeid: str, target: str, why: str) -> CheckResult:
@@ -53,14 +41,17 @@ class InferenceCheckSession:
         """The run's resolved settings."""
         return self.config.stash[SETTINGS]
 
+    def _remember(self, nodeid: str, target: str | None) -> None:
+        """A check that exists in this run (for crash reports and stale baseline entries)."""
+        if target is not None:
+            self.targets[nodeid] = target
+            self.tests.add(without_target(nodeid, target))
+            self.files.add(nodeid.split("::", 1)[0])
+
     def note_collected(self, items: list[pytest.Item], target_of) -> None:  # type: ignore
         """Remember the checks that exist (for stale baseline entries), before any deselection."""
         for item in items:
-            target = target_of(item)
-            if target is not None:
-                self.targets[item.nodeid] = target
-                self.tests.add(without_target(item.nodeid, target))
-                self.files.add(item.nodeid.split("::", 1)[0])
+            self._remember(item.nodeid, target_of(item))
 
     def _progress(self) -> None:
         """Rewrite the reports with what is known now, marked interrupted until the run ends:
@@ -76,11 +67,7 @@ class InferenceCheckSession:
         """Under pytest-xdist the controller collects nothing itself: a worker's node ids say
         which checks exist (their parameter is a target)."""
         for nodeid in ids:
-            target = target_in(nodeid)
-            if target is not None:
-                self.targets[nodeid] = target
-                self.tests.add(without_target(nodeid, target))
-                self.files.add(nodeid.split("::", 1)[0])
+            self._remember(nodeid, target_in(nodeid))
 
     @pytest.hookimpl
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # type: ignore

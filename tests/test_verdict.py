@@ -395,3 +395,20 @@ def test_a_break_inside_library_code_is_located_there_and_counted_both_ways(tmp_
     assert summary.breaks_cell(r) == "1 (explain 3)"
     key = baseline.key_of(b, Path.cwd())
     assert key[1].startswith("transformers/models/longformer/") and key[2] == "forward"
+
+
+@pytest.mark.parametrize("nodeid, target, test", [
+    ("t.py::test_x[mac]", "mac", "t.py::test_x"),
+    ("t.py::test_x[server-x86-python-small]", "server-x86-python", "t.py::test_x[small]"),
+    ("t.py::test_x[small-server-x86-cpp]", "server-x86-cpp", "t.py::test_x[small]"),
+    ("t.py::test_x[a-edge-b]", "edge", "t.py::test_x[a-b]"),
+    ("t.py::test_x[-1-mac]", "mac", "t.py::test_x[-1]"),
+])
+def test_a_checks_test_id_is_its_node_id_without_the_target(nodeid, target, test):
+    """The baseline's identity and the crash reports of xdist workers (which only see node ids)
+    both read the target out of the parameters the same way."""
+    from pytest_inferencecheck.result import target_in, without_target
+
+    assert without_target(nodeid, target) == test
+    assert target_in(nodeid) == target
+    assert target_in("t.py::test_x[other]") is None and target_in("t.py::test_x") is None
