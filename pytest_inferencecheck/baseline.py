@@ -62,10 +62,15 @@ def empty() -> dict:
     return {"schema": SCHEMA, "checks": {}}
 
 
-def load(path: Path) -> dict:
-    """The baseline file (empty when it does not exist yet); a clear error when it is broken."""
+def check_path(path: Path) -> None:
+    """A baseline path must name a file (which may not exist yet)."""
     if path.is_dir():
         raise BaselineError(f"baseline {path} is a directory; give the path of a JSON file")
+
+
+def load(path: Path) -> dict:
+    """The baseline file (empty when it does not exist yet); a clear error when it is broken."""
+    check_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -182,13 +187,15 @@ def merged(data: dict, results: Iterable[CheckResult], root: Path, *,
 
 
 def update(path: Path, results: list[CheckResult], root: Path, *,
-           stale_entries: Iterable[tuple[str, str]] = ()) -> str:
+           collected_tests: set[str] | None = None,
+           collected_files: set[str] | frozenset[str] = frozenset()
+           ) -> str:
     """Merge this run's entries into the file under a lock (re-read first: a concurrent update is
-    kept). A corrupt or old-format file is replaced. Returns a line saying what happened."""
+    kept), dropping the entries whose tests are gone (when the run says what it collected). A
+    corrupt or old-format file is replaced. Returns a line saying what happened."""
     from .locks import lock_file
 
-    if path.is_dir():
-        raise BaselineError(f"baseline {path} is a directory; give the path of a JSON file")
+    check_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = lock_file(path.with_name(f".{path.name}.lock"), exclusive=True)
@@ -200,8 +207,12 @@ def update(path: Path, results: list[CheckResult], root: Path, *,
             current = load(path)
         except BaselineError as exc:
             current, replaced = empty(), f" (the old file was replaced: {exc})"
-        data = merged(current, results, root, drop=stale_entries)
+        gone = [] if collected_tests is None else [
+            (identity, target) for identity, target, _ in stale(
+                current, root, collected_tests=collected_tests, collected_files=collected_files)]
+        data = merged(current, results, root, drop=gone)
         write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", what="baseline")
     finally:
         os.close(fd)
-    return f"baseline updated: {path}{replaced}"
+    dropped = f"; dropped {len(gone)} stale entries" if gone else ""
+    return f"baseline updated: {path}{replaced}{dropped}"

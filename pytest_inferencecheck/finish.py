@@ -47,15 +47,14 @@ class Finished:
         return bool(self.errors)
 
 
-def _attempt(done: Finished, what: str, write: Callable[[], str], *, required: bool = True
-             ) -> None:
+def _attempt(done: Finished, what: str, write: Callable[[], str]) -> None:
+    """Write one requested output; a failure is an error of that output alone."""
     try:
         done.lines.append(write())
     except (WriteError, baseline.BaselineError) as exc:
-        (done.errors if required else done.warnings).append(str(exc))
+        done.errors.append(str(exc))
     except OSError as exc:
-        (done.errors if required else done.warnings).append(
-            f"cannot write the {what}: {exc.strerror or exc}")
+        done.errors.append(f"cannot write the {what}: {exc.strerror or exc}")
 
 
 def write_outputs(end: RunEnd) -> Finished:
@@ -91,27 +90,28 @@ def write_progress(end: RunEnd) -> None:
 
 
 def _baseline(end: RunEnd, done: Finished) -> None:
+    """Update the baseline (dropping stale entries under its lock), or report its stale entries."""
     path = end.root / end.settings.baseline
-    stale: list[tuple[str, str, str]] = []
-    if end.collected_tests is not None and not end.interrupted:
-        try:
-            stale = baseline.stale(baseline.load(path), end.root,
-                                   collected_tests=end.collected_tests,
-                                   collected_files=end.collected_files or set())
-        except baseline.BaselineError:
-            pass  # an update replaces it; a plain run stopped on it at the start
-    gone = [(identity, target) for identity, target, _ in stale]
-    described = [f"{identity} on {target} (from {test})" for identity, target, test in stale]
+    collected = None if end.interrupted else end.collected_tests  # a partial run judges nothing
+    files = end.collected_files or set()
     if end.settings.update_baseline:
         if end.interrupted:
             done.warnings.append(f"baseline {path} not updated: the run was interrupted")
             return
-        _attempt(done, "baseline", lambda: baseline.update(path, end.results, end.root,
-                                                           stale_entries=gone)
-                 + (f"; dropped {len(gone)} stale entries" if gone else ""))
-    elif described:
-        done.lines.append(f"baseline {end.settings.baseline}: {len(described)} stale entries "
-                          "(their tests are gone): " + "; ".join(described)
+        _attempt(done, "baseline", lambda: baseline.update(
+            path, end.results, end.root, collected_tests=collected, collected_files=files))
+        return
+    if collected is None:
+        return
+    try:
+        stale = baseline.stale(baseline.load(path), end.root, collected_tests=collected,
+                               collected_files=files)
+    except baseline.BaselineError:
+        return  # a plain run stopped on a broken baseline at the start
+    if stale:
+        done.lines.append(f"baseline {end.settings.baseline}: {len(stale)} stale entries (their "
+                          "tests are gone): " + "; ".join(f"{identity} on {target} (from {test})"
+                                                          for identity, target, test in stale)
                           + "; drop them with --inference-check-update-baseline")
 
 

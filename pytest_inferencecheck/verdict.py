@@ -23,8 +23,7 @@ class Gate:
 
     strict: bool = False
     baseline_path: Path | None = None
-    baseline_data: dict | None = None
-    update_baseline: bool = False
+    baseline_data: dict | None = None  # None: no baseline, or one being rewritten (no gating)
     root: Path = Path(".")
 
     @classmethod
@@ -33,13 +32,10 @@ class Gate:
         path = root / settings.baseline if settings.baseline else None
         data = None
         if path is not None:
-            if settings.update_baseline:
-                if path.is_dir():
-                    raise baseline.BaselineError(
-                        f"baseline {path} is a directory; give the path of a JSON file")
-            else:
+            baseline.check_path(path)
+            if not settings.update_baseline:
                 data = baseline.load(path)
-        return cls(settings.strict, path, data, settings.update_baseline, root)
+        return cls(settings.strict, path, data, root)
 
 
 def decide(result: CheckResult, gate: Gate) -> list[str]:
