@@ -16,8 +16,12 @@ class WriteError(OSError):
     """A report could not be written; the message says which, where and why."""
 
 
-def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report") -> Path:
-    """Replace `path` with `text` atomically; raise `WriteError` naming the file on failure."""
+def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report",
+                 durable: bool = True) -> Path:
+    """Replace `path` with `text` atomically; raise `WriteError` naming the file on failure.
+
+    `durable=False` skips the fsync: the rename is still atomic, and the file survives the
+    process dying (what mid-run progress reports are for), just not the machine losing power."""
     target = Path(path)
     tmp = None
     try:
@@ -28,7 +32,8 @@ def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report") ->
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:

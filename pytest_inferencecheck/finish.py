@@ -78,13 +78,14 @@ def write_outputs(end: RunEnd) -> Finished:
 
 
 def write_progress(end: RunEnd) -> None:
-    """The JSON and JUnit reports as they stand mid-run (a failure here is reported at the end,
+    """The JSON and JUnit reports as they stand mid-run, written twice per check: atomically but
+    without an fsync, which only a power loss would need (a failure here is reported at the end,
     when the final reports are written)."""
     s = end.settings
     for path, write in ((s.json, json_report.write), (s.junit, junit.write)):
         if path:
             try:
-                write(end.root / path, end.results, interrupted=True)
+                write(end.root / path, end.results, interrupted=True, durable=False)
             except OSError:
                 pass
 

@@ -48,8 +48,9 @@ def build(results: list[CheckResult], *, interrupted: bool = False) -> dict:
             "results": [r.to_dict() for r in results]}
 
 
-def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False
-          ) -> Path:
+def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False,
+          durable: bool = True) -> Path:
     """Write the report atomically (a half-written report must never be read by CI)."""
     return write_atomic(path, json.dumps(build(results, interrupted=interrupted), indent=2)
-                        + "\n", what="JSON report")
+                        + "\n", what="JSON report",
+                        durable=durable)

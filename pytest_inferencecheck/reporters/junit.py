@@ -64,7 +64,8 @@ def render(results: list[CheckResult], *, interrupted: bool = False) -> str:
     return junit_doc.render(suites, name="pytest-inferencecheck")
 
 
-def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False
-          ) -> Path:
+def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False,
+          durable: bool = True) -> Path:
     """Write the JUnit file atomically."""
-    return write_atomic(path, render(results, interrupted=interrupted), what="JUnit report")
+    return write_atomic(path, render(results, interrupted=interrupted), what="JUnit report",
+                        durable=durable)
