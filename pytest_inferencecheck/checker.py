@@ -17,7 +17,6 @@ from . import pipeline
 from .decision import recommend
 from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
-from .settings import check_level
 from .facts import StaleFacts
 from .host import fault_of, hint_for
 from .job import Job
@@ -25,6 +24,7 @@ from .locations import forward_location
 from .options import validate
 from .quiet import torch_trace_to_torch_only
 from .result import CheckResult, Failure, Stage
+from .settings import check_level
 from .stages import (CheckFailed, CheckTimeout, StageError, Stages, deadline, full_message,
                      user_traceback)
 from .store import ArtifactStore, default_root

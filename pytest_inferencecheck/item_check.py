@@ -118,10 +118,9 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     # xdist workers already fill the cores: nothing is built ahead there
     siblings = () if hasattr(item.config, "workerinput") else \
         item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
-    quick = settings.level == "quick"
     result = check(model, example_inputs, target, on_stage=_progress(item, target),
                    store=store_of(item.config), level=settings.level,
-                   prebuild=() if quick else tuple(t for t in siblings if t != target), **kwargs)
+                   prebuild=tuple(t for t in siblings if t != target), **kwargs)
     result.nodeid = item.nodeid
     result.identity = call_kwargs.get("name") or result.test  # an explicit name= wins
     result.source = declared_at(item)

@@ -7,7 +7,7 @@ technology, artifacts in the store) -> the result. Reporters render the result.
 from __future__ import annotations
 
 from . import prebuild
-from .decision import recommend
+from .decision import Recommendation, recommend
 from .facts import Facts, gather
 from .host import fault_of
 from .job import Job
@@ -66,23 +66,12 @@ def _quick(job: Job, facts: Facts, result: CheckResult) -> None:
         if breaks or facts.export.ok:
             result.recommendation = recommend(t, graph_breaks=breaks)
         else:
-            first = facts.export.issues[0] if facts.export.issues else None
-            result.fallback = Fallback("aoti-python", "export",
-                                       first.message if first else "torch.export failed")
+            result.fallback = _export_fallback(facts)
             result.recommendation = recommend(t, graph_breaks=0, aoti_supported=False)
         if job.opts.backends:
             job.stages.skip("race", "quick level: row 7's backend race needs compiled models")
     else:
-        rec = result.recommendation = result.recommendation or recommend(t, graph_breaks=0)
-        why = (f"row {rec.row} ({t.id}): "
-               f"{'AOTI C++ is required' if rec.technology == 'aoti-cpp' else 'ExecuTorch is the path'}"
-               " and the table has no fallback")
-        if facts.graph_breaks:
-            n = len(facts.graph_breaks)
-            result.failures.append(_break_failure(
-                result, f"{n} graph break{'s' if n != 1 else ''}; {why}"))
-        if not facts.export.ok:
-            result.failures.append(_export_failure(result, why))
+        _no_fallback_failures(job, facts, result)
     tech = result.recommendation.technology if result.recommendation else ""
     for stage in NOT_BUILT.get(tech, ()):
         job.stages.skip(stage, "quick level: not built or run")
@@ -126,15 +115,19 @@ def _server_python(job: Job, facts: Facts, result: CheckResult) -> None:
                 raise
             result.fallback = Fallback("aoti-python", err.stage, describe(err.exc))
     else:
-        first = facts.export.issues[0] if facts.export.issues else None
-        result.fallback = Fallback("aoti-python", "export",
-                                   first.message if first else "torch.export failed")
+        result.fallback = _export_fallback(facts)
     result.recommendation = recommend(t, graph_breaks=0, aoti_supported=False)
     _apply(result, run_path(job, facts, "torch.compile", TorchCompileRunner()))
 
 
-def _without_fallback(job: Job, facts: Facts, result: CheckResult) -> None:
-    """Rows 1, 2 and 6: breaks and export failures are hard failures; then the path runs."""
+def _export_fallback(facts: Facts) -> Fallback:
+    """Why AOTI cannot serve a model whose export failed (row 5)."""
+    first = facts.export.issues[0] if facts.export.issues else None
+    return Fallback("aoti-python", "export", first.message if first else "torch.export failed")
+
+
+def _no_fallback_failures(job: Job, facts: Facts, result: CheckResult) -> Recommendation:
+    """Rows 1, 2 and 6 (at either level): breaks and export failures are hard failures."""
     rec = result.recommendation = result.recommendation or recommend(job.target, graph_breaks=0)
     path = "AOTI C++ is required" if rec.technology == "aoti-cpp" else "ExecuTorch is the path"
     why = f"row {rec.row} ({job.target.id}): {path} and the table has no fallback"
@@ -144,6 +137,12 @@ def _without_fallback(job: Job, facts: Facts, result: CheckResult) -> None:
                                                       f"{why}"))
     if not facts.export.ok:
         result.failures.append(_export_failure(result, why))
+    return rec
+
+
+def _without_fallback(job: Job, facts: Facts, result: CheckResult) -> None:
+    """Rows 1, 2 and 6: breaks and export failures are hard failures; then the path runs."""
+    rec = _no_fallback_failures(job, facts, result)
     if result.failures:
         return
     if rec.technology == "aoti-cpp":
