@@ -15,18 +15,10 @@ import pytest
 
 from filesystems import fill, full_disk, read_only
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+from repo_sources import MODELS as REPO_MODELS
 
-MODELS = '''
-import os, signal, time
-import torch
-from torch import nn
-
-class Fine(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(4, 4)
-    def forward(self, x):
-        return torch.relu(self.lin(x))
+MODELS = REPO_MODELS + '''
+import signal, time
 
 class Crashes(nn.Module):
     def forward(self, x):
@@ -44,7 +36,7 @@ import pytest, torch, mymodels
 
 @pytest.mark.deploy_target("mac")
 def test_a_fine(inference_check):
-    inference_check(mymodels.Fine(), (torch.ones(2, 4),), name="fine")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="fine")
 
 @pytest.mark.deploy_target("mac")
 def test_b_crashes(inference_check):
@@ -52,7 +44,7 @@ def test_b_crashes(inference_check):
 
 @pytest.mark.deploy_target("mac")
 def test_c_after(inference_check):
-    inference_check(mymodels.Fine(), (torch.ones(2, 4),), name="after")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="after")
 '''
 
 
@@ -115,7 +107,7 @@ def test_a_hangs(inference_check):
 
 @pytest.mark.deploy_target("mac")
 def test_b_fine(inference_check):
-    inference_check(mymodels.Fine(), (torch.ones(2, 4),), name="fine")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="fine")
 ''')
     result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
                                        "--inference-check-json=r.json", timeout=120)
@@ -151,7 +143,7 @@ import pytest, torch, mymodels
 
 @pytest.mark.deploy_target("server-x86-python", "server-x86-cpp")
 def test_fine(inference_check):
-    inference_check(mymodels.Fine(), (torch.ones(2, 4),), name="fine")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="fine")
 '''
 
 
@@ -264,7 +256,7 @@ import pytest, torch, mymodels
 
 @pytest.mark.deploy_target("mac")
 def test_x(inference_check):
-    inference_check(mymodels.Fine(), (torch.ones(2, 4),), target="edge")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), target="edge")
 ''')
     result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check")
     result.assert_outcomes(failed=1)
@@ -282,7 +274,7 @@ import pytest, torch, mymodels
 class TestBoth:
     @pytest.mark.deploy_target("mac")
     def test_x(self, inference_check):
-        inference_check(mymodels.Fine(), (torch.ones(2, 4),))
+        inference_check(mymodels.Clean(), (torch.ones(2, 4),))
 ''', test_n='''
 import pytest
 

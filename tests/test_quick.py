@@ -15,28 +15,21 @@ import jsonschema
 import pytest
 
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+from repo_sources import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MODELS = '''
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(4, 4)
-    def forward(self, x):
-        y = torch.relu(self.lin(x))
-        return y
-'''
+CLEAN = "        return torch.relu(self.lin(x))"
+# the clean model with a print added to its forward: one graph break
+BREAKS = MODELS.replace(CLEAN, "        print('hi')  # the added break\n" + CLEAN)
+BREAK_LINE = BREAKS.splitlines().index("        print('hi')  # the added break") + 1
 
 TESTS = '''
 import pytest, torch, mymodels
 
 @pytest.mark.deploy_target("server-x86-python", "server-x86-cpp", "mobile-android")
 def test_net(inference_check):
-    inference_check(mymodels.Net(), (torch.ones(2, 4),), name="net")
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="net")
 '''
 
 
@@ -79,19 +72,18 @@ def test_a_clean_model_passes_quick_with_nothing_built(repo):
 
 
 def test_a_break_added_to_forward_fails_the_cpp_item_quickly(repo):
-    repo.makepyfile(mymodels=MODELS.replace("        return y",
-                                            "        print('hi')\n        return y"))
+    repo.makepyfile(mymodels=BREAKS)
     result = quick(repo, "-v")
     result.assert_outcomes(passed=1, failed=2)  # row 6 and row 1 have no fallback
     result.stdout.fnmatch_lines([
         "*net on server-x86-cpp: row 6 -> aoti-cpp: FAILED (quick level: nothing built or run)*",
-        "*FAILED (row 6, stage graph_breaks) at mymodels.py:10: 1 graph break; row 6*"])
+        f"*FAILED (row 6, stage graph_breaks) at mymodels.py:{BREAK_LINE}: 1 graph break; row 6*"])
     by = {r["target"]: r for r in json.loads((repo.path / "r.json").read_text())["results"]}
     assert by["server-x86-cpp"]["level"] == "quick"
     assert by["server-x86-python"]["recommendation"]["row"] == 4  # moved off AOTI, said so
-    for line in result.stdout.lines:
-        if line.startswith("net ") and "server-x86-python" in line:
-            assert line.rstrip().endswith("passed (quick)")
+    rows = [line for line in result.stdout.lines
+            if line.startswith("net ") and "server-x86-python" in line]  # the summary's row
+    assert rows and all(line.rstrip().endswith("passed (quick)") for line in rows)
 
 
 def test_the_level_comes_from_config_and_environment_and_is_validated(repo, monkeypatch):
@@ -128,8 +120,7 @@ def test_pre_commit_try_repo_runs_the_quick_hook(tmp_path):
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    (work / "mymodels.py").write_text(MODELS.replace("        return y",
-                                                     "        print('hi')\n        return y"))
+    (work / "mymodels.py").write_text(BREAKS)
     (work / "test_m.py").write_text(TESTS)
     subprocess.run(["git", "add", "."], cwd=work, check=True)
     out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-quick",
