@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     done = write_outputs(end)
     for line in terminal_lines(end, done):
         print(line, file=sys.stderr if line.startswith("ERROR:") else sys.stdout)
-    github_outputs(end, done, print)
+    github_outputs(end, print)
     failed = any(r.outcome == "failed" and not r.expected_failure for r in end.results)
     return 2 if end.interrupted else 1 if failed or done.failed_outputs else 0
 

@@ -131,15 +131,13 @@ def terminal_lines(end: RunEnd, done: Finished) -> list[str]:
     return lines
 
 
-def github_outputs(end: RunEnd, done: Finished, write_line: Callable[[str], None],
+def github_outputs(end: RunEnd, write_line: Callable[[str], None],
                    environ=os.environ) -> None:  # type: ignore[no-untyped-def]
     """Under GitHub Actions: annotations on stdout, the step summary appended (a step summary
-    that cannot be written is a warning: it never turns a green run red)."""
+    that cannot be written is a warning line: it never turns a green run red)."""
     workspace = Path(environ.get("GITHUB_WORKSPACE") or end.root)
     try:
         github.emit(end.results, write_line, root=workspace, environ=environ)
     except OSError as exc:
-        message = f"cannot append the step summary {environ.get('GITHUB_STEP_SUMMARY')}: " \
-                  f"{exc.strerror or exc}"
-        done.warnings.append(message)
-        write_line(f"warning: {message}")
+        write_line(f"warning: cannot append the step summary "
+                   f"{environ.get('GITHUB_STEP_SUMMARY')}: {exc.strerror or exc}")

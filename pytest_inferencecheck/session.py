@@ -135,4 +135,4 @@ class InferenceCheckSession:
             for line in lines:
                 red = line.startswith("ERROR:")
                 terminalreporter.write_line(line, red=red, bold=red)
-        github_outputs(end, self.done, terminalreporter.write_line)
+        github_outputs(end, terminalreporter.write_line)
