@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_inferencecheck.lint.engine import LintConfig, lint_paths
+from pytest_inferencecheck.lint.config import LintConfig
+from pytest_inferencecheck.lint.engine import lint_paths
 
 
 def default_tree() -> Path:

@@ -203,12 +203,24 @@ def parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="Static checks of deployment code (no imports, no torch)")
     add_lint_arguments(lint)
     lint.set_defaults(func=_lint)
+    p.set_defaults(subcommands=sub.choices)
     return p
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parse; an unknown option is reported by the subcommand it was given to, with that
+    subcommand's usage (argparse would print the top-level usage)."""
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if extra:
+        sub = args.subcommands.get(args.command, p)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit code."""
-    args = parser().parse_args(argv)
+    args = parse(argv)
     try:
         code = int(args.func(args))
         sys.stdout.flush()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_inferencecheck.lint.checker import check_source
+from pytest_inferencecheck.lint.walker import check_source
 from pytest_inferencecheck.lint.emitters import EMITTERS
-from pytest_inferencecheck.lint.engine import LintConfig, lint_paths
+from pytest_inferencecheck.lint.config import LintConfig
+from pytest_inferencecheck.lint.engine import lint_paths
 from pytest_inferencecheck.lint.rules import RULES
 from pytest_inferencecheck.table import TARGETS
 
@@ -93,9 +94,11 @@ def test_exit_codes(project):
     assert "app/mobile/export.py:2:5: IC201 this path deploys to mobile-ios" in found.stdout
     assert "IC104" not in found.stdout  # ignored by config
     assert run_cli("--exit-zero", cwd=project).returncode == 0
-    # like ruff, --ignore on the command line replaces the config's list
-    assert run_cli("--ignore", "IC2", cwd=project).returncode == 1
-    assert run_cli("--ignore", "IC2,IC104", cwd=project).returncode == 0
+    # as in ruff, --ignore adjusts the config's selection (IC104 stays ignored) ...
+    assert run_cli("--ignore", "IC2", cwd=project).returncode == 0
+    # ... and --select starts over from the command line: the config's ignore no longer applies
+    selected = run_cli("--select", "IC1", cwd=project)
+    assert selected.returncode == 1 and "IC104" in selected.stdout and "IC201" not in selected.stdout
     (project / "broken.py").write_text("def f(:\n")
     broken = run_cli(cwd=project)
     assert broken.returncode == 2
@@ -145,7 +148,8 @@ def test_text_format(result):
 def test_github_format_escapes_and_levels(result):
     lines = EMITTERS["github"](result).splitlines()
     assert len(lines) == len(result.findings)
-    assert any(line.startswith("::error file=IC101.py,line=7,col=2,title=IC101 torch-jit-script::")
+    assert any(line.startswith("::error file=IC101.py,line=7,col=2,endLine=7,endColumn=18,"
+                               "title=IC101 torch-jit-script::")
                for line in lines)
     assert any(line.startswith("::warning ") and "IC301" in line for line in lines)
     assert all("\n" not in line for line in lines)
@@ -208,7 +212,8 @@ def test_unknown_lint_config_key_is_an_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nselekt = ["IC1"]\n')
     out = run_cli(cwd=tmp_path)
     assert out.returncode == 2
-    assert "unknown key(s) selekt; valid keys: ignore, paths, select" in out.stderr
+    assert "unknown key(s) selekt; valid keys: exclude, extend-exclude, extend-select, " \
+        "ignore, paths, per-file-ignores, select" in out.stderr
 
 
 def test_unknown_target_in_lint_paths_is_an_error(tmp_path):

@@ -1,17 +1,22 @@
 """`inferencecheck lint`: arguments, configuration, output, exit codes (0 clean, 1 findings,
-2 usage error or a file that cannot be parsed)."""
+2 usage error or a file that cannot be parsed). Flags follow ruff's names and precedence."""
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import sys
 from pathlib import Path
 
+from .. import __version__
 from ..errors import InferenceCheckError
+from .config import Overrides, load_explicit, parse_per_file
 from .emitters import EMITTERS
-from .engine import LintConfig, config_from_table, lint_paths, validate_codes
+from .engine import LintResult, lint_paths, lint_stdin
 from .rules import BY_CODE, RULES
+from .selection import Selection, validate_codes
 
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 
@@ -20,51 +25,105 @@ def _codes(value: str) -> list[str]:
     return [c for c in value.split(",") if c.strip()]
 
 
+def _globs(value: str) -> list[str]:
+    return [g.strip() for g in value.split(",") if g.strip()]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The lint subcommand's arguments."""
-    p.add_argument("paths", nargs="*", default=["."], help="Files or folders; default: .")
-    p.add_argument("--select", action="append", type=_codes, default=None, metavar="CODES",
-                   help="Only these rules (codes or prefixes, comma-separated); default: the "
-                        "rules on by default")
-    p.add_argument("--ignore", action="append", type=_codes, default=None, metavar="CODES",
-                   help="Skip these rules (codes or prefixes); default: none")
-    p.add_argument("--output-format", choices=sorted(EMITTERS), default=None,
-                   help=f"Output format (also {FORMAT_ENV}); default: text")
-    p.add_argument("--output-file", "-o", default=None, metavar="PATH",
-                   help="Write the output to PATH; default: standard output")
-    p.add_argument("--config", default=None, metavar="PATH",
-                   help="The pyproject.toml with [tool.inferencecheck.lint]; default: the "
-                        "nearest one above the current folder")
-    p.add_argument("--exit-zero", action="store_true",
-                   help="Exit 0 even with findings (unparsable files still exit 2)")
-    p.add_argument("--explain", metavar="CODE", default=None, help="Print a rule's documentation")
-    p.add_argument("--list-rules", action="store_true", help="List every rule")
+    p.add_argument("paths", nargs="*", default=None,
+                   help="Files or folders, or - for standard input; default: .")
+    p.add_argument("--version", action="version", version=f"inferencecheck lint {__version__}")
+    rules = p.add_argument_group("rule selection (command line over config, as in ruff)")
+    rules.add_argument("--select", action="append", type=_codes, default=None, metavar="CODES",
+                       help="Only these rules (codes, prefixes or ALL, comma-separated), "
+                            "replacing the config's selection; default: the config's, else the "
+                            "rules on by default")
+    rules.add_argument("--extend-select", action="append", type=_codes, default=None,
+                       metavar="CODES", help="Also these rules; default: none")
+    rules.add_argument("--ignore", action="append", type=_codes, default=None, metavar="CODES",
+                       help="Skip these rules (codes or prefixes); default: none")
+    rules.add_argument("--per-file-ignores", action="append", default=None,
+                       metavar="GLOB:CODES", help="Skip rules in matching files, replacing "
+                       "the config's per-file-ignores (repeatable); default: the config's")
+    rules.add_argument("--extend-per-file-ignores", action="append", default=None,
+                       metavar="GLOB:CODES", help="Add per-file ignores; default: none")
+    files = p.add_argument_group("files")
+    files.add_argument("--exclude", action="append", type=_globs, default=None,
+                       metavar="GLOBS", help="Skip these files and folders, replacing the "
+                       "defaults and the config's exclude; default: hidden folders, "
+                       "__pycache__, venv, build, dist, node_modules, ...")
+    files.add_argument("--extend-exclude", action="append", type=_globs, default=None,
+                       metavar="GLOBS", help="Skip these too; default: none")
+    files.add_argument("--force-exclude", action="store_true",
+                       help="Apply excludes to files named on the command line too (what "
+                            "pre-commit passes)")
+    files.add_argument("--stdin-filename", default=None, metavar="PATH",
+                       help="Read the source from standard input and report it as PATH (its "
+                            "config, target and excludes apply)")
+    files.add_argument("--config", default=None, metavar="PATH",
+                       help="The pyproject.toml with [tool.inferencecheck.lint]; default: for "
+                            "each file, the nearest one above it with a [tool.inferencecheck] "
+                            "table")
+    files.add_argument("--isolated", action="store_true", help="Ignore every config file")
+    out = p.add_argument_group("output")
+    out.add_argument("--output-format", choices=sorted(EMITTERS), default=None,
+                     help=f"Output format (also {FORMAT_ENV}); default: text")
+    out.add_argument("--output-file", "-o", default=None, metavar="PATH",
+                     help="Write the output to PATH; default: standard output")
+    out.add_argument("--statistics", action="store_true",
+                     help="Print how many findings each rule has instead of the findings")
+    out.add_argument("--exit-zero", action="store_true",
+                     help="Exit 0 even with findings (unparsable files still exit 2)")
+    out.add_argument("--explain", metavar="CODE", default=None, help="Print a rule's documentation")
+    out.add_argument("--list-rules", action="store_true", help="List every rule")
 
 
-def _find_config(explicit: str | None) -> Path | None:
-    if explicit:
-        return Path(explicit)
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
+def _flat(groups: list[list[str]] | None) -> list[str] | None:
+    return None if groups is None else [c for g in groups for c in g]
 
 
-def load_config(args: argparse.Namespace) -> tuple[LintConfig, Path]:
-    """CLI flags over `[tool.inferencecheck.lint]` over defaults; root is the config's folder."""
-    from ..config_file import read_table
+def overrides(args: argparse.Namespace) -> Overrides:
+    """The command line's layer over every config."""
+    select = _flat(args.select)
+    return Overrides(
+        selection=Selection(
+            select=None if select is None else validate_codes(select, "--select"),
+            extend_select=validate_codes(_flat(args.extend_select) or [], "--extend-select"),
+            ignore=validate_codes(_flat(args.ignore) or [], "--ignore")),
+        exclude=None if args.exclude is None else tuple(_flat(args.exclude) or ()),
+        extend_exclude=tuple(_flat(args.extend_exclude) or ()),
+        per_file_ignores=None if args.per_file_ignores is None else
+        parse_per_file(args.per_file_ignores, "--per-file-ignores"),
+        extend_per_file_ignores=parse_per_file(args.extend_per_file_ignores or [],
+                                               "--extend-per-file-ignores"),
+        force_exclude=args.force_exclude)
 
-    path = _find_config(args.config)
-    table = read_table(path).get("lint", {}) if path else {}
-    config = config_from_table(table, f"{path}: [tool.inferencecheck.lint]") \
-        if table != {} else LintConfig()
-    if args.select:
-        config.select = validate_codes([c for group in args.select for c in group], "--select")
-    if args.ignore:
-        config.ignore = validate_codes([c for group in args.ignore for c in group], "--ignore")
-    return config, (path.parent.resolve() if path else Path.cwd())
+
+def statistics(result: LintResult, fmt: str) -> str:
+    """Findings per rule, most first (ruff's `--statistics`)."""
+    counts = collections.Counter(f.code for f in result.findings)
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fmt == "json":
+        return json.dumps([{"code": c, "name": BY_CODE[c].name, "count": n} for c, n in rows],
+                          indent=2) + "\n"
+    return "".join(f"{n:>5}\t{c}\t{BY_CODE[c].name}\n" for c, n in rows)
+
+
+def run(args: argparse.Namespace) -> LintResult:
+    """Lint what the arguments name (files, folders or standard input)."""
+    explicit = load_explicit(Path(args.config)) if args.config else None
+    over = overrides(args)
+    paths = args.paths or []
+    if paths == ["-"] or (not paths and args.stdin_filename):
+        return lint_stdin(sys.stdin.buffer.read(), args.stdin_filename, explicit,
+                          overrides=over, isolated=args.isolated)
+    if "-" in paths:
+        raise InferenceCheckError("- (standard input) cannot be mixed with other paths")
+    if args.stdin_filename:
+        raise InferenceCheckError("--stdin-filename reads standard input: pass no paths "
+                                  "(or -)")
+    return lint_paths(paths or ["."], explicit, overrides=over, isolated=args.isolated)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -83,11 +142,15 @@ def main(args: argparse.Namespace) -> int:
     fmt = args.output_format or os.environ.get(FORMAT_ENV) or "text"
     if fmt not in EMITTERS:
         raise InferenceCheckError(f"{FORMAT_ENV}={fmt!r}: valid formats: {', '.join(EMITTERS)}")
-    config, root = load_config(args)
-    result = lint_paths(args.paths, config, root=Path.cwd())
-    output = EMITTERS[fmt](result)
+    result = run(args)
+    output = statistics(result, fmt) if args.statistics else EMITTERS[fmt](result)
     if args.output_file:
-        Path(args.output_file).write_text(output)
+        from ..files import WriteError, write_atomic
+
+        try:
+            write_atomic(Path(args.output_file), output)
+        except WriteError as exc:
+            raise InferenceCheckError(f"--output-file: {exc}") from None
     else:
         sys.stdout.write(output)
     for error in result.errors:

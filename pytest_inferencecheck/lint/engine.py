@@ -1,114 +1,22 @@
-"""Lint a set of paths: discover files, map them to targets, apply noqa and selection."""
+"""Lint a set of paths (or one source from stdin): discover files, find each one's config, run
+the rules, apply `# noqa` and per-file ignores, and name every file from the repository root."""
 
 from __future__ import annotations
 
-import fnmatch
+import ast
+import io
 import os
-import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InferenceCheckError, reject_unknown_keys
-from ..table import Target, resolve_target
-from .checker import Finding, check_source
-from .rules import RULES
+from ..errors import InferenceCheckError
+from .config import Configs, LintConfig, Overrides, relative_path
+from .noqa import Directives
+from .rules import BY_CODE
+from .walker import Finding, check_tree
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", "build", "dist",
-             ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".eggs"}
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
-                  re.IGNORECASE)
-FILE_NOQA = re.compile(r"#\s*inferencecheck:\s*noqa\b", re.IGNORECASE)
-
-
-@dataclass
-class LintConfig:
-    """Which rules run, and which paths deploy to which target."""
-
-    select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    paths: dict[str, str] = field(default_factory=dict)  # glob -> target id
-
-    def enabled(self) -> set[str]:
-        """Codes that run: selected (by code or prefix; default: on-by-default rules) minus ignored."""
-        chosen = {r.code for r in RULES if (r.default if not self.select else
-                                            any(r.code.startswith(s) for s in self.select))}
-        return {c for c in chosen if not any(c.startswith(i) for i in self.ignore)}
-
-    def target_for(self, rel_path: str) -> Target | None:
-        """The first `paths` glob matching a file decides its target."""
-        for pattern, target in self.paths.items():
-            if fnmatch.fnmatch(rel_path, pattern):
-                return resolve_target(target)
-        return None
-
-
-def validate_codes(codes: list[str], source: str) -> tuple[str, ...]:
-    """Codes or prefixes that match at least one rule."""
-    out = []
-    for code in codes:
-        code = code.strip().upper()
-        if code and not any(r.code.startswith(code) for r in RULES):
-            raise InferenceCheckError(f"{source}: {code!r} matches no rule; rules: "
-                                      f"{', '.join(r.code for r in RULES)}")
-        if code:
-            out.append(code)
-    return tuple(out)
-
-
-def _code_list(table: dict, key: str, source: str) -> list[str]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-        raise InferenceCheckError(f"{source}: {key} must be a list of rule codes or prefixes, "
-                                  f'e.g. {key} = ["IC101"]; got {value!r}')
-    return value
-
-
-def config_from_table(table: dict, source: str) -> LintConfig:
-    """`[tool.inferencecheck.lint]`: select, ignore, paths."""
-    if not isinstance(table, dict):
-        raise InferenceCheckError(f"{source} must be a table (select, ignore, paths), got "
-                                  f"{table!r}")
-    reject_unknown_keys(table, {"select", "ignore", "paths"}, source)
-    paths = table.get("paths", {})
-    if not isinstance(paths, dict):
-        raise InferenceCheckError(f"{source}: paths must be a table of glob = target")
-    for glob, target in paths.items():
-        try:
-            resolve_target(target)
-        except InferenceCheckError as exc:
-            raise InferenceCheckError(f"{source}: paths[{glob!r}]: {exc}") from None
-    return LintConfig(validate_codes(_code_list(table, "select", source), source),
-                      validate_codes(_code_list(table, "ignore", source), source), dict(paths))
-
-
-def discover(paths: list[str]) -> list[Path]:
-    """Python files under the given paths (a missing path is a usage error)."""
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise InferenceCheckError(f"{raw}: no such file or directory")
-        if p.is_file():
-            files.append(p)
-            continue
-        if not p.is_dir():  # a FIFO, a socket, a device: reading it could block forever
-            raise InferenceCheckError(f"{raw}: not a regular file or directory")
-        for root, dirs, names in os.walk(p):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            files.extend(Path(root) / n for n in sorted(names)
-                         if n.endswith(".py") and (Path(root) / n).is_file())  # regular only
-    return files
-
-
-def _suppressed(finding: Finding, lines: list[str]) -> bool:
-    if finding.line - 1 >= len(lines):
-        return False
-    m = NOQA.search(lines[finding.line - 1])
-    if not m:
-        return False
-    codes = m.group("codes")
-    return codes is None or finding.code in {c.upper() for c in re.split(r"[\s,]+", codes)}
+WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
 
 @dataclass
@@ -120,35 +28,142 @@ class LintResult:
     files: int
 
 
-def lint_paths(paths: list[str], config: LintConfig, root: Path | None = None) -> LintResult:
-    """Lint every file; a file that cannot be parsed is reported and the others still linted."""
-    root = root or Path.cwd()
-    enabled = config.enabled()
-    findings: list[Finding] = []
-    errors: list[str] = []
-    files = discover(paths)
-    for path in files:
+def display_root(paths: list[Path], configs: Configs) -> Path:
+    """Where output paths start: `$GITHUB_WORKSPACE` in a workflow (annotations and SARIF
+    need paths from the checkout), else the config root of the linted paths, else here."""
+    workspace = os.environ.get(WORKSPACE_ENV)
+    if workspace and Path(workspace).is_dir():
+        return Path(workspace).resolve()
+    try:
+        common = Path(os.path.commonpath([str(p) for p in paths])) if paths else Path.cwd()
+    except ValueError:
+        common = Path.cwd()
+    folder = common if common.is_dir() else common.parent
+    config = configs.for_dir(folder)
+    return config.root if config.root is not None else Path.cwd()
+
+
+def discover(paths: list[str], configs: Configs) -> list[Path]:
+    """Python files under the given paths (absolute). Folders skip excluded entries; a file
+    named explicitly is linted unless `--force-exclude` (what pre-commit passes)."""
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw).absolute()
+        if not p.exists():
+            raise InferenceCheckError(f"{raw}: no such file or directory")
+        if p.is_file():
+            if not (configs.overrides.force_exclude and _excluded_anywhere(p, configs)):
+                files.append(p)
+            continue
+        if not p.is_dir():  # a FIFO, a socket, a device: reading it could block forever
+            raise InferenceCheckError(f"{raw}: not a regular file or directory")
+        if configs.overrides.force_exclude and _excluded_anywhere(p, configs):
+            continue
+        for root, dirs, names in os.walk(p):
+            here = Path(root)
+            config = configs.for_dir(here)
+            dirs[:] = sorted(d for d in dirs if not configs.excluded(here / d, config))
+            files.extend(here / n for n in sorted(names)
+                         if n.endswith(".py") and (here / n).is_file()  # regular files only
+                         and not configs.excluded(here / n, config))
+    return files
+
+
+def _excluded_anywhere(path: Path, configs: Configs) -> bool:
+    """Is the path, or a folder above it inside its project, excluded?"""
+    config = configs.for_dir(path.parent if path.is_file() else path)
+    stop = config.root or Path.cwd()
+    node = path
+    while True:
+        if configs.excluded(node, config):
+            return True
+        if node == stop or node.parent == node or stop not in node.parents:
+            return False
+        node = node.parent
+
+
+class Linter:
+    """Lints files one by one with their settings, collecting findings and errors."""
+
+    def __init__(self, configs: Configs, root: Path) -> None:
+        self.configs, self.root = configs, root
+        self.findings: list[Finding] = []
+        self.errors: list[str] = []
+        self.files = 0
+
+    def lint_file(self, path: Path) -> None:
+        """Read one file (honouring a PEP 263 coding line and a BOM) and lint it."""
+        shown = relative_path(path, self.root)
         try:
-            rel = os.path.relpath(path, root)
-        except ValueError:
-            rel = str(path)
-        rel = rel.replace(os.sep, "/")
-        try:
-            with tokenize.open(path) as handle:  # honours a PEP 263 coding line and a BOM
+            with tokenize.open(path) as handle:
                 source = handle.read()
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as exc:
-            errors.append(f"{rel}: cannot read: {exc}")
-            continue
-        if FILE_NOQA.search(source):
-            continue
+            self.files += 1
+            self.errors.append(f"{shown}: cannot read: {exc}")
+            return
+        self.lint_source(source, path, shown)
+
+    def lint_source(self, source: str, path: Path, shown: str) -> None:
+        """Lint one file's text; `path` finds its config, `shown` names it in the output."""
+        self.files += 1
+        settings = self.configs.settings(path)
+        if not settings.enabled:
+            return
         try:
-            found = check_source(source, rel, config.target_for(rel))
+            tree = ast.parse(source, filename=shown)
         except SyntaxError as exc:
-            errors.append(f"{rel}:{exc.lineno or 0}:{exc.offset or 0}: cannot parse: {exc.msg}")
-            continue
+            self.errors.append(f"{shown}:{exc.lineno or 0}:{exc.offset or 0}: cannot parse: "
+                               f"{exc.msg}")
+            return
         except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
-            errors.append(f"{rel}: cannot parse: {type(exc).__name__}: {exc}")  # this file only
-            continue
-        lines = source.splitlines()
-        findings.extend(f for f in found if f.code in enabled and not _suppressed(f, lines))
-    return LintResult(findings, errors, len(files))
+            self.errors.append(f"{shown}: cannot parse: {type(exc).__name__}: {exc}")
+            return
+        directives = Directives(source)
+        if directives.skip_file:
+            return
+        rules = [BY_CODE[c] for c in sorted(settings.enabled)]
+        try:
+            found = check_tree(tree, source, shown, settings.target, rules)
+        except RecursionError as exc:  # a deeply nested expression the parser still took
+            self.errors.append(f"{shown}: cannot lint: {type(exc).__name__}: {exc}")
+            return
+        self.findings.extend(f for f in found if not directives.suppresses(f.line, f.code))
+
+    def result(self) -> LintResult:
+        """What was found, in a stable order."""
+        return LintResult(self.findings, self.errors, self.files)
+
+
+def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | None = None,
+               *, overrides: Overrides | None = None, isolated: bool = False) -> LintResult:
+    """Lint every file; a file that cannot be parsed is reported and the others still linted.
+    `config` (else each file's own) and `root` (else `display_root`) fix what is found."""
+    configs = Configs(overrides, explicit=config, isolated=isolated)
+    files = discover(paths, configs)
+    linter = Linter(configs, (root or display_root([Path(p).absolute() for p in paths],
+                                                   configs)).absolute())
+    for path in files:
+        linter.lint_file(path)
+    return linter.result()
+
+
+def lint_stdin(data: bytes, filename: str | None, config: LintConfig | None = None,
+               *, overrides: Overrides | None = None, isolated: bool = False) -> LintResult:
+    """Lint source read from standard input, named (for config, paths and output) by
+    `--stdin-filename`; an excluded name under `--force-exclude` lints nothing."""
+    configs = Configs(overrides, explicit=config, isolated=isolated)
+    path = Path(filename or "-").absolute()
+    root = display_root([path], configs).absolute()
+    linter = Linter(configs, root)
+    if filename and configs.overrides.force_exclude and _excluded_anywhere(path, configs):
+        return linter.result()
+    shown = relative_path(path, root) if filename else "-"
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        linter.files += 1
+        linter.errors.append(f"{shown}: cannot read: {exc}")
+        return linter.result()
+    linter.lint_source(source.removeprefix("\ufeff"), path, shown)
+    return linter.result()

@@ -20,8 +20,10 @@ def escape_property(text: str) -> str:
 
 
 def command(level: str, message: str, *, file: str | None = None, line: int | None = None,
-            col: int | None = None, title: str | None = None) -> str:
-    """One `::error file=...,line=...,col=...,title=...::message` line."""
+            col: int | None = None, end_line: int | None = None, end_col: int | None = None,
+            title: str | None = None) -> str:
+    """One `::error file=...,line=...,col=...,endLine=...,endColumn=...,title=...::message`
+    line (columns 1-based characters; GitHub reads endColumn on a single-line range)."""
     props = []
     if file:
         props.append(f"file={escape_property(file)}")
@@ -29,6 +31,10 @@ def command(level: str, message: str, *, file: str | None = None, line: int | No
             props.append(f"line={line}")
             if col:
                 props.append(f"col={col}")
+            if end_line:
+                props.append(f"endLine={end_line}")
+                if end_col and end_line == line:
+                    props.append(f"endColumn={end_col}")
     if title:
         props.append(f"title={escape_property(title)}")
     return f"::{level} {','.join(props)}::{escape_data(message)}" if props else \

@@ -1,12 +1,24 @@
-"""SARIF 2.1.0 with what GitHub code scanning reads: rules with help, relative URIs, regions."""
+"""SARIF 2.1.0 with what GitHub code scanning reads: rules with help, repository-relative URIs
+(percent-encoded as RFC 3986 requires), regions with ends, and partialFingerprints that track an
+alert across commits."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from ... import __version__
 from ..engine import LintResult
 from ..rules import BY_CODE, RULES
+
+
+FINGERPRINT = "inferencecheckFingerprint/v1"
+
+
+def uri(path: str) -> str:
+    """A relative path as a URI reference: `src/odd dir/a,b:c.py` -> `src/odd%20dir/a%2Cb%3Ac.py`
+    (a `:` left in the first segment would read as a scheme)."""
+    return quote(path, safe="/")
 
 
 def render(result: LintResult) -> str:
@@ -24,11 +36,12 @@ def render(result: LintResult) -> str:
             del rule["helpUri"]
     index = {r.code: i for i, r in enumerate(RULES)}
     results = [{
+        "partialFingerprints": {FINGERPRINT: f.fingerprint},
         "ruleId": f.code, "ruleIndex": index[f.code],
         "level": "warning" if BY_CODE[f.code].advisory else "error",
         "message": {"text": f.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": uri(f.path), "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": f.line, "startColumn": f.col,
                        **({"endLine": f.end_line} if f.end_line else {}),
                        **({"endColumn": f.end_col} if f.end_col else {})}}}],

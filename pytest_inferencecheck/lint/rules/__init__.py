@@ -1,0 +1,77 @@
+"""The lint rules: each one its code, its documentation and its matcher, side by side.
+
+A rule matches one kind of event the walker sees (a `call`, a bare `decorator`, an `import`, a
+`branch`). Rules that match qualified names list them in `apis` and the walker indexes them; the
+others bring a `match` function. `forward` rules see only code that `forward` reaches, outside
+`if not torch.compiler.is_compiling():` guards; `needs_target` rules only files that config maps
+to a deployment target."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+PYTORCH_DOCS = "https://pytorch.org/docs/stable"
+NOTE = "PyTorch 2.x Inference Recommendations (dev-discuss.pytorch.org, thread 2506)"
+MEASURED = "measured with torch 2.13"
+
+Fields = dict[str, str]
+# (the event's node, its qualified name if any, the walker's Context) -> message fields per hit
+Matcher = Callable[[ast.AST, "str | None", Any], Iterator[Fields]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One lint rule. `message` says what to do instead; `doc` follows ruff's headings."""
+
+    code: str
+    name: str
+    message: str
+    what: str
+    why: str
+    example: str
+    instead: str
+    references: tuple[str, ...]
+    default: bool = True
+    on: tuple[str, ...] = ("call",)
+    apis: frozenset[str] = frozenset()
+    match: Matcher | None = None
+    forward: bool = False
+    needs_target: bool = False
+
+    @property
+    def advisory(self) -> bool:
+        """IC3xx rules are hints, not deviations."""
+        return self.code.startswith("IC3")
+
+    def hits(self, node: ast.AST, qual: str | None, ctx: Any) -> Iterator[Fields]:
+        """The findings of this rule at one event (field values for the message)."""
+        if qual is not None and qual in self.apis:
+            yield {"api": qual}
+        if self.match is not None:
+            yield from self.match(node, qual, ctx)
+
+    def doc(self) -> str:
+        """The rule's documentation, as `--explain` prints it."""
+        refs = "\n".join(f"- {r}" for r in self.references)
+        return (f"{self.code} {self.name}{'' if self.default else ' (off by default)'}\n\n"
+                f"## What it does\n{self.what}\n\n## Why is this bad?\n{self.why}\n\n"
+                f"## Example\n```python\n{self.example}\n```\n\n"
+                f"## Use instead\n```python\n{self.instead}\n```\n\n## References\n{refs}\n")
+
+
+def display(node: ast.AST) -> str:
+    """Source text of an expression, shortened for a message."""
+    try:
+        text = ast.unparse(node)
+    except Exception:  # noqa: BLE001 - display only
+        return "?"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+from . import deviations, forward, superseded  # noqa: E402 - they import Rule from here
+
+RULES: tuple[Rule, ...] = (*superseded.RULES, *deviations.RULES, *forward.RULES)
+BY_CODE = {r.code: r for r in RULES}

@@ -1,0 +1,93 @@
+"""IC2xx: code that config maps to a deployment target using another row's technology."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from . import NOTE, PYTORCH_DOCS, Fields, Rule, display
+
+COMPILE = {"torch.compile"}
+AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",
+        "torch._inductor.aot_compile", "torch._export.aot_compile", "torch._export.aot_load"}
+EXPORT = {"torch.export.export"}
+
+
+def compile_api(node: ast.AST, qual: str | None) -> str | None:
+    """`torch.compile(m)`, `@torch.compile`, `@torch.compile(mode=...)`, and nn.Module's
+    `model.compile(...)` (a `.compile` with no positional argument on something no import
+    explains: `re.compile(p)` resolves to `re`, and takes a pattern)."""
+    if qual in COMPILE:
+        return qual
+    if isinstance(node, ast.Call) and qual is None and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "compile" and not node.args:
+        return f"{display(node.func.value)}.compile() (torch.compile)"
+    return None
+
+
+def _uses(apis: set[str], platforms: set[str] | None = None, runtime: str | None = None,
+          compile_too: bool = True):
+    def match(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
+        t = ctx.target
+        if (platforms and t.platform not in platforms) or (runtime and t.runtime != runtime):
+            return
+        api = (compile_api(node, qual) if compile_too else None) or \
+            (qual if qual in apis else None)
+        if api:
+            yield {"target": t.id, "api": api}
+    return match
+
+
+def _executorch(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
+    if ctx.target.platform != "server":
+        return
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name.split(".")[0] == "executorch":
+                yield {"target": ctx.target.id, "api": alias.name}
+    elif isinstance(node, ast.ImportFrom):
+        if node.module and node.module.split(".")[0] == "executorch" and not node.level:
+            yield {"target": ctx.target.id, "api": node.module}
+    elif qual is not None and (qual == "executorch" or qual.startswith("executorch.")):
+        yield {"target": ctx.target.id, "api": qual}
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("IC201", "server-api-in-device-path",
+         "this path deploys to {target} (rows 1-2: ExecuTorch): `{api}` is a server technology; "
+         "export and lower with ExecuTorch instead",
+         "Finds torch.compile (calls, decorators, `module.compile()`) and AOTInductor in code "
+         "that config maps to a mobile or edge target.",
+         "torch.compile and AOTInductor need a Python or libtorch runtime that phones and "
+         "embedded devices do not ship.", "compiled = torch.compile(model)",
+         "edge = to_edge_transform_and_lower(torch.export.export(model, (x,)), partitioner=[...])",
+         ("https://pytorch.org/executorch/", NOTE), on=("call", "decorator"), needs_target=True,
+         match=_uses(AOTI, platforms={"phone", "edge"})),
+    Rule("IC202", "torch-compile-in-cpp-path",
+         "this path deploys to {target} (row 6: AOTInductor C++): `{api}` needs a Python "
+         "process; AOT-compile a .pt2 with `aoti_compile_and_package` instead",
+         "Finds torch.compile (calls, decorators, `module.compile()`) in code mapped to a "
+         "server target without Python.",
+         "torch.compile is JIT compilation inside Python; a C++ service cannot use it.",
+         "model = torch.compile(model)",
+         "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
+         (f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html", NOTE), on=("call", "decorator"),
+         needs_target=True, match=_uses(set(), runtime="no-python")),
+    Rule("IC203", "executorch-in-server-path",
+         "this path deploys to {target} (rows 3-7): `{api}` targets devices; use AOTInductor "
+         "or torch.compile on servers",
+         "Finds ExecuTorch imports and calls in code mapped to a server target.",
+         "ExecuTorch's runtime and kernels are built for phones and edge chips, not servers.",
+         "from executorch.exir import to_edge_transform_and_lower",
+         "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
+         (f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html", NOTE), on=("call", "import"),
+         needs_target=True, match=_executorch),
+    Rule("IC204", "compile-on-mac-path",
+         "this path runs on {target} (row 8: eager): `{api}` is not the recommendation for "
+         "local Mac work; run the model in eager mode",
+         "Finds torch.compile, torch.export and AOTInductor in code mapped to the mac target.",
+         "The table recommends eager on Apple silicon for local development and inference.",
+         "model = torch.compile(model)", "output = model(x)  # eager", (NOTE,),
+         on=("call", "decorator"), needs_target=True,
+         match=_uses(AOTI | EXPORT, platforms={"mac"})),
+)

@@ -1,0 +1,194 @@
+"""Names resolved with their scope: what `jit.script` means in this function of this file.
+
+Python decides statically which names a function binds (any assignment makes a name local for
+the whole function), so the resolution here is exact for the cases it covers: module-level
+imports, function-level imports (visible only in their function), and local variables or
+parameters that shadow an imported name. Relative imports name the project's own modules and are
+not resolved."""
+
+from __future__ import annotations
+
+import ast
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _bind_import(node: ast.Import | ast.ImportFrom, into: dict[str, str | None]) -> None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                into[alias.asname] = alias.name
+            else:  # `import torch.jit` binds `torch`
+                top = alias.name.split(".")[0]
+                into[top] = top
+    elif node.module and not node.level:
+        for alias in node.names:
+            if alias.name != "*":
+                into[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    else:  # a relative import binds a project name: it shadows whatever else had that name
+        for alias in node.names:
+            into[alias.asname or alias.name] = None
+
+
+def module_names(tree: ast.Module) -> tuple[dict[str, str | None], dict[str, ast.AST]]:
+    """The names module-level imports bind (inside `if`/`try` too, never inside a def or
+    class), and the functions, classes and variables the module defines. Statement bodies
+    only, never expressions: a fraction of the nodes."""
+    names: dict[str, str | None] = {}
+    defined: dict[str, ast.AST] = {}
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            _bind_import(node, names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.setdefault(node.name, node)
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    defined.setdefault(target.id, node)
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                todo.extend(reversed(children))
+    return names, defined
+
+
+def _target_names(target: ast.AST, into: dict[str, str | None]) -> None:
+    if isinstance(target, ast.Name):
+        into.setdefault(target.id, None)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            _target_names(elt, into)
+    elif isinstance(target, ast.Starred):
+        _target_names(target.value, into)
+
+
+def function_bindings(fn: Function) -> dict[str, str | None]:
+    """The names a function binds: its imports (to their qualified names) and its parameters
+    and other local variables (to None: they shadow any import of the same name). Statements
+    only, never expressions (a walrus binding is missed; it is rare), for speed."""
+    names: dict[str, str | None] = {}
+    args = fn.args
+    for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if a is not None:
+            names[a.arg] = None
+    if isinstance(fn, ast.Lambda):
+        return names
+    declared: set[str] = set()
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            _bind_import(node, names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = None  # its body is another scope
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                _target_names(target, names)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+            _target_names(node.target, names)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    _target_names(item.optional_vars, names)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                _target_names(target, names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.setdefault(node.name, None)
+        elif isinstance(node, ast.match_case):
+            for sub in ast.walk(node.pattern):
+                if isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
+                    names.setdefault(sub.name, None)
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                todo.extend(children)
+    for name in declared:
+        names.pop(name, None)
+    return names
+
+
+def _local_import_names(tree: ast.Module) -> set[str]:
+    """Every name an import inside a function or class binds (statement bodies only)."""
+    names: dict[str, str | None] = {}
+    todo: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while todo:
+        node, nested = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if nested:
+                _bind_import(node, names)
+            continue
+        inner = nested or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                todo.extend((child, inner) for child in children)
+    return set(names)
+
+
+class Scopes:
+    """The module's imports and a stack of the function scopes the walker is inside."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.module, self.defined = module_names(tree)
+        self.local_imports = _local_import_names(tree)
+        self._functions: list[Function] = []
+        self._bindings: dict[int, dict[str, str | None]] = {}
+
+    def enter(self, fn: Function) -> None:
+        """The walker entered a function body."""
+        self._functions.append(fn)
+
+    def leave(self) -> None:
+        """The walker left the innermost function body."""
+        self._functions.pop()
+
+    def lookup(self, name: str) -> tuple[bool, str | None]:
+        """(found, qualified name): the innermost binding of `name`; (False, None) if unbound
+        here (a builtin, or a global this file defines without importing)."""
+        for fn in reversed(self._functions):
+            bindings = self._bindings.get(id(fn))
+            if bindings is None:  # computed on the first lookup in that function
+                bindings = self._bindings[id(fn)] = function_bindings(fn)
+            if name in bindings:
+                return True, bindings[name]
+        if name in self.module:
+            return True, self.module[name]
+        return False, None
+
+    def module_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The module-level function a bare-name call refers to, if this file defines it and
+        no enclosing scope shadows it."""
+        if not isinstance(node, ast.Name) or self.lookup(node.id)[0]:
+            return None
+        fn = self.defined.get(node.id)
+        return fn if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+    def qualname(self, node: ast.AST) -> str | None:
+        """`jit.script` -> `torch.jit.script` where `jit` is `torch.jit` in this scope; None
+        for what imports do not explain."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        if node.id not in self.module and node.id not in self.local_imports:
+            return None  # no import anywhere binds it: skip the scope lookup
+        qual = self.lookup(node.id)[1]
+        if qual is None:
+            return None
+        return ".".join([qual, *reversed(parts)])
+
+    def is_builtin(self, name: str) -> bool:
+        """`print` is the builtin unless this scope or the module binds the name."""
+        return not self.lookup(name)[0] and name not in self.defined

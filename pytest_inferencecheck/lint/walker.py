@@ -1,0 +1,255 @@
+"""Walk one file's syntax tree once and let the rules report. Pure: source text in, findings out.
+
+The walker keeps what rules need to know about the place an event happens (`Context`): the
+scope that resolves names, whether `forward` reaches this code, whether a compile guard skips
+it, which names hold tensors, and the file's deployment target."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from dataclasses import dataclass
+
+from ..table import Target
+from .hot_paths import HotPaths
+from .rules import RULES, Rule
+from .scope import Function, Scopes
+from .tensors import FunctionNames, Tensors
+
+# `if not torch.compiler.is_compiling(): print(...)` is the fix IC301 recommends: under
+# torch.compile and torch.export the guarded code never runs; nor does `if self.training:` in
+# an eval-mode model. (torch.jit.is_scripting is False under Dynamo: it guards nothing here.)
+COMPILE_GUARDS = {"is_compiling", "is_dynamo_compiling", "is_torchdynamo_compiling",
+                  "is_exporting"}
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding: where (1-based lines, 1-based character columns, the end exclusive), which
+    rule, and the message with its placeholders filled."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    end_line: int | None = None
+    end_col: int | None = None
+    fingerprint: str = ""  # the rule, file, flagged line's text and its occurrence: no numbers
+
+
+def _char_col(line: str, byte_offset: int) -> int:
+    """ast's column is a UTF-8 byte offset; editors, GitHub and ruff count characters."""
+    if line.isascii():
+        return byte_offset
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
+
+
+def _guard_of(test: ast.AST) -> str | None:
+    """Which branch of `if test:` never runs when a model is compiled or exported for
+    inference: "body" for `if not torch.compiler.is_compiling():` and `if self.training:`,
+    "orelse" for `if is_compiling():` and `if not self.training:`; None for other tests."""
+    negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+    inner = test.operand if negated else test
+    if isinstance(inner, ast.Call):
+        f = inner.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        if name in COMPILE_GUARDS:  # true while compiling
+            return "body" if negated else "orelse"
+    if isinstance(inner, ast.Attribute) and inner.attr == "training" and \
+            isinstance(inner.value, ast.Name) and inner.value.id == "self":  # false in eval()
+        return "orelse" if negated else "body"
+    if isinstance(test, ast.BoolOp):  # `if self.training and ...:` skips its body too
+        inner_guards = [_guard_of(v) for v in test.values]
+        if isinstance(test.op, ast.And) and "body" in inner_guards:
+            return "body"
+        if isinstance(test.op, ast.Or) and "orelse" in inner_guards:
+            return "orelse"
+    return None
+
+
+def _short_circuits(test: ast.AST) -> bool:
+    """Is the test decided by a guard before anything else in it is evaluated?"""
+    first = test.values[0] if isinstance(test, ast.BoolOp) else test
+    return _guard_of(first) is not None
+
+
+class Context:
+    """What the rules may ask about the place of the current event."""
+
+    def __init__(self, tree: ast.Module, target: Target | None) -> None:
+        self.target = target
+        self.scopes = Scopes(tree)
+        self.hot = HotPaths(tree, self.scopes)
+        self.tensors = Tensors(self.scopes)
+        self.functions: list[Function] = []
+        self.in_forward = 0
+        self.guarded = 0
+
+    def qualname(self, node: ast.AST) -> str | None:
+        """The qualified name an expression refers to in this scope (None if unknown)."""
+        return self.scopes.qualname(node)
+
+    def is_builtin(self, name: str) -> bool:
+        """Is `name` the builtin here (not imported, assigned or defined)?"""
+        return self.scopes.is_builtin(name)
+
+    def _names(self) -> FunctionNames:
+        return self.tensors.names(self.functions[-1] if self.functions else None)
+
+    def holds_tensor(self, node: ast.AST) -> bool:
+        """Does this expression hold a tensor (a reduction of one included)?"""
+        names = self._names()
+        return self.tensors.is_tensor(node, names) or (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+            self.qualname(node.func) is None and node.func.attr in {"max", "min", "sum", "mean"}
+            and self.tensors.reduces(node.func.value, names))
+
+    def reads_tensor_value(self, test: ast.AST) -> bool:
+        """Does a condition depend on a tensor's value?"""
+        return self.tensors.read_in_test(test, self._names())
+
+
+class _Walker(ast.NodeVisitor):
+    def __init__(self, path: str, source: str, tree: ast.Module, target: Target | None,
+                 rules: list[Rule]) -> None:
+        self.path, self.lines = path, _LINES.split(source)
+        self.ctx = Context(tree, target)
+        self.findings: list[Finding] = []
+        self.by_api: dict[tuple[str, bool], dict[str, list[Rule]]] = {}
+        self.custom: dict[tuple[str, bool], list[Rule]] = {}
+        for rule in rules:
+            if rule.needs_target and target is None:
+                continue
+            for event in rule.on:
+                key = (event, rule.forward)
+                for api in rule.apis:
+                    self.by_api.setdefault(key, {}).setdefault(api, []).append(rule)
+                if rule.match is not None:
+                    self.custom.setdefault(key, []).append(rule)
+
+    # -- reporting -------------------------------------------------------------------------
+    def _col(self, line: int, offset: int | None) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return _char_col(text, offset or 0) + 1
+
+    def report(self, node: ast.AST, rule: Rule, fields: dict[str, str]) -> None:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None)
+        self.findings.append(Finding(
+            self.path, line, self._col(line, getattr(node, "col_offset", 0)), rule.code,
+            rule.message.format(**fields), end_line,
+            self._col(end_line, getattr(node, "end_col_offset", 0)) if end_line else None))
+
+    def event(self, kind: str, node: ast.AST, qual: str | None) -> None:
+        """Let every rule listening for `kind` look at `node`."""
+        forward = self.ctx.in_forward > 0 and not self.ctx.guarded
+        for key in ((kind, False), (kind, True)) if forward else ((kind, False),):
+            if qual is not None:
+                for rule in self.by_api.get(key, {}).get(qual, ()):
+                    self.report(node, rule, {"api": qual})
+            for rule in self.custom.get(key, ()):
+                for fields in rule.match(node, qual, self.ctx):
+                    self.report(node, rule, fields)
+
+    # -- events ----------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        self.event("call", node, self.ctx.qualname(node.func))
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.event("import", node, None)
+
+    visit_ImportFrom = visit_Import
+
+    def _decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        for dec in node.decorator_list:
+            if isinstance(dec, ast.Call):  # `@torch.compile(mode=...)`: a call like any other
+                self.visit(dec)
+            else:
+                self.event("decorator", dec, self.ctx.qualname(dec))
+
+    def _branch(self, node: ast.If | ast.While | ast.IfExp) -> None:
+        self.event("branch", node, None)
+
+    def visit_If(self, node: ast.If) -> None:
+        if not _short_circuits(node.test):
+            self._branch(node)
+        self.visit(node.test)
+        guard = _guard_of(node.test)
+        for body, guarded in ((node.body, guard == "body"), (node.orelse, guard == "orelse")):
+            self.ctx.guarded += guarded
+            for child in body:
+                self.visit(child)
+            self.ctx.guarded -= guarded
+
+    def visit_While(self, node: ast.While) -> None:
+        self._branch(node)
+        self.generic_visit(node)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._branch(node)
+        self.generic_visit(node)
+
+    # -- scopes ----------------------------------------------------------------------------
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._decorators(node)
+        for child in [*node.bases, *node.keywords, *node.body]:
+            self.visit(child)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._decorators(node)
+        for child in [*node.args.defaults, *node.args.kw_defaults]:
+            if child is not None:
+                self.visit(child)
+        hot = node in self.ctx.hot
+        self.ctx.scopes.enter(node)
+        self.ctx.functions.append(node)
+        self.ctx.in_forward += hot
+        for child in node.body:
+            self.visit(child)
+        self.ctx.in_forward -= hot
+        self.ctx.functions.pop()
+        self.ctx.scopes.leave()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for child in [*node.args.defaults, *node.args.kw_defaults]:
+            if child is not None:
+                self.visit(child)
+        self.ctx.scopes.enter(node)
+        self.visit(node.body)
+        self.ctx.scopes.leave()
+
+
+def check_tree(tree: ast.Module, source: str, path: str, target: Target | None = None,
+               rules: list[Rule] | None = None) -> list[Finding]:
+    """Every finding of `rules` (default: all) in one parsed file."""
+    walker = _Walker(path, source, tree, target, list(RULES if rules is None else rules))
+    walker.visit(tree)
+    return fingerprinted(sorted(set(walker.findings), key=lambda f: (f.line, f.col, f.code)),
+                         walker.lines)
+
+
+def fingerprinted(findings: list[Finding], lines: list[str]) -> list[Finding]:
+    """Give each finding a fingerprint that survives edits elsewhere in the file (SARIF's
+    partialFingerprints): its rule, path and stripped line text, and which occurrence of that
+    pair it is, never a line number."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for f in findings:
+        text = " ".join(lines[f.line - 1].split()) if 0 < f.line <= len(lines) else ""
+        n = seen[(f.code, text)] = seen.get((f.code, text), -1) + 1
+        digest = hashlib.sha256(f"{f.code}\0{f.path}\0{text}\0{n}".encode()).hexdigest()[:32]
+        out.append(Finding(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col,
+                           f"{digest}:{n + 1}"))
+    return out
+
+
+def check_source(source: str, path: str, target: Target | None = None,
+                 rules: list[Rule] | None = None) -> list[Finding]:
+    """Every finding in one file's source (raises SyntaxError if it does not parse)."""
+    return check_tree(ast.parse(source, filename=path), source, path, target, rules)
