@@ -14,9 +14,9 @@ from .options import CheckOptions, validate
 from .settings import SETTINGS
 from .table import resolve_target
 
-if sys.version_info >= (3, 11):
+try:  # Python 3.11+
     import tomllib
-else:  # pragma: no cover - the lint hook may run on a bare python3.10 without tomli
+except ImportError:  # 3.10: the lint hook may run on a bare python3 without tomli
     try:
         import tomli as tomllib
     except ImportError:

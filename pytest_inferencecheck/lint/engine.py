@@ -19,27 +19,45 @@ from .walker import Finding, check_tree
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
 
+@dataclass(frozen=True)
+class LintError:
+    """A file that could not be read or parsed: where, and why."""
+
+    path: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col or 0}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
 @dataclass
 class LintResult:
     """Findings, files that could not be read or parsed, and how many files were linted."""
 
     findings: list[Finding]
-    errors: list[str]
+    errors: list[LintError]
     files: int
 
 
 def display_root(paths: list[Path], configs: Configs) -> Path:
     """Where output paths start: `$GITHUB_WORKSPACE` in a workflow (annotations and SARIF
-    need paths from the checkout), else the config root of the linted paths, else here."""
+    need paths from the checkout); else the project root above the current folder (its
+    config's folder), so a run from `src/` still names `src/model.py`; else the linted paths'
+    project root; else the current folder."""
     workspace = os.environ.get(WORKSPACE_ENV)
     if workspace and Path(workspace).is_dir():
         return Path(workspace).resolve()
+    here = configs.for_dir(Path.cwd().absolute())
+    if here.root is not None:
+        return here.root
     try:
         common = Path(os.path.commonpath([str(p) for p in paths])) if paths else Path.cwd()
     except ValueError:
         common = Path.cwd()
-    folder = common if common.is_dir() else common.parent
-    config = configs.for_dir(folder)
+    config = configs.for_dir(common if common.is_dir() else common.parent)
     return config.root if config.root is not None else Path.cwd()
 
 
@@ -88,7 +106,7 @@ class Linter:
     def __init__(self, configs: Configs, root: Path) -> None:
         self.configs, self.root = configs, root
         self.findings: list[Finding] = []
-        self.errors: list[str] = []
+        self.errors: list[LintError] = []
         self.files = 0
 
     def lint_file(self, path: Path) -> None:
@@ -99,7 +117,7 @@ class Linter:
                 source = handle.read()
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as exc:
             self.files += 1
-            self.errors.append(f"{shown}: cannot read: {exc}")
+            self.errors.append(LintError(shown, f"cannot read: {exc}"))
             return
         self.lint_source(source, path, shown)
 
@@ -112,11 +130,11 @@ class Linter:
         try:
             tree = ast.parse(source, filename=shown)
         except SyntaxError as exc:
-            self.errors.append(f"{shown}:{exc.lineno or 0}:{exc.offset or 0}: cannot parse: "
-                               f"{exc.msg}")
+            self.errors.append(LintError(shown, f"cannot parse: {exc.msg}", exc.lineno,
+                                         exc.offset))
             return
         except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
-            self.errors.append(f"{shown}: cannot parse: {type(exc).__name__}: {exc}")
+            self.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
             return
         directives = Directives(source)
         if directives.skip_file:
@@ -125,7 +143,7 @@ class Linter:
         try:
             found = check_tree(tree, source, shown, settings.target, rules)
         except RecursionError as exc:  # a deeply nested expression the parser still took
-            self.errors.append(f"{shown}: cannot lint: {type(exc).__name__}: {exc}")
+            self.errors.append(LintError(shown, f"cannot lint: {type(exc).__name__}: {exc}"))
             return
         self.findings.extend(f for f in found if not directives.suppresses(f.line, f.code))
 
@@ -163,7 +181,7 @@ def lint_stdin(data: bytes, filename: str | None, config: LintConfig | None = No
         source = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         linter.files += 1
-        linter.errors.append(f"{shown}: cannot read: {exc}")
+        linter.errors.append(LintError(shown, f"cannot read: {exc}"))
         return linter.result()
     linter.lint_source(source.removeprefix("\ufeff"), path, shown)
     return linter.result()

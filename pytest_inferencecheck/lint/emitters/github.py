@@ -17,6 +17,6 @@ def render(result: LintResult) -> str:
         lines.append(command(level, f.message, file=f.path, line=f.line, col=f.col,
                              end_line=f.end_line, end_col=f.end_col,
                              title=f"{f.code} {rule.name}"))
-    lines += [command("error", e, title="inferencecheck lint: cannot lint file")
-              for e in result.errors]
+    lines += [command("error", e.message, file=e.path, line=e.line, col=e.col,
+                      title="inferencecheck lint: cannot lint file") for e in result.errors]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -14,4 +14,4 @@ def render(result: LintResult) -> str:
         "findings": [{"path": f.path, "line": f.line, "col": f.col, "end_line": f.end_line,
                       "end_col": f.end_col, "code": f.code, "name": BY_CODE[f.code].name,
                       "message": f.message} for f in result.findings],
-        "errors": result.errors, "files": result.files}, indent=2) + "\n"
+        "errors": [str(e) for e in result.errors], "files": result.files}, indent=2) + "\n"

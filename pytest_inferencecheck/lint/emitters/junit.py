@@ -23,8 +23,8 @@ def render(result: LintResult) -> str:
                          for f, line in zip(by_file[path], lines)]
         cases.append(case)
     for error in result.errors:
-        cases.append(junit_doc.Case(error.split(":")[0], CLASSNAME,
-                                    failures=[(f"error: {error}", error)]))
+        cases.append(junit_doc.Case(error.path, CLASSNAME,
+                                    failures=[(f"error: {error}", str(error))]))
     if not cases:
         cases.append(junit_doc.Case("lint", CLASSNAME))
     return junit_doc.render([junit_doc.Suite("inferencecheck-lint", cases)],

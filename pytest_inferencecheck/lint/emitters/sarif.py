@@ -46,7 +46,12 @@ def render(result: LintResult) -> str:
                        **({"endLine": f.end_line} if f.end_line else {}),
                        **({"endColumn": f.end_col} if f.end_col else {})}}}],
     } for f in result.findings]
-    notifications = [{"level": "error", "message": {"text": e}} for e in result.errors]
+    notifications = [{
+        "level": "error", "message": {"text": str(e)},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": uri(e.path), "uriBaseId": "%SRCROOT%"},
+            **({"region": {"startLine": e.line, **({"startColumn": e.col} if e.col else {})}}
+               if e.line else {})}}]} for e in result.errors]
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
