@@ -109,3 +109,128 @@ def test_the_gate_restores_and_saves_the_artifact_store(path, steps_of):
     exported = {line.split("=", 1)[1].strip('"') for line in run.splitlines()
                 if line.strip().startswith("export ") and "CACHE_DIR" in line}
     assert cached == exported  # the directories the plugin writes are the ones saved
+
+
+# -- workflow hygiene (issue 12) -----------------------------------------------------------
+WORKFLOWS = [".github/workflows/ci.yml", ".github/workflows/inference-check.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_workflows_are_least_privilege_and_time_limited(path):
+    wf = load(path)
+    assert wf["permissions"] == {"contents": "read"}
+    for name, job in wf["jobs"].items():
+        assert job.get("timeout-minutes"), name
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+
+
+def test_lint_job_uploads_sarif_with_the_permission_it_needs():
+    wf = load(".github/workflows/inference-check.yml")
+    lint = wf["jobs"]["lint"]
+    assert lint["permissions"] == {"contents": "read", "security-events": "write"}
+    assert wf["jobs"]["inference-check"]["permissions"] == {"contents": "read"}
+    run = next(s for s in lint["steps"] if s.get("name") == "Lint (SARIF)")["run"]
+    assert "--output-format sarif" in run and "--no-deps" in run  # no torch for the linter
+    upload = next(s for s in lint["steps"] if "upload-sarif" in s.get("uses", ""))
+    assert upload["with"]["sarif_file"] in run
+
+
+@pytest.mark.parametrize("path, steps_of", [
+    (".github/workflows/inference-check.yml", lambda d: d["jobs"]["inference-check"]["steps"]),
+    ("action.yml", lambda d: d["runs"]["steps"]),
+])
+def test_artifact_names_are_unique_per_matrix_entry_and_overridable(path, steps_of):
+    doc = load(path)
+    upload = next(s for s in steps_of(doc) if s.get("uses", "").startswith(
+        "actions/upload-artifact@"))
+    name = upload["with"]["name"]
+    assert "inputs.artifact-name" in name and "strategy.job-index" in name
+    assert "github.job" in name and "inputs.torch-version" in name
+    inputs = doc[True]["workflow_call"]["inputs"] if "jobs" in doc else doc["inputs"]
+    assert inputs["artifact-name"]["default"] == ""
+
+
+def _pytest_launcher(run: str) -> str:
+    """The Python the gate feeds to `python -` to start pytest (between the RUN markers)."""
+    lines = run.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith("<<'RUN'"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == "RUN")
+    return "\n".join(lines[start + 1:end])
+
+
+@pytest.mark.parametrize("path, steps_of", [
+    (".github/workflows/inference-check.yml", lambda d: d["jobs"]["inference-check"]["steps"]),
+    ("action.yml", lambda d: d["runs"]["steps"]),
+])
+def test_pytest_args_are_split_as_a_shell_would(path, steps_of, tmp_path):
+    """Run the gate's own launcher: `-k "not slow"` stays one argument, and nothing in the
+    input is expanded or executed."""
+    run = next(s for s in steps_of(load(path)) if s.get("name") == "Deployment checks")["run"]
+    (tmp_path / "test_m.py").write_text("def test_fast():\n    pass\n\n"
+                                        "def test_slow():\n    pass\n")
+    env = {**os.environ, "PYTEST_ARGS": "-k 'not slow' -p no:cacheprovider -q $(touch pwned)"}
+    out = subprocess.run([os.sys.executable, "-", ], input=_pytest_launcher(run), cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert not (tmp_path / "pwned").exists()
+    # `$(touch pwned)` reached pytest as two literal path arguments, which do not exist
+    assert "file or directory not found: $(touch" in out.stdout + out.stderr
+    env["PYTEST_ARGS"] = "-k 'not slow' -p no:cacheprovider -q"
+    out = subprocess.run([os.sys.executable, "-"], input=_pytest_launcher(run), cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "1 passed, 1 deselected" in out.stdout, out.stdout
+    assert (tmp_path / "inferencecheck-report.json").exists()
+
+
+def test_the_action_installs_into_its_own_virtual_environment():
+    steps = load("action.yml")["runs"]["steps"]
+    venv = next(s for s in steps if s.get("id") == "venv")
+    assert "-m venv" in venv["run"]
+    for step in steps:
+        run = step.get("run", "")
+        assert "python -m pip" not in run and " pip install" not in run.replace(
+            '"${PY}" -m pip install', ""), step.get("name")
+    install = next(s for s in steps if s.get("name", "").startswith("Install torch"))
+    assert install["env"]["PY"] == "${{ steps.venv.outputs.python }}"
+
+
+def test_readme_installs_the_cpu_build_of_torch_off_this_machine():
+    from packaging.specifiers import SpecifierSet
+
+    readme = (ROOT / "README.md").read_text()
+    assert "--index-url https://download.pytorch.org/whl/cpu" in readme
+    pins = {line.split("==")[0]: line.split("==")[1] for line in
+            (ROOT / ".ci" / "constraints.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    # the CPU index's build satisfies the pin, so the constraints accept it once installed
+    assert "2.13.0+cpu" in SpecifierSet(f"=={pins['torch']}")
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_lint_hook_without_a_toml_parser(tmp_path):
+    """As on Ubuntu 22.04's python3 (3.10, no tomli): tomllib and tomli are made unimportable
+    for the hook's interpreter; a pyproject.toml without our table must not stop it."""
+    if shutil.which("git") is None:  # pragma: no cover
+        pytest.skip("git is needed by pre-commit")
+    from test_lint_cli import NO_TOML
+
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(NO_TOML)
+    work = tmp_path / "model-repo"
+    work.mkdir()
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(shim),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    (work / "pyproject.toml").write_text('[project]\nname = "models"\n')
+    (work / "deploy.py").write_text("import torch\nm = torch.jit.script(model)\n")
+    subprocess.run(["git", "add", "."], cwd=work, check=True)
+    pre_commit = Path(os.sys.executable).parent / "pre-commit"
+    out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-lint",
+                          "--files", "deploy.py"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "deploy.py:2:5: IC101" in out.stdout
+    assert "tomli" not in out.stdout
