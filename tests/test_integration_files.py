@@ -65,23 +65,31 @@ def test_pre_commit_manifest():
     assert "--inference-check-level=quick" in quick["entry"] and not quick.get("always_run")
 
 
-@pytest.mark.slow
-def test_pre_commit_try_repo_runs_the_lint_hook(tmp_path):
+def try_repo(tmp_path: Path, files: dict[str, str], names: list[str],
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`pre-commit try-repo` of this checkout's lint hook on a fresh git repository."""
     if shutil.which("git") is None:  # pragma: no cover
         pytest.skip("git is needed by pre-commit")
-    pre_commit = Path(os.sys.executable).parent / "pre-commit"
     work = tmp_path / "model-repo"
     work.mkdir()
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid", **(env or {})}
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    (work / "deploy.py").write_text("import torch\nm = torch.jit.script(model)\n")
-    (work / "fine.py").write_text("import torch\nep = torch.export.export(model, (x,))\n")
+    for name, text in files.items():
+        (work / name).write_text(text)
     subprocess.run(["git", "add", "."], cwd=work, check=True)
-    out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-lint",
-                          "--files", "deploy.py", "fine.py"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=300)
+    pre_commit = Path(os.sys.executable).parent / "pre-commit"
+    return subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-lint",
+                           "--files", *names], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_runs_the_lint_hook(tmp_path):
+    out = try_repo(tmp_path, {"deploy.py": "import torch\nm = torch.jit.script(model)\n",
+                              "fine.py": "import torch\nep = torch.export.export(model, (x,))\n"},
+                   ["deploy.py", "fine.py"])
     assert out.returncode == 1, out.stdout + out.stderr
     assert "deploy.py:2:5: IC101" in out.stdout
     assert "fine.py" not in out.stdout.split("inferencecheck lint")[-1].replace("Found", "")
@@ -211,26 +219,14 @@ def test_readme_installs_the_cpu_build_of_torch_off_this_machine():
 def test_pre_commit_try_repo_lint_hook_without_a_toml_parser(tmp_path):
     """As on Ubuntu 22.04's python3 (3.10, no tomli): tomllib and tomli are made unimportable
     for the hook's interpreter; a pyproject.toml without our table must not stop it."""
-    if shutil.which("git") is None:  # pragma: no cover
-        pytest.skip("git is needed by pre-commit")
     from test_lint_cli import NO_TOML
 
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(NO_TOML)
-    work = tmp_path / "model-repo"
-    work.mkdir()
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(shim),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    (work / "pyproject.toml").write_text('[project]\nname = "models"\n')
-    (work / "deploy.py").write_text("import torch\nm = torch.jit.script(model)\n")
-    subprocess.run(["git", "add", "."], cwd=work, check=True)
-    pre_commit = Path(os.sys.executable).parent / "pre-commit"
-    out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-lint",
-                          "--files", "deploy.py"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = try_repo(tmp_path, {"pyproject.toml": '[project]\nname = "models"\n',
+                              "deploy.py": "import torch\nm = torch.jit.script(model)\n"},
+                   ["deploy.py"], env={"PYTHONPATH": str(shim)})
     assert out.returncode == 1, out.stdout + out.stderr
     assert "deploy.py:2:5: IC101" in out.stdout
     assert "tomli" not in out.stdout

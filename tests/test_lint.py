@@ -71,8 +71,9 @@ def test_selection_by_prefix_and_ignore():
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint", *args],
-                          capture_output=True, text=True, cwd=cwd)
+    from test_lint_cli import lint
+
+    return lint(*args, cwd=cwd)
 
 
 @pytest.fixture
@@ -221,3 +222,15 @@ def test_unknown_target_in_lint_paths_is_an_error(tmp_path):
         '[tool.inferencecheck.lint.paths]\n"a/*" = "andriod"\n')
     out = run_cli(cwd=tmp_path)
     assert out.returncode == 2 and "unknown deployment target 'andriod'" in out.stderr
+
+
+def test_forward_messages_say_what_compile_and_export_each_do():
+    """Measured with torch 2.13 (benchmarks/forward_hazards.py): the messages name both."""
+    for rule in RULES:
+        if rule.code.startswith("IC3"):
+            assert "torch.compile" in rule.message and "torch.export" in rule.message, rule.code
+    (f,) = check_source("from torch import nn\nclass M(nn.Module):\n    def forward(self, x):\n"
+                        "        print(x)\n        return x\n", "m.py")
+    assert "graph break under torch.compile" in f.message
+    assert "torch.export traces past it" in f.message and "breaks the graph under" not in \
+        f.message

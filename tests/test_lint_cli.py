@@ -186,20 +186,23 @@ def hook(*args: str, cwd: Path, shim: Path) -> subprocess.CompletedProcess:
                                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
 
 
-def test_hook_runs_without_a_toml_parser_when_there_is_no_table(tmp_path):
-    work = tmp_path / "repo"
+def hook_repo(root: Path, pyproject: str) -> Path:
+    """A repository with a pyproject.toml and one file the hook flags (IC101 at 2:5)."""
+    work = root / "repo"
     work.mkdir()
-    (work / "pyproject.toml").write_text('[project]\nname = "models"\n')
+    (work / "pyproject.toml").write_text(pyproject)
     (work / "deploy.py").write_text("import torch\nm = torch.jit.script(model)\n")
+    return work
+
+
+def test_hook_runs_without_a_toml_parser_when_there_is_no_table(tmp_path):
+    work = hook_repo(tmp_path, '[project]\nname = "models"\n')
     out = hook("deploy.py", cwd=work, shim=tmp_path / "shim")
     assert out.returncode == 1 and "deploy.py:2:5: IC101" in out.stdout, out.stderr
 
 
 def test_hook_says_what_to_do_when_a_table_needs_a_toml_parser(tmp_path):
-    work = tmp_path / "repo"
-    work.mkdir()
-    (work / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nignore = ["IC1"]\n')
-    (work / "deploy.py").write_text("import torch\nm = torch.jit.script(model)\n")
+    work = hook_repo(tmp_path, '[tool.inferencecheck.lint]\nignore = ["IC1"]\n')
     out = hook("deploy.py", cwd=work, shim=tmp_path / "shim")
     assert out.returncode == 2
     assert "pip install tomli" in out.stderr and "Python 3.11+" in out.stderr, out.stderr

@@ -25,7 +25,8 @@ def _strings(table: dict, key: str, source: str, example: str) -> tuple[str, ...
         return None
     value = table[key]
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-        raise InferenceCheckError(f"{source}: {key} must be a list of strings, e.g. "
+        what = "rule codes or prefixes" if example.startswith('"IC') else "globs"
+        raise InferenceCheckError(f"{source}: {key} must be a list of {what}, e.g. "
                                   f"{key} = [{example}]; got {value!r}")
     return tuple(value)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from .scope import Scopes, function_bindings
+from .scope import Scopes, function_bindings, statements
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -17,18 +17,6 @@ PLAIN_MODULES = ("abc.", "typing.", "typing_extensions.", "enum.", "dataclasses.
                  "collections.", "builtins.")
 
 
-def _statements(tree: ast.AST):
-    """Every statement, at any depth (classes and functions nested anywhere)."""
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        yield node
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, field, None)
-            if isinstance(children, list):
-                todo.extend(reversed(children))
-
-
 class HotPaths:
     """The functions a module's `forward` reaches, found once per file."""
 
@@ -37,7 +25,7 @@ class HotPaths:
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         self._module_memo: dict[str, bool] = {}
         self.hot: set[int] = set()  # ids of the function nodes that run in forward
-        for node in _statements(tree):
+        for node in statements(tree.body, into_defs=True):
             if isinstance(node, ast.ClassDef) and self.is_module(node):
                 self._reach(node)
 

@@ -9,8 +9,26 @@ not resolved."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def statements(roots: list[ast.AST], *, into_defs: bool = False) -> Iterator[ast.AST]:
+    """Every statement under `roots` (and their except handlers and match cases), depth first;
+    the bodies of nested functions and classes only with `into_defs`. Statements only, never
+    expressions: a fraction of a file's nodes."""
+    todo = list(reversed(roots))
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, _DEFS) and not into_defs:
+            continue
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                todo.extend(reversed(children))
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 
@@ -37,23 +55,15 @@ def module_names(tree: ast.Module) -> tuple[dict[str, str | None], dict[str, ast
     only, never expressions: a fraction of the nodes."""
     names: dict[str, str | None] = {}
     defined: dict[str, ast.AST] = {}
-    todo: list[ast.AST] = [tree]
-    while todo:
-        node = todo.pop()
+    for node in statements(tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, names)
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(node, _DEFS):
             defined.setdefault(node.name, node)
-            continue
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
                     defined.setdefault(target.id, node)
-        for field in _BODIES:
-            children = getattr(node, field, None)
-            if isinstance(children, list):
-                todo.extend(reversed(children))
     return names, defined
 
 
@@ -79,18 +89,14 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
     if isinstance(fn, ast.Lambda):
         return names
     declared: set[str] = set()
-    todo: list[ast.AST] = list(fn.body)
-    while todo:
-        node = todo.pop()
+    for node in statements(fn.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, names)
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(node, _DEFS):
             names[node.name] = None  # its body is another scope
-            continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
             declared.update(node.names)
-        elif isinstance(node, ast.Assign):
+        elif isinstance(node, (ast.Assign, ast.Delete)):
             for target in node.targets:
                 _target_names(target, names)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
@@ -99,39 +105,24 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
             for item in node.items:
                 if item.optional_vars is not None:
                     _target_names(item.optional_vars, names)
-        elif isinstance(node, ast.Delete):
-            for target in node.targets:
-                _target_names(target, names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.setdefault(node.name, None)
         elif isinstance(node, ast.match_case):
             for sub in ast.walk(node.pattern):
                 if isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
                     names.setdefault(sub.name, None)
-        for field in _BODIES:
-            children = getattr(node, field, None)
-            if isinstance(children, list):
-                todo.extend(children)
     for name in declared:
         names.pop(name, None)
     return names
 
 
-def _local_import_names(tree: ast.Module) -> set[str]:
-    """Every name an import inside a function or class binds (statement bodies only)."""
+def _import_names(tree: ast.Module) -> set[str]:
+    """Every name any import in the file binds, at any depth: what a name must be among to
+    resolve at all (a quick test before a scope lookup)."""
     names: dict[str, str | None] = {}
-    todo: list[tuple[ast.AST, bool]] = [(tree, False)]
-    while todo:
-        node, nested = todo.pop()
+    for node in statements(tree.body, into_defs=True):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if nested:
-                _bind_import(node, names)
-            continue
-        inner = nested or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        for field in _BODIES:
-            children = getattr(node, field, None)
-            if isinstance(children, list):
-                todo.extend((child, inner) for child in children)
+            _bind_import(node, names)
     return set(names)
 
 
@@ -140,7 +131,7 @@ class Scopes:
 
     def __init__(self, tree: ast.Module) -> None:
         self.module, self.defined = module_names(tree)
-        self.local_imports = _local_import_names(tree)
+        self.imported = _import_names(tree)
         self._functions: list[Function] = []
         self._bindings: dict[int, dict[str, str | None]] = {}
 
@@ -182,7 +173,7 @@ class Scopes:
             node = node.value
         if not isinstance(node, ast.Name):
             return None
-        if node.id not in self.module and node.id not in self.local_imports:
+        if node.id not in self.imported:
             return None  # no import anywhere binds it: skip the scope lookup
         qual = self.lookup(node.id)[1]
         if qual is None:

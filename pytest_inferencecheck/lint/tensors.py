@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .scope import Function, Scopes
+from .scope import Function, Scopes, statements
 
 # Tensor methods that reduce a tensor to a (0-d) value: a Python branch on one is data-dependent.
 REDUCTIONS = {"sum", "any", "all", "max", "min", "mean", "item", "norm", "prod", "amax", "amin",
@@ -82,20 +82,6 @@ class FunctionNames:
         return name in self.strong or name in self.weak
 
 
-def _statements(body: list[ast.stmt]):
-    """The statements of a function body at any depth, not those of nested functions."""
-    todo = list(body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, name, None)
-            if isinstance(children, list):
-                todo.extend(children)
-
-
 def root_call_module(node: ast.AST, scopes: Scopes) -> str | None:
     """The module a chain of calls and attributes starts from: `np.random.rand(1).item` ->
     `numpy`; None when it does not start with an imported name."""
@@ -151,7 +137,7 @@ class Tensors:
                 found.weak.add(a.arg)
         found.strong.update(a.arg for a in args.kwonlyargs if _annotated_tensor(a.annotation))
         assigned: dict[str, list[ast.AST]] = {}
-        for node in _statements(fn.body):
+        for node in statements(fn.body):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
                     isinstance(node.targets[0], ast.Name):
                 assigned.setdefault(node.targets[0].id, []).append(node.value)
