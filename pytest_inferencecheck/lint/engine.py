@@ -4,6 +4,8 @@ the rules, apply `# noqa` and per-file ignores, and name every file from the rep
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import io
 import os
 import tokenize
@@ -152,6 +154,19 @@ class Linter:
         return LintResult(self.findings, self.errors, self.files)
 
 
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Syntax trees hold no reference cycles, so the cycle collector only rescans the
+    millions of nodes a large tree allocates (10% of the time on transformers)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | None = None,
                *, overrides: Overrides | None = None, isolated: bool = False) -> LintResult:
     """Lint every file; a file that cannot be parsed is reported and the others still linted.
@@ -160,8 +175,9 @@ def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | 
     files = discover(paths, configs)
     linter = Linter(configs, (root or display_root([Path(p).absolute() for p in paths],
                                                    configs)).absolute())
-    for path in files:
-        linter.lint_file(path)
+    with _no_cycle_collection():
+        for path in files:
+            linter.lint_file(path)
     return linter.result()
 
 

@@ -116,14 +116,17 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
     return names
 
 
-def _import_names(tree: ast.Module) -> set[str]:
-    """Every name any import in the file binds, at any depth: what a name must be among to
-    resolve at all (a quick test before a scope lookup)."""
+def _imports_and_classes(tree: ast.Module) -> tuple[set[str], list[ast.ClassDef]]:
+    """Every name any import in the file binds, at any depth (what a name must be among to
+    resolve at all: a quick test before a scope lookup), and every class, at any depth."""
     names: dict[str, str | None] = {}
+    classes: list[ast.ClassDef] = []
     for node in statements(tree.body, into_defs=True):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, names)
-    return set(names)
+        elif isinstance(node, ast.ClassDef):
+            classes.append(node)
+    return set(names), classes
 
 
 class Scopes:
@@ -131,7 +134,7 @@ class Scopes:
 
     def __init__(self, tree: ast.Module) -> None:
         self.module, self.defined = module_names(tree)
-        self.imported = _import_names(tree)
+        self.imported, self.classes = _imports_and_classes(tree)
         self._functions: list[Function] = []
         self._bindings: dict[int, dict[str, str | None]] = {}
 

@@ -23,6 +23,7 @@ from .tensors import FunctionNames, Tensors
 COMPILE_GUARDS = {"is_compiling", "is_dynamo_compiling", "is_torchdynamo_compiling",
                   "is_exporting"}
 _LINES = re.compile(r"\r\n|\r|\n")
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,10 @@ def _short_circuits(test: ast.AST) -> bool:
 class Context:
     """What the rules may ask about the place of the current event."""
 
-    def __init__(self, tree: ast.Module, target: Target | None) -> None:
+    def __init__(self, tree: ast.Module, lines: list[str], target: Target | None) -> None:
         self.target = target
         self.scopes = Scopes(tree)
-        self.hot = HotPaths(tree, self.scopes)
+        self.hot = HotPaths(tree, self.scopes, lines)
         self.tensors = Tensors(self.scopes)
         self.functions: list[Function] = []
         self.in_forward = 0
@@ -116,19 +117,21 @@ class _Walker(ast.NodeVisitor):
     def __init__(self, path: str, source: str, tree: ast.Module, target: Target | None,
                  rules: list[Rule]) -> None:
         self.path, self.lines = path, _LINES.split(source)
-        self.ctx = Context(tree, target)
+        self.ctx = Context(tree, self.lines, target)
         self.findings: list[Finding] = []
-        self.by_api: dict[tuple[str, bool], dict[str, list[Rule]]] = {}
-        self.custom: dict[tuple[str, bool], list[Rule]] = {}
+        # (event, forward-only) -> qualified name or ".method" -> rules: a rule with `apis` or
+        # `triggers` is consulted only for those names; one without triggers for every event
+        self.by_name: dict[tuple[str, bool], dict[str, list[Rule]]] = {}
+        self.always: dict[tuple[str, bool], list[Rule]] = {}
         for rule in rules:
             if rule.needs_target and target is None:
                 continue
             for event in rule.on:
                 key = (event, rule.forward)
-                for api in rule.apis:
-                    self.by_api.setdefault(key, {}).setdefault(api, []).append(rule)
-                if rule.match is not None:
-                    self.custom.setdefault(key, []).append(rule)
+                for name in rule.apis | rule.triggers:
+                    self.by_name.setdefault(key, {}).setdefault(name, []).append(rule)
+                if rule.match is not None and not rule.triggers:
+                    self.always.setdefault(key, []).append(rule)
 
     # -- reporting -------------------------------------------------------------------------
     def _col(self, line: int, offset: int | None) -> int:
@@ -144,15 +147,46 @@ class _Walker(ast.NodeVisitor):
             self._col(end_line, getattr(node, "end_col_offset", 0)) if end_line else None))
 
     def event(self, kind: str, node: ast.AST, qual: str | None) -> None:
-        """Let every rule listening for `kind` look at `node`."""
+        """Let every rule listening for `kind` (and, where it says, for this name) look at
+        `node`."""
         forward = self.ctx.in_forward > 0 and not self.ctx.guarded
+        method = node.func.attr if isinstance(node, ast.Call) and \
+            isinstance(node.func, ast.Attribute) else None
         for key in ((kind, False), (kind, True)) if forward else ((kind, False),):
-            if qual is not None:
-                for rule in self.by_api.get(key, {}).get(qual, ()):
-                    self.report(node, rule, {"api": qual})
-            for rule in self.custom.get(key, ()):
-                for fields in rule.match(node, qual, self.ctx):
+            named = self.by_name.get(key)
+            rules: list[Rule] = []
+            if named:
+                if qual is not None:
+                    rules += named.get(qual, ())
+                if method is not None:
+                    rules += named.get("." + method, ())
+            for rule in (*dict.fromkeys(rules), *self.always.get(key, ())):
+                for fields in rule.hits(node, qual, self.ctx):
                     self.report(node, rule, fields)
+
+    # -- traversal: ast.NodeVisitor's, without its per-node generator and name lookups ---------
+    _methods: dict[type, str] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        method = self._methods.get(node.__class__)
+        if method is None:
+            method = self._methods[node.__class__] = "visit_" + node.__class__.__name__
+        getattr(self, method, self.generic_visit)(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
+
+    def visit_Name(self, node: ast.Name) -> None:  # nothing below a name
+        pass
+
+    visit_Constant = visit_Name
 
     # -- events ----------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:

@@ -38,6 +38,7 @@ class Rule:
     on: tuple[str, ...] = ("call",)
     apis: frozenset[str] = frozenset()
     match: Matcher | None = None
+    triggers: frozenset[str] = frozenset()  # consult `match` only for these names (".attr")
     forward: bool = False
     needs_target: bool = False
 
@@ -50,6 +51,7 @@ class Rule:
         """The findings of this rule at one event (field values for the message)."""
         if qual is not None and qual in self.apis:
             yield {"api": qual}
+            return
         if self.match is not None:
             yield from self.match(node, qual, ctx)
 

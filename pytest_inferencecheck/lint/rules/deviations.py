@@ -11,6 +11,7 @@ COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",
         "torch._inductor.aot_compile", "torch._export.aot_compile", "torch._export.aot_load"}
 EXPORT = {"torch.export.export"}
+TRIGGERS = frozenset(COMPILE | AOTI | EXPORT | {".compile"})
 
 
 def compile_api(node: ast.AST, qual: str | None) -> str | None:
@@ -62,7 +63,7 @@ RULES: tuple[Rule, ...] = (
          "embedded devices do not ship.", "compiled = torch.compile(model)",
          "edge = to_edge_transform_and_lower(torch.export.export(model, (x,)), partitioner=[...])",
          ("https://pytorch.org/executorch/", NOTE), on=("call", "decorator"), needs_target=True,
-         match=_uses(AOTI, platforms={"phone", "edge"})),
+         match=_uses(AOTI, platforms={"phone", "edge"}), triggers=TRIGGERS),
     Rule("IC202", "torch-compile-in-cpp-path",
          "this path deploys to {target} (row 6: AOTInductor C++): `{api}` needs a Python "
          "process; AOT-compile a .pt2 with `aoti_compile_and_package` instead",
@@ -72,7 +73,7 @@ RULES: tuple[Rule, ...] = (
          "model = torch.compile(model)",
          "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
          (f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html", NOTE), on=("call", "decorator"),
-         needs_target=True, match=_uses(set(), runtime="no-python")),
+         needs_target=True, match=_uses(set(), runtime="no-python"), triggers=TRIGGERS),
     Rule("IC203", "executorch-in-server-path",
          "this path deploys to {target} (rows 3-7): `{api}` targets devices; use AOTInductor "
          "or torch.compile on servers",
@@ -89,5 +90,5 @@ RULES: tuple[Rule, ...] = (
          "The table recommends eager on Apple silicon for local development and inference.",
          "model = torch.compile(model)", "output = model(x)  # eager", (NOTE,),
          on=("call", "decorator"), needs_target=True,
-         match=_uses(AOTI | EXPORT, platforms={"mac"})),
+         match=_uses(AOTI | EXPORT, platforms={"mac"}), triggers=TRIGGERS),
 )

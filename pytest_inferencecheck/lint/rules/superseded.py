@@ -110,7 +110,8 @@ RULES: tuple[Rule, ...] = (
          "open('model.pte', 'wb').write(edge.to_executorch().buffer)",
          ("https://pytorch.org/executorch/", NOTE),
          apis=frozenset({"torch.jit._load_for_lite_interpreter",
-                         "torch.jit.mobile._load_for_lite_interpreter"}), match=_lite_methods),
+                         "torch.jit.mobile._load_for_lite_interpreter"}), match=_lite_methods,
+         triggers=frozenset(f".{m}" for m in LITE_METHODS)),
     Rule("IC108", "optimize-for-mobile",
          "`optimize_for_mobile` belongs to PyTorch Mobile: deploy to devices with ExecuTorch "
          "(XNNPACK, Core ML, Vulkan... partitioners) instead",
@@ -129,7 +130,8 @@ RULES: tuple[Rule, ...] = (
          "a `dynamo=` flag computed at run time hides which of the two a deployment uses.",
          "torch.onnx.export(model, (x,), 'm.onnx', dynamo=use_dynamo)",
          "torch.onnx.export(model, (x,), 'm.onnx', dynamo=True)", (_ONNX_DOCS,),
-         apis=frozenset({"torch.onnx.utils.export"}), match=_onnx_legacy),
+         apis=frozenset({"torch.onnx.utils.export"}), match=_onnx_legacy,
+         triggers=frozenset({"torch.onnx.export"})),
     Rule("IC110", "onnx-dynamo-export",
          "`torch.onnx.dynamo_export` was removed: use `torch.onnx.export(..., dynamo=True)`",
          "Finds `torch.onnx.dynamo_export`.", "The function no longer exists in current torch.",
@@ -170,5 +172,6 @@ RULES: tuple[Rule, ...] = (
          "The TorchScript backends of torch.compile are kept for debugging only; inductor is "
          "the backend the table's torch.compile rows are measured with.",
          "model = torch.compile(model, backend=\"ts\")", "model = torch.compile(model)",
-         (f"{PYTORCH_DOCS}/torch.compiler.html", NOTE), match=_torchscript_backend),
+         (f"{PYTORCH_DOCS}/torch.compiler.html", NOTE), match=_torchscript_backend,
+         triggers=frozenset({"torch.compile", "torch._dynamo.optimize", ".compile"})),
 )
