@@ -70,16 +70,14 @@ def _annotated_tensor(annotation: ast.AST | None) -> bool:
 
 @dataclass
 class FunctionNames:
-    """Per function: names that hold tensors (`strong`: annotated or assigned tensors;
-    `weak`: forward's unannotated inputs, tensors in arithmetic but not tested for truth, as
-    they are often flags), and `foreign` names assigned only numpy or other library values."""
+    """Per function: the names that hold tensors (annotated as one, or assigned only tensors),
+    and `foreign` names that hold numpy or other library values."""
 
-    strong: set[str] = field(default_factory=set)
-    weak: set[str] = field(default_factory=set)
+    tensors: set[str] = field(default_factory=set)
     foreign: set[str] = field(default_factory=set)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.strong or name in self.weak
+        return name in self.tensors
 
 
 def root_call_module(node: ast.AST, scopes: Scopes) -> str | None:
@@ -122,20 +120,15 @@ class Tensors:
         found = self._names[id(fn)] = FunctionNames()
         args = fn.args
         positional = [*args.posonlyargs, *args.args]
-        # forward's own unannotated, required parameters are its inputs; a helper's are not
-        # (`training`, `causal`, `num_masked_span` are flags and sizes far more often)
-        required = len(positional) - len(args.defaults) if fn.name == "forward" else 0
+        # an unannotated parameter is a flag or a size as often as a tensor (`training`,
+        # `no_recycles`): only an annotation says "tensor"
         defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-        for i, (a, default) in enumerate(zip(positional, defaults)):
-            if a.arg in {"self", "cls"}:
-                continue
+        for a, default in zip(positional, defaults):
             if isinstance(default, ast.Constant) and default.value is not None:
                 continue  # `output_attentions: torch.Tensor | None = False` is a flag
             if _annotated_tensor(a.annotation):
-                found.strong.add(a.arg)
-            elif i < required and a.annotation is None:
-                found.weak.add(a.arg)
-        found.strong.update(a.arg for a in args.kwonlyargs if _annotated_tensor(a.annotation))
+                found.tensors.add(a.arg)
+        found.tensors.update(a.arg for a in args.kwonlyargs if _annotated_tensor(a.annotation))
         assigned: dict[str, list[ast.AST]] = {}
         for node in statements(fn.body):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
@@ -144,17 +137,16 @@ class Tensors:
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
                     node.value is not None:
                 assigned.setdefault(node.target.id, []).append(node.value)
-        for name, values in assigned.items():
-            if all(root_call_module(v, self.scopes) not in {None, "torch"} or
-                   isinstance(v, (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.ListComp))
-                   for v in values):
+        for name, values in assigned.items():  # `idx = np.array(idx)`, then `idx = idx + off`
+            roots = {root_call_module(v, self.scopes) for v in values}
+            if roots - {None, "torch"} and "torch" not in roots:
                 found.foreign.add(name)
         params = {a.arg for a in (*positional, *args.kwonlyargs)}
         for _ in range(3):  # `m = x.max()` then `n = m + 1`: a short chain settles quickly
             grew = False
             for name, values in assigned.items():
-                if name not in found.strong and name not in params and all(self.is_tensor(v, found) for v in values):
-                    found.strong.add(name)
+                if name not in found.tensors and name not in params and all(self.is_tensor(v, found) for v in values):
+                    found.tensors.add(name)
                     grew = True
             if not grew:
                 break
@@ -170,8 +162,8 @@ class Tensors:
             if qual is not None:
                 return qual.startswith("torch.") and not NOT_TENSOR.match(qual)
             if isinstance(f, ast.Attribute):
-                if f.attr in REDUCTIONS:
-                    return self.reduces(f.value, names)
+                if f.attr in REDUCTIONS:  # `.item()` gives a Python number
+                    return f.attr != "item" and self.reduces(f.value, names)
                 return f.attr in TENSOR_METHODS and self.is_tensor(f.value, names)
             return False
         if isinstance(node, ast.BinOp):
@@ -222,9 +214,6 @@ class Tensors:
                 todo.extend(node.values)
             elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
                 todo.append(node.operand)
-            elif isinstance(node, ast.Name):
-                if node.id in names.strong:  # `if mask:`; not `if output_attentions:`
-                    return True
             elif self.is_tensor(node, names):
                 return True
         return False
