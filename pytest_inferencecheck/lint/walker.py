@@ -102,11 +102,7 @@ class Context:
 
     def holds_tensor(self, node: ast.AST) -> bool:
         """Does this expression hold a tensor (a reduction of one included)?"""
-        names = self._names()
-        return self.tensors.is_tensor(node, names) or (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
-            self.qualname(node.func) is None and node.func.attr in {"max", "min", "sum", "mean"}
-            and self.tensors.reduces(node.func.value, names))
+        return self.tensors.is_tensor(node, self._names())
 
     def reads_tensor_value(self, test: ast.AST) -> bool:
         """Does a condition depend on a tensor's value?"""
