@@ -58,6 +58,8 @@ def main() -> int:
         theirs = time.perf_counter() - start
         print(f"torchfix: {theirs:.2f}s ({result.files / theirs:.0f} files/s), exit "
               f"{proc.returncode}; ratio torchfix/inferencecheck = {theirs / ours:.1f}x")
+    elif args.skip_torchfix:
+        print("torchfix: skipped (--skip-torchfix)")
     else:
         print("torchfix: not installed (pip install torchfix) - no comparison")
 
