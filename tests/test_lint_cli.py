@@ -106,6 +106,15 @@ def test_extend_select_and_all_and_specificity(repo, tmp_path):
     assert lint("--select", "IC9", "np.py", cwd=tmp_path).returncode == 2
 
 
+def test_an_empty_selection_is_an_error_not_a_silent_pass(tmp_path):
+    (tmp_path / "a.py").write_text("import torch\ntorch.jit.script(m)\n")
+    out = lint("--select", "", "a.py", cwd=tmp_path)
+    assert out.returncode == 2 and "--select names no rule" in out.stderr
+    (tmp_path / "pyproject.toml").write_text("[tool.inferencecheck.lint]\nselect = []\n")
+    out = lint("a.py", cwd=tmp_path)
+    assert out.returncode == 2 and "select names no rule" in out.stderr
+
+
 def test_exclude_extend_exclude_and_force_exclude(repo):
     (repo / "src" / "generated").mkdir()
     (repo / "src" / "generated" / "gen.py").write_text("import torch\ntorch.jit.save(m, 'x')\n")
@@ -152,7 +161,7 @@ def test_stdin_with_stdin_filename_uses_that_files_config(repo):
     out = lint("-", "--stdin-filename", "src/mobile/new.py", cwd=repo, stdin=source)
     assert out.returncode == 1 and "src/mobile/new.py:2:5: IC201" in out.stdout, out.stdout
     bare = lint("--stdin-filename", "src/other.py", cwd=repo, stdin=source)
-    assert bare.returncode == 0 and "All checks passed (1 files)." in bare.stdout
+    assert bare.returncode == 0 and "All checks passed (1 file)." in bare.stdout
     unnamed = lint("-", cwd=repo, stdin="import torch\ntorch.jit.load('x')\n")
     assert "-:2:1: IC104" in unnamed.stdout
     assert lint("-", "src", cwd=repo, stdin="").returncode == 2

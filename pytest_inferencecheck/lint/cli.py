@@ -16,7 +16,7 @@ from .config import Overrides, load_explicit, parse_per_file
 from .emitters import EMITTERS
 from .engine import LintResult, lint_paths, lint_stdin
 from .rules import BY_CODE, RULES
-from .selection import Selection, validate_codes
+from .selection import Selection, validate_codes, validate_select
 
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 
@@ -88,7 +88,7 @@ def overrides(args: argparse.Namespace) -> Overrides:
     select = _flat(args.select)
     return Overrides(
         selection=Selection(
-            select=None if select is None else validate_codes(select, "--select"),
+            select=None if select is None else validate_select(select, "--select"),
             extend_select=validate_codes(_flat(args.extend_select) or [], "--extend-select"),
             ignore=validate_codes(_flat(args.ignore) or [], "--ignore")),
         exclude=None if args.exclude is None else tuple(_flat(args.exclude) or ()),

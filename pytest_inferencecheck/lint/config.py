@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import InferenceCheckError, reject_unknown_keys
 from ..table import Target, resolve_target
-from .selection import DEFAULTS, Selection, resolve, validate_codes
+from .selection import DEFAULTS, Selection, resolve, validate_codes, validate_select
 
 # Skipped while walking folders (ruff's defaults, and every hidden folder); `exclude` replaces
 # the list, `extend-exclude` adds to it.
@@ -99,7 +99,7 @@ def config_from_table(table: object, source: str, root: Path | None = None) -> L
     codes = lambda key: _strings(table, key, source, '"IC101"')  # noqa: E731
     select = codes("select")
     return LintConfig(
-        select=None if select is None else validate_codes(select, f"{source}: select"),
+        select=None if select is None else validate_select(select, f"{source}: select"),
         extend_select=validate_codes(codes("extend-select") or (), f"{source}: extend-select"),
         ignore=validate_codes(codes("ignore") or (), f"{source}: ignore"),
         paths=dict(paths), exclude=_strings(table, "exclude", source, '"generated/*"'),

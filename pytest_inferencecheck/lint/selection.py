@@ -56,6 +56,16 @@ def resolve(layers: list[Selection]) -> frozenset[str]:
     return frozenset(enabled)
 
 
+def validate_select(codes: list[str] | tuple[str, ...], source: str) -> tuple[str, ...]:
+    """A `select` list: validated codes, and at least one (an empty one would check nothing
+    and pass silently)."""
+    out = validate_codes(codes, source)
+    if not out:
+        raise InferenceCheckError(f"{source} names no rule: give codes, prefixes or ALL, or "
+                                  f"leave it out for the default rules")
+    return out
+
+
 def validate_codes(codes: list[str] | tuple[str, ...], source: str) -> tuple[str, ...]:
     """Codes, prefixes or `ALL`, each matching at least one rule (a typo is an error)."""
     out = []

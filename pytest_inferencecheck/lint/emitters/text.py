@@ -16,5 +16,6 @@ def render(result: LintResult) -> str:
     if bad:
         lines.append(f"{bad} file{'s' if bad != 1 else ''} could not be linted.")
     if not n and not bad:
-        lines.append(f"All checks passed ({result.files} files).")
+        lines.append(f"All checks passed ({result.files} file"
+                     f"{'s' if result.files != 1 else ''}).")
     return "\n".join(lines) + "\n"
