@@ -227,3 +227,15 @@ def test_hook_applies_excludes_to_the_files_pre_commit_names(tmp_path):
     (work / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nextend-exclude = ["gen"]\n')
     out = subprocess.run(["sh", str(HOOK), "gen/x.py"], capture_output=True, text=True, cwd=work)
     assert out.returncode == 0 and "IC101" not in out.stdout, out.stdout
+
+
+def test_crlf_bom_and_file_noqa_are_read_as_python_reads_them(tmp_path):
+    (tmp_path / "crlf.py").write_bytes(
+        '\ufeffimport torch\r\nx = "é"; torch.jit.load("m")\r\ntorch.jit.load("m")  # noqa\r\n'
+        .encode("utf-8"))
+    out = lint("crlf.py", cwd=tmp_path)
+    assert out.stdout.startswith("crlf.py:2:10: IC104"), out.stdout
+    assert "crlf.py:3:" not in out.stdout
+    # a file that opts out entirely is skipped before it is parsed, as flake8 does
+    (tmp_path / "skipped.py").write_text("# inferencecheck: noqa\ndef broken(:\n")
+    assert lint("skipped.py", cwd=tmp_path).returncode == 0

@@ -21,12 +21,9 @@ from .selection import Selection, validate_codes, validate_select
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 
 
-def _codes(value: str) -> list[str]:
-    return [c for c in value.split(",") if c.strip()]
-
-
-def _globs(value: str) -> list[str]:
-    return [g.strip() for g in value.split(",") if g.strip()]
+def _items(value: str) -> list[str]:
+    """A comma-separated option value (codes or globs), stripped, empties dropped."""
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,13 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Files or folders, or - for standard input; default: .")
     p.add_argument("--version", action="version", version=f"inferencecheck lint {__version__}")
     rules = p.add_argument_group("rule selection (command line over config, as in ruff)")
-    rules.add_argument("--select", action="append", type=_codes, default=None, metavar="CODES",
+    rules.add_argument("--select", action="append", type=_items, default=None, metavar="CODES",
                        help="Only these rules (codes, prefixes or ALL, comma-separated), "
                             "replacing the config's selection; default: the config's, else the "
                             "rules on by default")
-    rules.add_argument("--extend-select", action="append", type=_codes, default=None,
+    rules.add_argument("--extend-select", action="append", type=_items, default=None,
                        metavar="CODES", help="Also these rules; default: none")
-    rules.add_argument("--ignore", action="append", type=_codes, default=None, metavar="CODES",
+    rules.add_argument("--ignore", action="append", type=_items, default=None, metavar="CODES",
                        help="Skip these rules (codes or prefixes); default: none")
     rules.add_argument("--per-file-ignores", action="append", default=None,
                        metavar="GLOB:CODES", help="Skip rules in matching files, replacing "
@@ -49,11 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     rules.add_argument("--extend-per-file-ignores", action="append", default=None,
                        metavar="GLOB:CODES", help="Add per-file ignores; default: none")
     files = p.add_argument_group("files")
-    files.add_argument("--exclude", action="append", type=_globs, default=None,
+    files.add_argument("--exclude", action="append", type=_items, default=None,
                        metavar="GLOBS", help="Skip these files and folders, replacing the "
                        "defaults and the config's exclude; default: hidden folders, "
                        "__pycache__, venv, build, dist, node_modules, ...")
-    files.add_argument("--extend-exclude", action="append", type=_globs, default=None,
+    files.add_argument("--extend-exclude", action="append", type=_items, default=None,
                        metavar="GLOBS", help="Skip these too; default: none")
     files.add_argument("--force-exclude", action="store_true",
                        help="Apply excludes to files named on the command line too (what "

@@ -125,9 +125,8 @@ def parse_per_file(values: list[str], flag: str) -> dict[str, tuple[str, ...]]:
 
 @dataclass
 class FileSettings:
-    """What applies to one file: its path from the config root, target and enabled rules."""
+    """What applies to one file: its target and enabled rules."""
 
-    rel: str
     target: Target | None
     enabled: frozenset[str]
 
@@ -187,7 +186,7 @@ class Configs:
             if ignored:
                 layers.append(Selection(ignore=ignored))
             self._enabled[key] = resolve(layers)
-        return FileSettings(rel, config.target_for(rel), self._enabled[key])
+        return FileSettings(config.target_for(rel), self._enabled[key])
 
 
 def relative_path(path: Path, root: Path) -> str:
@@ -199,24 +198,20 @@ def relative_path(path: Path, root: Path) -> str:
 
 
 def _read(pyproject: Path) -> LintConfig | None:
-    """The lint config of a pyproject.toml with a `[tool.inferencecheck]` table; None without
-    one (ruff's rule: a pyproject.toml without the tool's table is not its config)."""
+    """The lint config of a pyproject.toml, its folder the root; None without a
+    `[tool.inferencecheck]` table (ruff's rule: without the tool's table it is not its config)."""
     from ..config_file import SECTION_KEYS, TABLE, tool_table
 
     table = tool_table(pyproject)
     if table is None:
         return None
     reject_unknown_keys(table, SECTION_KEYS, f"{pyproject}: {TABLE}")
-    return config_from_table(table.get("lint", {}),
-                             f"{pyproject}: [tool.inferencecheck.lint]", pyproject.parent)
+    return config_from_table(table.get("lint", {}), f"{pyproject}: [tool.inferencecheck.lint]",
+                             pyproject.absolute().parent)
 
 
 def load_explicit(path: Path) -> LintConfig:
-    """`--config PATH`: that file's lint table, its folder the root."""
-    from ..config_file import read_table
-
+    """`--config PATH`: that file's lint table (defaults without one), its folder the root."""
     if not path.is_file():
         raise InferenceCheckError(f"--config {path}: no such file")
-    table = read_table(path)
-    return config_from_table(table.get("lint", {}), f"{path}: [tool.inferencecheck.lint]",
-                             path.resolve().parent)
+    return _read(path) or LintConfig(root=path.absolute().parent, source=str(path))

@@ -16,7 +16,7 @@ from ..errors import InferenceCheckError
 from .config import Configs, LintConfig, Overrides, relative_path
 from .noqa import Directives
 from .rules import BY_CODE
-from .walker import Finding, check_tree
+from .walker import Finding, check_tree, fingerprinted, source_lines
 
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
@@ -51,7 +51,7 @@ def display_root(paths: list[Path], configs: Configs) -> Path:
     project root; else the current folder."""
     workspace = os.environ.get(WORKSPACE_ENV)
     if workspace and Path(workspace).is_dir():
-        return Path(workspace).resolve()
+        return Path(workspace).absolute()
     here = configs.for_dir(Path.cwd().absolute())
     if here.root is not None:
         return here.root
@@ -112,22 +112,29 @@ class Linter:
         self.files = 0
 
     def lint_file(self, path: Path) -> None:
-        """Read one file (honouring a PEP 263 coding line and a BOM) and lint it."""
+        """Read one file and lint it."""
         shown = relative_path(path, self.root)
         try:
-            with tokenize.open(path) as handle:
-                source = handle.read()
-        except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as exc:
+            data = path.read_bytes()
+        except OSError as exc:
             self.files += 1
             self.errors.append(LintError(shown, f"cannot read: {exc}"))
             return
-        self.lint_source(source, path, shown)
+        self.lint_bytes(data, path, shown)
 
-    def lint_source(self, source: str, path: Path, shown: str) -> None:
-        """Lint one file's text; `path` finds its config, `shown` names it in the output."""
+    def lint_bytes(self, data: bytes, path: Path, shown: str) -> None:
+        """Decode a file as Python does (a PEP 263 coding line, a BOM, else UTF-8) and lint
+        it; `path` finds its config, `shown` names it in the output."""
         self.files += 1
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            source = data.decode(encoding)  # "utf-8-sig" drops a BOM
+        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            self.errors.append(LintError(shown, f"cannot read: {exc}"))
+            return
         settings = self.configs.settings(path)
-        if not settings.enabled:
+        directives = Directives(source)
+        if not settings.enabled or directives.skip_file:
             return
         try:
             tree = ast.parse(source, filename=shown)
@@ -138,16 +145,15 @@ class Linter:
         except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
             self.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
             return
-        directives = Directives(source)
-        if directives.skip_file:
-            return
         rules = [BY_CODE[c] for c in sorted(settings.enabled)]
         try:
             found = check_tree(tree, source, shown, settings.target, rules)
         except RecursionError as exc:  # a deeply nested expression the parser still took
             self.errors.append(LintError(shown, f"cannot lint: {type(exc).__name__}: {exc}"))
             return
-        self.findings.extend(f for f in found if not directives.suppresses(f.line, f.code))
+        kept = [f for f in found if not directives.suppresses(f.line, f.code)]
+        if kept:
+            self.findings.extend(fingerprinted(kept, source_lines(source)))
 
     def result(self) -> LintResult:
         """What was found, in a stable order."""
@@ -191,13 +197,5 @@ def lint_stdin(data: bytes, filename: str | None, config: LintConfig | None = No
     linter = Linter(configs, root)
     if filename and configs.overrides.force_exclude and _excluded_anywhere(path, configs):
         return linter.result()
-    shown = relative_path(path, root) if filename else "-"
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        source = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        linter.files += 1
-        linter.errors.append(LintError(shown, f"cannot read: {exc}"))
-        return linter.result()
-    linter.lint_source(source.removeprefix("\ufeff"), path, shown)
+    linter.lint_bytes(data, path, relative_path(path, root) if filename else "-")
     return linter.result()

@@ -8,18 +8,18 @@ import re
 
 from .scope import Scopes, function_bindings
 
-Function = ast.FunctionDef | ast.AsyncFunctionDef
+Function = ast.FunctionDef | ast.AsyncFunctionDef  # a Lambda has no methods to call
 
 # Bases that make a class a plain one (a config, a record, an enum), never an nn.Module.
 PLAIN_BASES = {"object", "ABC", "Protocol", "Generic", "NamedTuple", "TypedDict", "Enum",
                "IntEnum", "StrEnum", "Flag", "IntFlag", "Exception", "dict", "list", "tuple",
                "str", "int", "float", "set"}
+PLAIN_MODULES = ("abc.", "typing.", "typing_extensions.", "enum.", "dataclasses.",
+                 "collections.", "builtins.")
 # Calls found in a function's text (a regular expression is ten times faster than a walk of
 # its tree; a match inside a string or comment only adds a function to look at).
 SELF_CALL = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*\(")
 BARE_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
-PLAIN_MODULES = ("abc.", "typing.", "typing_extensions.", "enum.", "dataclasses.",
-                 "collections.", "builtins.")
 
 
 class HotPaths:
@@ -28,7 +28,7 @@ class HotPaths:
     def __init__(self, tree: ast.Module, scopes: Scopes, lines: list[str]) -> None:
         self.scopes, self.lines = scopes, lines
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-        self._module_memo: dict[str, bool] = {}
+        self._module_memo: dict[int, bool] = {}  # by class node: nested classes share names
         self.hot: set[int] = set()  # ids of the function nodes that run in forward
         for cls in scopes.classes:
             if self.is_module(cls):
@@ -37,12 +37,10 @@ class HotPaths:
     def is_module(self, cls: ast.ClassDef) -> bool:
         """Could this class be an nn.Module? Not when its bases are all plain (none, object,
         ABC, Protocol, NamedTuple, Enum, ...) or plain classes of this file."""
-        if cls.name in self._module_memo:
-            return self._module_memo[cls.name]
-        self._module_memo[cls.name] = False  # a cycle of bases is not a module
-        verdict = any(self._module_base(b) for b in cls.bases)
-        self._module_memo[cls.name] = verdict
-        return verdict
+        if id(cls) not in self._module_memo:
+            self._module_memo[id(cls)] = False  # a cycle of bases is not a module
+            self._module_memo[id(cls)] = any(self._module_base(b) for b in cls.bases)
+        return self._module_memo[id(cls)]
 
     def _module_base(self, base: ast.AST) -> bool:
         if isinstance(base, ast.Subscript):  # Generic[T], Protocol[T]

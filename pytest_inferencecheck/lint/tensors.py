@@ -1,8 +1,8 @@
 """Which expressions hold tensors, from syntax alone, inside the functions `forward` reaches.
 
-Deliberately narrow, for precision: a parameter annotated as a tensor or taken without a default,
-a local assigned only tensors, a `torch.*` call, a reduction (`x.sum()`, `x.any()`), and
-arithmetic, comparisons and indexing of these. Shapes (`x.shape`, `x.size(0)`), attributes of
+Deliberately narrow, for precision: a parameter annotated as a tensor, a local assigned only
+tensors, a `torch.*` call, a reduction (`x.sum()`, `x.any()`), and arithmetic, comparisons and
+indexing of these. Shapes (`x.shape`, `x.size(0)`), attributes of
 `self` and config values are never tensors here."""
 
 from __future__ import annotations
@@ -145,7 +145,8 @@ class Tensors:
         for _ in range(3):  # `m = x.max()` then `n = m + 1`: a short chain settles quickly
             grew = False
             for name, values in assigned.items():
-                if name not in found.tensors and name not in params and all(self.is_tensor(v, found) for v in values):
+                if name not in found.tensors and name not in params and \
+                        all(self.is_tensor(v, found) for v in values):
                     found.tensors.add(name)
                     grew = True
             if not grew:

@@ -41,6 +41,11 @@ class Finding:
     fingerprint: str = ""  # the rule, file, flagged line's text and its occurrence: no numbers
 
 
+def source_lines(source: str) -> list[str]:
+    """The lines ast numbers (it counts \\n, \\r\\n and \\r; str.splitlines counts more)."""
+    return _LINES.split(source)
+
+
 def _char_col(line: str, byte_offset: int) -> int:
     """ast's column is a UTF-8 byte offset; editors, GitHub and ruff count characters."""
     if line.isascii():
@@ -112,7 +117,7 @@ class Context:
 class _Walker(ast.NodeVisitor):
     def __init__(self, path: str, source: str, tree: ast.Module, target: Target | None,
                  rules: list[Rule]) -> None:
-        self.path, self.lines = path, _LINES.split(source)
+        self.path, self.lines = path, source_lines(source)
         self.ctx = Context(tree, self.lines, target)
         self.findings: list[Finding] = []
         # (event, forward-only) -> qualified name or ".method" -> rules: a rule with `apis` or
@@ -260,14 +265,13 @@ def check_tree(tree: ast.Module, source: str, path: str, target: Target | None =
     """Every finding of `rules` (default: all) in one parsed file."""
     walker = _Walker(path, source, tree, target, list(RULES if rules is None else rules))
     walker.visit(tree)
-    return fingerprinted(sorted(set(walker.findings), key=lambda f: (f.line, f.col, f.code)),
-                         walker.lines)
+    return sorted(set(walker.findings), key=lambda f: (f.line, f.col, f.code))
 
 
 def fingerprinted(findings: list[Finding], lines: list[str]) -> list[Finding]:
-    """Give each finding a fingerprint that survives edits elsewhere in the file (SARIF's
-    partialFingerprints): its rule, path and stripped line text, and which occurrence of that
-    pair it is, never a line number."""
+    """Give each reported finding a fingerprint that survives edits elsewhere in the file
+    (SARIF's partialFingerprints): its rule, path and stripped line text, and which occurrence
+    of that pair it is, never a line number."""
     seen: dict[tuple[str, str], int] = {}
     out = []
     for f in findings:

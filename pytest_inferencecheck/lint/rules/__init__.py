@@ -73,6 +73,18 @@ def display(node: ast.AST) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def compile_api(node: ast.AST, qual: str | None) -> str | None:
+    """`torch.compile(m)`, `@torch.compile`, `@torch.compile(mode=...)`, and nn.Module's
+    `model.compile(...)` (a `.compile` with no positional argument on something no import
+    explains: `re.compile(p)` resolves to `re`, and takes a pattern)."""
+    if qual == "torch.compile":
+        return qual
+    if isinstance(node, ast.Call) and qual is None and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "compile" and not node.args:
+        return f"{display(node.func.value)}.compile() (torch.compile)"
+    return None
+
+
 from . import deviations, forward, superseded  # noqa: E402 - they import Rule from here
 
 RULES: tuple[Rule, ...] = (*superseded.RULES, *deviations.RULES, *forward.RULES)

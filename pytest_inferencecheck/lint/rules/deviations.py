@@ -5,25 +5,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import NOTE, PYTORCH_DOCS, Fields, Rule, display
+from . import NOTE, PYTORCH_DOCS, Fields, Rule, compile_api
 
 COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",
         "torch._inductor.aot_compile", "torch._export.aot_compile", "torch._export.aot_load"}
 EXPORT = {"torch.export.export"}
 TRIGGERS = frozenset(COMPILE | AOTI | EXPORT | {".compile"})
-
-
-def compile_api(node: ast.AST, qual: str | None) -> str | None:
-    """`torch.compile(m)`, `@torch.compile`, `@torch.compile(mode=...)`, and nn.Module's
-    `model.compile(...)` (a `.compile` with no positional argument on something no import
-    explains: `re.compile(p)` resolves to `re`, and takes a pattern)."""
-    if qual in COMPILE:
-        return qual
-    if isinstance(node, ast.Call) and qual is None and isinstance(node.func, ast.Attribute) \
-            and node.func.attr == "compile" and not node.args:
-        return f"{display(node.func.value)}.compile() (torch.compile)"
-    return None
 
 
 def _uses(apis: set[str], platforms: set[str] | None = None, runtime: str | None = None,

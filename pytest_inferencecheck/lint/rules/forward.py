@@ -47,8 +47,11 @@ def _method(name: str):
     return match
 
 
+_item = _method("item")
+
+
 def _to_number(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
-    yield from _method("item")(node, qual, ctx)
+    yield from _item(node, qual, ctx)
     fn = node.func
     if isinstance(fn, ast.Name) and fn.id in TO_NUMBER and len(node.args) == 1 and \
             not node.keywords and ctx.is_builtin(fn.id) and ctx.holds_tensor(node.args[0]):

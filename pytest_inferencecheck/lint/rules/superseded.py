@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import NOTE, PYTORCH_DOCS, Fields, Rule, display
+from . import NOTE, PYTORCH_DOCS, Fields, Rule, compile_api, display
 
 _EXPORT = "torch.export.export(model, example_inputs)"
 _AOTI = "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))"
@@ -42,9 +42,7 @@ def _torchscript_backend(node: ast.AST, qual: str | None, ctx) -> Iterator[Field
     `torch._dynamo.optimize("ts")`."""
     if not isinstance(node, ast.Call):
         return
-    compile_method = qual is None and isinstance(node.func, ast.Attribute) and \
-        node.func.attr == "compile"
-    if qual == "torch.compile" or compile_method:
+    if compile_api(node, qual):
         values = [k.value for k in node.keywords if k.arg == "backend"]
     elif qual == "torch._dynamo.optimize":
         values = [k.value for k in node.keywords if k.arg == "backend"] + node.args[:1]
