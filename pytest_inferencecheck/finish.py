@@ -55,6 +55,9 @@ def _attempt(done: Finished, what: str, write: Callable[[], str]) -> None:
         done.errors.append(str(exc))
     except OSError as exc:
         done.errors.append(f"cannot write the {what}: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - our bug must not hide the run's results or errors
+        done.errors.append(f"cannot write the {what}: {type(exc).__name__}: {exc} (a bug in "
+                           "pytest-inferencecheck: please report it)")
 
 
 def write_outputs(end: RunEnd) -> Finished:

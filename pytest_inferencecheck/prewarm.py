@@ -5,11 +5,19 @@ configured; the C++ runner is one compiler process, started when collection show
 `server-*-cpp` target. Both run on another core while tests are collected and the first checks
 measure eager, graph breaks and export.
 A failure here is ignored: the check that needs the work does it again and reports it.
+
+Nothing is imported on a background thread. Two threads importing torch's modules at once can
+each be handed the other's half-initialised module: the user's test file then fails to collect,
+and every later `import torch` fails with "... is already defined", hiding the first error. The
+modules a background job uses are imported on the calling thread before it starts.
 """
 
 from __future__ import annotations
 
+import importlib
+import platform
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 
 from .store import ArtifactStore
@@ -17,6 +25,10 @@ from .table import TARGETS
 
 
 _PROBE: list[threading.Thread] = []
+# Everything the CPU probe imports, directly or lazily (`tests/test_prewarm.py` holds it to that)
+_PROBE_MODULES = ("torch._inductor.cpu_vec_isa", "torch._inductor.codecache",
+                  "torch._inductor.cpp_builder", "torch.utils._filelock",
+                  "torch.utils.cpp_extension")
 
 
 def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
@@ -26,6 +38,11 @@ def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
     that reuse everything.
     """
     if store.has_kind("aoti"):
+        return None
+    try:
+        for name in _PROBE_MODULES:
+            importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - a broken torch: the user's import and the check say so
         return None
     thread = _background(_probe_cpu_isa)
     _PROBE.append(thread)
@@ -45,9 +62,9 @@ def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thre
     if not any(t.runtime == "no-python" for t in wanted) or _have_runner(store):
         return None
 
-    def work() -> None:
-        from .cpp_build import ensure_runner
+    from .cpp_build import ensure_runner
 
+    def work() -> None:
         try:
             ensure_runner(store, background=True)
         finally:
@@ -83,10 +100,7 @@ def _probe_cpu_isa() -> None:
     """Inductor compiles and loads a probe per vector ISA before its first CPU compile, one after
     the other; run those probes side by side now (they are compiler processes), then let it pick.
     """
-    import platform
-    from concurrent.futures import ThreadPoolExecutor
-
-    from torch._inductor import cpu_vec_isa
+    from torch._inductor import cpu_vec_isa  # imported already, by `probe_cpu`
 
     if platform.machine() in ("x86_64", "AMD64"):
         flags = cpu_vec_isa.x86_isa_checker()

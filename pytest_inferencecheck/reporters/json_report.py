@@ -22,27 +22,31 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def host() -> dict:
-    """The machine the results were measured on."""
-    cuda = False
-    try:
-        import torch
+def _loaded_torch():
+    """torch if this process imported it, else None. A report never imports torch itself: a
+    torch that failed to import (a broken install, a half-finished import) fails again on a
+    second import with an error that hides the first, and the report would be lost with it."""
+    import sys
 
-        cuda = bool(torch.cuda.is_available())
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    return sys.modules.get("torch")
+
+
+def host() -> dict:
+    """The machine the results were measured on (no CUDA where torch was never loaded)."""
+    torch = _loaded_torch()
+    cuda = False
+    if torch is not None:
+        try:
+            cuda = bool(torch.cuda.is_available())
+        except Exception:  # noqa: BLE001 - a torch without a working CUDA runtime has no CUDA
+            cuda = False
     return {"machine": platform.machine(), "cuda": cuda}
 
 
 def build(results: list[CheckResult], *, interrupted: bool = False) -> dict:
     """The whole report as a dict."""
-    torch_version = None
-    try:
-        import torch
-
-        torch_version = torch.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    torch = _loaded_torch()
+    torch_version = getattr(torch, "__version__", None) or _version("torch")
     return {"schema": SCHEMA_ID, "torch": torch_version, "executorch": _version("executorch"),
             "host": host(), "interrupted": interrupted,
             "results": [r.to_dict() for r in results]}
