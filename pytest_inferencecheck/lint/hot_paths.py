@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .scope import Scopes, function_bindings
+from .scope import Scopes, function_bindings, tail_name
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef  # a Lambda has no methods to call
 
@@ -46,8 +46,7 @@ class HotPaths:
         if isinstance(base, ast.Subscript):  # Generic[T], Protocol[T]
             base = base.value
         qual = self.scopes.qualname(base)
-        name = qual or (base.id if isinstance(base, ast.Name) else
-                        base.attr if isinstance(base, ast.Attribute) else "")
+        name = qual or tail_name(base) or ""
         if name in PLAIN_BASES or name.startswith(PLAIN_MODULES) or \
                 name.split(".")[-1] in PLAIN_BASES and qual is not None and \
                 not qual.startswith("torch."):

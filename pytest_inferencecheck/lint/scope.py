@@ -32,6 +32,15 @@ def statements(roots: list[ast.AST], *, into_defs: bool = False) -> Iterator[ast
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 
+def tail_name(node: ast.AST) -> str | None:
+    """The last name of `a.b.c` (`c`), or of a plain name."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
 def _bind_import(node: ast.Import | ast.ImportFrom, into: dict[str, str | None]) -> None:
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -158,14 +167,6 @@ class Scopes:
         if name in self.module:
             return True, self.module[name]
         return False, None
-
-    def module_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        """The module-level function a bare-name call refers to, if this file defines it and
-        no enclosing scope shadows it."""
-        if not isinstance(node, ast.Name) or self.lookup(node.id)[0]:
-            return None
-        fn = self.defined.get(node.id)
-        return fn if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
     def qualname(self, node: ast.AST) -> str | None:
         """`jit.script` -> `torch.jit.script` where `jit` is `torch.jit` in this scope; None

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .scope import Function, Scopes, statements
+from .scope import Function, Scopes, statements, tail_name
 
 # Tensor methods that reduce a tensor to a (0-d) value: a Python branch on one is data-dependent.
 REDUCTIONS = {"sum", "any", "all", "max", "min", "mean", "item", "norm", "prod", "amax", "amin",
@@ -93,15 +93,6 @@ def root_call_module(node: ast.AST, scopes: Scopes) -> str | None:
             node = node.value
         else:
             return None
-
-
-def tail_name(node: ast.AST) -> str | None:
-    """The last name of `a.b.c` (`c`), or of a plain name."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
 
 
 class Tensors:

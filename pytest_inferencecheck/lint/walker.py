@@ -7,6 +7,7 @@ it, which names hold tensors, and the file's deployment target."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from ..table import Target
 from .hot_paths import HotPaths
 from .rules import RULES, Rule
-from .scope import Function, Scopes
+from .scope import Function, Scopes, tail_name
 from .tensors import FunctionNames, Tensors
 
 # `if not torch.compiler.is_compiling(): print(...)` is the fix IC301 recommends: under
@@ -60,9 +61,7 @@ def _guard_of(test: ast.AST) -> str | None:
     negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
     inner = test.operand if negated else test
     if isinstance(inner, ast.Call):
-        f = inner.func
-        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-        if name in COMPILE_GUARDS:  # true while compiling
+        if tail_name(inner.func) in COMPILE_GUARDS:  # true while compiling
             return "body" if negated else "orelse"
     if isinstance(inner, ast.Attribute) and inner.attr == "training" and \
             isinstance(inner.value, ast.Name) and inner.value.id == "self":  # false in eval()
@@ -278,8 +277,7 @@ def fingerprinted(findings: list[Finding], lines: list[str]) -> list[Finding]:
         text = " ".join(lines[f.line - 1].split()) if 0 < f.line <= len(lines) else ""
         n = seen[(f.code, text)] = seen.get((f.code, text), -1) + 1
         digest = hashlib.sha256(f"{f.code}\0{f.path}\0{text}\0{n}".encode()).hexdigest()[:32]
-        out.append(Finding(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col,
-                           f"{digest}:{n + 1}"))
+        out.append(dataclasses.replace(f, fingerprint=f"{digest}:{n + 1}"))
     return out
 
 

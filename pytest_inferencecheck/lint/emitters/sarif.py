@@ -21,6 +21,17 @@ def uri(path: str) -> str:
     return quote(path, safe="/")
 
 
+def _locations(path: str, line: int | None, col: int | None = None,
+               end_line: int | None = None, end_col: int | None = None) -> list[dict]:
+    """A finding's or an error's one location: the file, and the region where one is known."""
+    location: dict = {"artifactLocation": {"uri": uri(path), "uriBaseId": "%SRCROOT%"}}
+    if line:
+        location["region"] = {k: v for k, v in (("startLine", line), ("startColumn", col),
+                                                 ("endLine", end_line), ("endColumn", end_col))
+                              if v}
+    return [{"physicalLocation": location}]
+
+
 def render(result: LintResult) -> str:
     """The SARIF log."""
     rules = [{"id": r.code, "name": r.name,
@@ -40,18 +51,11 @@ def render(result: LintResult) -> str:
         "ruleId": f.code, "ruleIndex": index[f.code],
         "level": "warning" if BY_CODE[f.code].advisory else "error",
         "message": {"text": f.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": uri(f.path), "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": f.line, "startColumn": f.col,
-                       **({"endLine": f.end_line} if f.end_line else {}),
-                       **({"endColumn": f.end_col} if f.end_col else {})}}}],
+        "locations": _locations(f.path, f.line, f.col, f.end_line, f.end_col),
     } for f in result.findings]
     notifications = [{
         "level": "error", "message": {"text": str(e)},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": uri(e.path), "uriBaseId": "%SRCROOT%"},
-            **({"region": {"startLine": e.line, **({"startColumn": e.col} if e.col else {})}}
-               if e.line else {})}}]} for e in result.errors]
+        "locations": _locations(e.path, e.line, e.col)} for e in result.errors]
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

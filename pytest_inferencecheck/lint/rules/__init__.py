@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 PYTORCH_DOCS = "https://pytorch.org/docs/stable"
+EXPORT_DOCS = f"{PYTORCH_DOCS}/export.html"
+AOTI_DOCS = f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html"
+TROUBLESHOOTING_DOCS = f"{PYTORCH_DOCS}/torch.compiler_troubleshooting.html"
 NOTE = "PyTorch 2.x Inference Recommendations (dev-discuss.pytorch.org, thread 2506)"
-MEASURED = "measured with torch 2.13"
 
 Fields = dict[str, str]
 # (the event's node, its qualified name if any, the walker's Context) -> message fields per hit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import NOTE, PYTORCH_DOCS, Fields, Rule, compile_api
+from . import AOTI_DOCS, NOTE, Fields, Rule, compile_api
 
 COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",
@@ -60,7 +60,7 @@ RULES: tuple[Rule, ...] = (
          "torch.compile is JIT compilation inside Python; a C++ service cannot use it.",
          "model = torch.compile(model)",
          "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
-         (f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html", NOTE), on=("call", "decorator"),
+         (AOTI_DOCS, NOTE), on=("call", "decorator"),
          needs_target=True, match=_uses(set(), runtime="no-python"), triggers=TRIGGERS),
     Rule("IC203", "executorch-in-server-path",
          "this path deploys to {target} (rows 3-7): `{api}` targets devices; use AOTInductor "
@@ -69,7 +69,7 @@ RULES: tuple[Rule, ...] = (
          "ExecuTorch's runtime and kernels are built for phones and edge chips, not servers.",
          "from executorch.exir import to_edge_transform_and_lower",
          "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
-         (f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html", NOTE), on=("call", "import"),
+         (AOTI_DOCS, NOTE), on=("call", "import"),
          needs_target=True, match=_executorch),
     Rule("IC204", "compile-on-mac-path",
          "this path runs on {target} (row 8: eager): `{api}` is not the recommendation for "

@@ -8,11 +8,10 @@ import ast
 import re
 from collections.abc import Iterator
 
-from . import PYTORCH_DOCS, Fields, Rule, display
-from ..tensors import root_call_module, tail_name
+from . import EXPORT_DOCS, PYTORCH_DOCS, TROUBLESHOOTING_DOCS, Fields, Rule, display
+from ..scope import tail_name
+from ..tensors import root_call_module
 
-_TROUBLE = f"{PYTORCH_DOCS}/torch.compiler_troubleshooting.html"
-_EXPORT_DOCS = f"{PYTORCH_DOCS}/export.html"
 
 # The logging.Logger methods, and the *_once/advice ones that transformers adds to its loggers.
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
@@ -88,7 +87,7 @@ RULES: tuple[Rule, ...] = (
          "deployed program silently never prints, logs or warns.",
          "def forward(self, x):\n    print(x.shape)\n    return self.lin(x)",
          "def forward(self, x):\n    if not torch.compiler.is_compiling():\n"
-         "        print(x.shape)\n    return self.lin(x)", (_TROUBLE,),
+         "        print(x.shape)\n    return self.lin(x)", (TROUBLESHOOTING_DOCS,),
          forward=True, match=_output),
     Rule("IC302", "item-in-forward",
          "`{api}` in forward turns a tensor into a Python number: a graph break under "
@@ -98,7 +97,7 @@ RULES: tuple[Rule, ...] = (
          "torch.compile splits the graph at the conversion unless "
          "`capture_scalar_outputs` is set; torch.export traces an unbacked symbol, and "
          "non-strict export already fails on `x * float(t)`.",
-         "scale = x.max().item()", "scale = x.max()", (_TROUBLE, _EXPORT_DOCS),
+         "scale = x.max().item()", "scale = x.max()", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
          forward=True, match=_to_number),
     Rule("IC303", "tolist-in-forward",
          "`.tolist()` in forward is a graph break under torch.compile and an error under strict "
@@ -106,13 +105,14 @@ RULES: tuple[Rule, ...] = (
          "the data as a tensor",
          "Finds `.tolist()` calls in forward.",
          "Converting a tensor to Python lists leaves the graph.",
-         "ids = x.tolist()", "ids = x", (_TROUBLE,), forward=True, match=_method("tolist")),
+         "ids = x.tolist()", "ids = x", (TROUBLESHOOTING_DOCS,), forward=True,
+         match=_method("tolist")),
     Rule("IC304", "numpy-conversion-in-forward",
          "`.numpy()` in forward: torch.compile and strict torch.export trace it through torch's "
          "numpy support, but non-strict torch.export (the default) fails: use torch operations",
          "Finds `.numpy()` calls in forward.",
          "Non-strict export runs forward on fake tensors, which cannot become numpy arrays.",
-         "arr = x.cpu().numpy()", "arr = x", (_TROUBLE, _EXPORT_DOCS),
+         "arr = x.cpu().numpy()", "arr = x", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
          forward=True, match=_method("numpy")),
     Rule("IC305", "numpy-call-in-forward",
          "`{api}` in forward is a numpy call: torch.compile and strict torch.export trace it, "
@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
          "Finds calls into numpy in forward.",
          "numpy calls on tensors need a numpy array, which non-strict export's fake tensors "
          "cannot give; on constants they are traced as constants.",
-         "y = np.exp(x)", "y = torch.exp(x)", (_TROUBLE, _EXPORT_DOCS), default=False,
+         "y = np.exp(x)", "y = torch.exp(x)", (TROUBLESHOOTING_DOCS, EXPORT_DOCS), default=False,
          forward=True, match=_numpy),
     Rule("IC306", "branch-on-tensor-value",
          "Python `{api}` on a tensor value in forward is a graph break under torch.compile and "
@@ -142,6 +142,6 @@ RULES: tuple[Rule, ...] = (
          "A clock read is a side effect Dynamo will not trace; where it is traced, the exported "
          "program holds one constant instead of the time.",
          "def forward(self, x):\n    return x * time.time()",
-         "def forward(self, x, now):\n    return x * now", (_TROUBLE, _EXPORT_DOCS),
+         "def forward(self, x, now):\n    return x * now", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
          forward=True, match=_clock),
 )

@@ -5,14 +5,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import NOTE, PYTORCH_DOCS, Fields, Rule, compile_api, display
+from . import AOTI_DOCS, EXPORT_DOCS, NOTE, PYTORCH_DOCS, Fields, Rule, compile_api, display
 
 _EXPORT = "torch.export.export(model, example_inputs)"
 _AOTI = "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))"
 _SUPERSEDED = ("TorchScript is in maintenance mode; PyTorch 2.x deploys through torch.export "
                "(AOTInductor on servers, ExecuTorch on devices) or torch.compile.")
-_EXPORT_DOCS = f"{PYTORCH_DOCS}/export.html"
-_AOTI_DOCS = f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html"
 _ONNX_DOCS = f"{PYTORCH_DOCS}/onnx.html"
 
 LITE_METHODS = {"_save_for_lite_interpreter", "_save_to_buffer_for_lite_interpreter"}
@@ -60,19 +58,19 @@ RULES: tuple[Rule, ...] = (
          "Finds `torch.jit.script` calls and `@torch.jit.script` decorators.", _SUPERSEDED,
          "scripted = torch.jit.script(model)",
          f"ep = {_EXPORT}\npkg = torch._inductor.aoti_compile_and_package(ep)",
-         (_EXPORT_DOCS, NOTE), on=("call", "decorator"), apis=frozenset({"torch.jit.script"})),
+         (EXPORT_DOCS, NOTE), on=("call", "decorator"), apis=frozenset({"torch.jit.script"})),
     Rule("IC102", "torch-jit-trace",
          "`{api}` is superseded: capture the graph with `torch.export.export`",
          "Finds `torch.jit.trace` and `torch.jit.trace_module`.",
          _SUPERSEDED + " Tracing silently bakes in control flow; export reports it.",
-         "traced = torch.jit.trace(model, (x,))", f"ep = {_EXPORT}", (_EXPORT_DOCS, NOTE),
+         "traced = torch.jit.trace(model, (x,))", f"ep = {_EXPORT}", (EXPORT_DOCS, NOTE),
          apis=frozenset({"torch.jit.trace", "torch.jit.trace_module"})),
     Rule("IC103", "torch-jit-script-method",
          "`torch.jit.script_method` is superseded: drop it and export the module with "
          "`torch.export.export`", "Finds `@torch.jit.script_method` and calls to it.",
          _SUPERSEDED, "@torch.jit.script_method\ndef forward(self, x): ...",
          "def forward(self, x): ...\n# then: torch.export.export(module, (x,))",
-         (_EXPORT_DOCS, NOTE), on=("call", "decorator"),
+         (EXPORT_DOCS, NOTE), on=("call", "decorator"),
          apis=frozenset({"torch.jit.script_method"})),
     Rule("IC104", "torch-jit-save-load",
          "`{api}` serializes TorchScript: save an exported program (`torch.export.save`) or an "
@@ -80,7 +78,7 @@ RULES: tuple[Rule, ...] = (
          "Finds `torch.jit.save` and `torch.jit.load`.", _SUPERSEDED,
          "torch.jit.save(scripted, 'model.pt')",
          "torch.export.save(ep, 'model.pt2')  # or aoti_compile_and_package(ep, package_path=...)",
-         (f"{_EXPORT_DOCS}#serialization", NOTE),
+         (f"{EXPORT_DOCS}#serialization", NOTE),
          apis=frozenset({"torch.jit.save", "torch.jit.load"})),
     Rule("IC105", "aot-compile",
          "`{api}` is deprecated: use "
@@ -88,14 +86,14 @@ RULES: tuple[Rule, ...] = (
          "Finds `torch._export.aot_compile` and `torch._inductor.aot_compile`.",
          "The original AOTInductor entry points produce a bare shared library; they were "
          "replaced by the .pt2 package API that AOTInductor's Python and C++ loaders read.",
-         "so_path = torch._export.aot_compile(model, (x,))", _AOTI, (_AOTI_DOCS, NOTE),
+         "so_path = torch._export.aot_compile(model, (x,))", _AOTI, (AOTI_DOCS, NOTE),
          apis=frozenset({"torch._export.aot_compile", "torch._inductor.aot_compile"})),
     Rule("IC106", "aot-load",
          "`torch._export.aot_load` is deprecated: load the package with "
          "`torch._inductor.aoti_load_package`",
          "Finds `torch._export.aot_load`.", "Replaced by the .pt2 package loader.",
          "runner = torch._export.aot_load(so_path, 'cpu')",
-         "runner = torch._inductor.aoti_load_package('model.pt2')", (_AOTI_DOCS, NOTE),
+         "runner = torch._inductor.aoti_load_package('model.pt2')", (AOTI_DOCS, NOTE),
          apis=frozenset({"torch._export.aot_load"})),
     Rule("IC107", "lite-interpreter",
          "`{api}`: the TorchScript lite interpreter is superseded by ExecuTorch: lower with "
@@ -143,7 +141,7 @@ RULES: tuple[Rule, ...] = (
          "It returns a bare GraphModule without the ExportedProgram's signature, guards or "
          "serialization; neither AOTInductor nor ExecuTorch accepts it.",
          "gm, guards = torch._dynamo.export(model)(x)", f"ep = {_EXPORT}",
-         (_EXPORT_DOCS, NOTE), apis=frozenset({"torch._dynamo.export"})),
+         (EXPORT_DOCS, NOTE), apis=frozenset({"torch._dynamo.export"})),
     Rule("IC112", "private-export-entry-point",
          "`{api}` is a private or removed capture API: call `torch.export.export(model, args)` "
          "(quantization takes its `.module()`)",
@@ -152,7 +150,7 @@ RULES: tuple[Rule, ...] = (
          "`torch.export.export(...).module()`), and `torch.export._trace._export` is internal "
          "and changes between releases.",
          "gm = capture_pre_autograd_graph(model, (x,))",
-         "gm = torch.export.export(model, (x,)).module()", (_EXPORT_DOCS, NOTE),
+         "gm = torch.export.export(model, (x,)).module()", (EXPORT_DOCS, NOTE),
          apis=frozenset({"torch._export.capture_pre_autograd_graph",
                          "torch.export._trace._export"})),
     Rule("IC113", "torchscript-optimization",
@@ -160,7 +158,7 @@ RULES: tuple[Rule, ...] = (
          "(its freezing is on by default for inference) or use `torch.compile`",
          "Finds `torch.jit.freeze` and `torch.jit.optimize_for_inference`.", _SUPERSEDED,
          "frozen = torch.jit.freeze(torch.jit.script(model.eval()))", _AOTI,
-         (_AOTI_DOCS, NOTE), apis=frozenset({"torch.jit.freeze",
+         (AOTI_DOCS, NOTE), apis=frozenset({"torch.jit.freeze",
                                               "torch.jit.optimize_for_inference"})),
     Rule("IC114", "torchscript-compile-backend",
          "`{api}` compiles through TorchScript: use the default inductor backend "
