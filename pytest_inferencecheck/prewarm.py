@@ -39,13 +39,9 @@ def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
     """
     if store.has_kind("aoti"):
         return None
-    try:
-        for name in _PROBE_MODULES:
-            importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - a broken torch: the user's import and the check say so
-        return None
-    thread = _background(_probe_cpu_isa)
-    _PROBE.append(thread)
+    thread = _background(_probe_cpu_isa, _PROBE_MODULES)
+    if thread is not None:
+        _PROBE.append(thread)
     return thread
 
 
@@ -62,18 +58,27 @@ def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thre
     if not any(t.runtime == "no-python" for t in wanted) or _have_runner(store):
         return None
 
-    from .cpp_build import ensure_runner
-
     def work() -> None:
+        from .cpp_build import ensure_runner  # imported already, on the calling thread
+
         try:
             ensure_runner(store, background=True)
         finally:
             store.release()
 
-    return _background(work)
+    return _background(work, (f"{__package__}.cpp_build",))
 
 
-def _background(work: Callable[[], object]) -> threading.Thread:
+def _background(work: Callable[[], object], imports: tuple[str, ...]) -> threading.Thread | None:
+    """Run `work` on a daemon thread, after importing on this thread every module it uses
+    (`imports`); None, and nothing started, when one of them cannot be imported (a broken
+    torch: the user's own import and the check that needs the work say so)."""
+    try:
+        for name in imports:
+            importlib.import_module(name)
+    except Exception:  # noqa: BLE001
+        return None
+
     def run() -> None:
         try:
             work()

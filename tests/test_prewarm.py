@@ -30,16 +30,22 @@ SPY = textwrap.dedent('''
     from pytest_inferencecheck import prewarm
     from pytest_inferencecheck.store import ArtifactStore
 
-    thread = prewarm.probe_cpu(ArtifactStore(sys.argv[1]))
-    assert thread is not None, "an empty store must start the probe"
+    store = ArtifactStore(sys.argv[1])
+    probe = prewarm.probe_cpu(store)
+    runner = prewarm.build_runner(store, ["server-x86-cpp"])
+    assert probe is not None and runner is not None, "an empty store must start both"
     prewarm.settle_cpu_probe()
-    assert not thread.is_alive()
+    runner.join(300)
+    assert not probe.is_alive() and not runner.is_alive()
+    from pytest_inferencecheck.cpp_build import build_key, find_compiler
+    assert store.lookup("runner", build_key(find_compiler())) is not None, "no runner built"
     print(json.dumps(off_main))
 ''')
 
 
-def test_the_cpu_probe_imports_nothing_on_its_thread(tmp_path):
-    # a cold inductor cache, so that the probe compiles for real (and imports all it would)
+def test_background_jobs_import_nothing_on_their_threads(tmp_path):
+    # a cold inductor cache and an empty store: the CPU probe and the C++ runner build run for
+    # real (and import all they would)
     env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", SPY, str(tmp_path / "store")],
                           capture_output=True, text=True, timeout=300, env=env)
