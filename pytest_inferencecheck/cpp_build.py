@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import functools
+import atexit
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import torch
 
 from .store import REBUILT, REUSED, ArtifactStore, Use
+from .toolchain import identity
 
 SOURCE = Path(__file__).parent / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"
@@ -67,30 +70,33 @@ def compile_command(compiler: str, source: Path, output: Path) -> list[str]:
             str(source), "-o", str(output), "-L", str(lib), *libs, f"-Wl,-rpath,{lib}"]
 
 
-@functools.lru_cache(maxsize=8)
-def _compiler_version(compiler: str) -> str:
-    try:
-        return subprocess.run([compiler, "--version"], capture_output=True, text=True,
-                              timeout=30).stdout.splitlines()[0]
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return "unknown"
-
-
-def compiler_identity() -> str:
-    """The compiler that builds native code here: its path and version (part of artifact keys)."""
-    compiler = find_compiler()
-    return f"{compiler}|{_compiler_version(compiler)}"
-
-
 def build_key(compiler: str) -> str:
-    """What the binary depends on: torch build, compiler and version, flags, runner source."""
+    """What the binary depends on: torch build, the compiler binary, flags, runner source."""
     h = hashlib.sha256()
-    for part in (torch.__version__, str(Path(torch.__file__).parent), compiler,
-                 _compiler_version(compiler), " ".join(compile_command(compiler, SOURCE,
-                                                                       Path("out"))),
-                 SOURCE.read_text()):
+    for part in (torch.__version__, str(Path(torch.__file__).parent), identity(compiler),
+                 " ".join(compile_command(compiler, SOURCE, Path("out"))), SOURCE.read_text()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:32]
+
+
+_COMPILING: set[subprocess.Popen] = set()
+
+
+def stop() -> None:
+    """Kill a runner build still compiling (Ctrl-C, the end of the run): no compiler may write
+    into the store after the run exits. The next run clears what it left in scratch."""
+    for proc in list(_COMPILING):
+        _kill_group(proc)
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            proc.wait(timeout=30)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+atexit.register(stop)
 
 
 def lower_priority(pid: int) -> None:
@@ -113,15 +119,23 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
     def build(folder: Path) -> dict[str, Any]:
         output = folder / BINARY_NAME
         cmd = compile_command(compiler, SOURCE, output)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # its own process group: `stop` ends the compiler driver and the cc1plus and ld under it
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        _COMPILING.add(proc)
         if background:
             lower_priority(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
-            proc.kill()
+            _kill_group(proc)
             proc.communicate()
             raise BuildError(f"building the C++ runner took over {timeout_s:.0f}s") from exc
+        except BaseException:  # Ctrl-C, a check's timeout: the compiler goes too
+            _kill_group(proc)
+            raise
+        finally:
+            _COMPILING.discard(proc)
         if proc.returncode != 0:
             raise BuildError(
                 f"building the C++ runner failed (exit {proc.returncode}):\n"

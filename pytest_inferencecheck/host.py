@@ -8,7 +8,6 @@ check never falls back or goes green on them.
 from __future__ import annotations
 
 import errno
-import functools
 
 INSTALL_COMPILER = ("install a C++ compiler (e.g. `apt-get install g++`), or set CXX to one; "
                     "AOTInductor and inductor compile C++ with it")
@@ -32,27 +31,13 @@ def require_compiler() -> None:
 
 
 def compiler_problem() -> str | None:
-    """Why inductor cannot compile C++ here (None: it can). Probed once per process and
-    environment (`CXX`, `PATH`), the way inductor itself searches."""
-    import os
+    """Why inductor cannot compile C++ here (None: it can), found the way inductor searches."""
+    from . import compat, toolchain
 
-    return _probe(os.environ.get("CXX"), os.environ.get("PATH"))
-
-
-@functools.lru_cache(maxsize=8)
-def _probe(cxx: str | None, path: str | None) -> str | None:
-    try:
-        from torch._inductor.cpp_builder import get_cpp_compiler
-
-        get_cpp_compiler()
-    except Exception as exc:  # noqa: BLE001 - InvalidCxxCompiler, or a broken CXX
-        from torch._inductor import config
-
-        search = config.cpp.cxx if isinstance(config.cpp.cxx, (list, tuple)) else (config.cpp.cxx,)
-        looked = ", ".join(str(c) for c in search if c) or "nothing"
-        return (f"no working C++ compiler on this host (inductor looked for {looked}: "
-                f"{type(exc).__name__})")
-    return None
+    if toolchain.inductor_compiler() is not None:
+        return None
+    return (f"no working C++ compiler on this host (inductor looked for "
+            f"{compat.inductor_search_text()})")
 
 
 def fault_of(exc: BaseException) -> str | None:
