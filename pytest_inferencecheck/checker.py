@@ -17,7 +17,6 @@ from . import pipeline
 from .decision import recommend
 from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
-from .facts import StaleFacts
 from .host import fault_of, hint_for
 from .job import Job
 from .locations import forward_location
@@ -162,7 +161,7 @@ def check(
                                                        else prebuild)), level)
         try:
             with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
-                _run(job, result)
+                pipeline.run(job, result)
         except CheckTimeout as exc:
             result.failures.append(Failure(
                 "timeout", f"the check {exc}" + (f": the {exc.stage} stage did not finish"
@@ -247,20 +246,6 @@ def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:
     """An eager failure with no line of its own points at the model's forward."""
     where = forward_location(model) if failure.stage == "eager" and not failure.file else None
     return dataclasses.replace(failure, file=where.file, line=where.line) if where else failure
-
-
-def _run(job: Job, result: CheckResult) -> None:
-    before = dataclasses.replace(result, failures=list(result.failures),
-                                 notes=list(result.notes))
-    try:
-        pipeline.run(job, result)
-    except StaleFacts as exc:  # an untracked dependency changed: measure everything again
-        job.notes.append(f"{exc}: they were discarded and measured again")
-        job.store.discard("facts", exc.key)
-        job.stages.stages.clear()
-        job.uses.clear()
-        vars(result).update(vars(before))  # the result as it was before the run
-        pipeline.run(job, result)
 
 
 def _deviation(result: CheckResult) -> None:

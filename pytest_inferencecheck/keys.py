@@ -1,10 +1,12 @@
-"""What determines an artifact or a fact, reduced to a key.
+"""What determines an artifact or a recorded run, reduced to a key.
 
-An exported program is keyed by its graph, signature, input specs, range constraints and the
-bytes of every constant and weight it embeds; a model (for facts measured without exporting) by
-its module tree, every attribute that can steer `forward`, and its weights; inputs by their
-values. Anything that cannot be reduced to bytes faithfully raises `Uncacheable`: it is then
-measured again rather than guessed.
+Nothing here keys the facts of a trace (graph breaks, export): those are measured on every
+check, as torch itself retraces with Dynamo on every compile. What is keyed comes after the
+trace: an exported program by its graphs, node values, signature, range constraints and the
+bytes of every weight and constant; the operators it calls that are not torch's own, by their
+implementation; inputs by their values; the build and run by the software versions, the
+environment and torch's configs (`runtime_state`). Anything that cannot be reduced to bytes
+faithfully raises `Uncacheable`: it is then built and run again rather than guessed.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import enum
 import functools
 import hashlib
 import os
-import platform
 import re
 import sys
 import types
+import warnings
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -61,27 +63,117 @@ def update_tensor(h: Any, t: torch.Tensor, where: str = "tensor") -> None:
 
 
 def program_key(program: torch.export.ExportedProgram) -> str:
-    """The key of an exported program: what any artifact compiled from it depends on."""
+    """The key of an exported program: what any artifact compiled from it depends on.
+
+    Every graph (the top one and each nested one: `cond` branches, loop bodies), the value
+    (dtype, shape, stride, device) every node computes, the signature, range constraints and
+    calling convention, and the bytes of every weight and constant. An opaque constant (a
+    script object) has no bytes to key: `Uncacheable`.
+    """
     h = hashlib.sha256()
-    h.update(program.graph_module.code.encode())
-    for node in program.graph.nodes:
-        if node.op == "placeholder":
-            val = node.meta.get("val")
-            desc = (getattr(val, "dtype", None), tuple(getattr(val, "shape", ())),
-                    val.stride() if isinstance(val, torch.Tensor) else None,
-                    getattr(val, "device", None), type(val).__name__)
-            h.update(f"{node.name}:{desc}".encode())
+    h.update(f"dialect={getattr(program, 'dialect', '')}|".encode())
+    for name, module in program.graph_module.named_modules():
+        if not isinstance(module, torch.fx.GraphModule):
+            continue
+        h.update(f"[{name}]".encode() + module.code.encode())
+        for node in module.graph.nodes:
+            h.update(f"{node.name}:{_value_desc(node.meta.get('val'))};".encode())
     h.update(str(program.graph_signature).encode())
     h.update(repr(sorted((str(k), str(v)) for k, v in program.range_constraints.items())).encode())
     h.update(str(program.call_spec).encode())
     for name, value in sorted([*program.state_dict.items(), *program.constants.items()],
                               key=lambda kv: kv[0]):
         h.update(name.encode() + b"=")
-        if isinstance(value, torch.Tensor):
-            update_tensor(h, value, f"constant {name}")
-        else:  # a script object or an opaque constant: only its type is known
-            h.update(f"<{type(value).__qualname__}>".encode())
+        if not isinstance(value, torch.Tensor):
+            raise Uncacheable(f"the exported program holds {name}, a "
+                              f"{type(value).__qualname__} (an opaque constant)")
+        update_tensor(h, value, f"constant {name}")
     return h.hexdigest()[:KEY_CHARS]
+
+
+def _value_desc(val: Any) -> str:
+    """What a node computes, as export recorded it (a fake tensor, a symbol, a tuple...)."""
+    if isinstance(val, torch.Tensor):
+        return f"T({val.dtype},{tuple(val.shape)},{val.stride()},{val.device})"
+    if isinstance(val, (list, tuple)):
+        return "(" + ",".join(_value_desc(v) for v in val) + ")"
+    return f"{type(val).__name__}:{val}" if val is not None else ""
+
+
+# Operators whose implementation ships with torch (and is keyed by torch's version).
+TORCH_NAMESPACES = frozenset({
+    "aten", "prims", "higher_order", "quantized", "_quantized", "quantized_decomposed",
+    "rngprims", "debugprims", "profiler", "inductor", "_c10d_functional",
+    "_c10d_functional_autograd", "c10d_functional", "c10d", "_dtensor", "_export"})
+
+
+def foreign_ops(program: torch.export.ExportedProgram) -> list[str]:
+    """The operators the program calls whose implementation does not ship with torch (custom
+    operators, a library's own), by qualified name: what runs when the artifact runs."""
+    found: set[str] = set()
+    for module in program.graph_module.modules():
+        if not isinstance(module, torch.fx.GraphModule):
+            continue
+        for node in module.graph.nodes:
+            namespace = getattr(node.target, "namespace", None)
+            if node.op == "call_function" and isinstance(namespace, str) and \
+                    namespace not in TORCH_NAMESPACES:
+                found.add(str(getattr(node.target, "name", lambda: node.target)()))
+    return sorted(found)
+
+
+def ops_fingerprint(program: torch.export.ExportedProgram) -> str:
+    """What the program's foreign operators are: each one's schema and the source of every
+    Python function behind it (`torch.library.custom_op`), and the shared libraries of C++
+    operators. `Uncacheable` for an operator whose implementation cannot be found."""
+    from . import compat
+
+    ops = foreign_ops(program)
+    if not ops:
+        return ""
+    h = hashlib.sha256()
+    libraries = compat.loaded_op_libraries()
+    for qualname in ops:
+        base = qualname.split(".")[0]
+        h.update(f"{qualname}|{_schema(qualname)}|".encode())
+        functions = compat.custom_op_functions(base)
+        if functions is None:
+            if not libraries:
+                raise Uncacheable(f"the operator {qualname} is not torch's own and its "
+                                  "implementation cannot be found")
+            continue  # a C++ operator: the libraries below are keyed
+        for fn in functions:
+            _update_function(h, fn)
+    for path in libraries:
+        h.update(f"lib:{path}:{_file_sha256(path)}|".encode())
+    return h.hexdigest()[:KEY_CHARS]
+
+
+def _schema(qualname: str) -> str:
+    namespace, _, name = qualname.partition("::")
+    op_name, _, overload = name.partition(".")
+    try:
+        packet = getattr(getattr(torch.ops, namespace), op_name)
+        return str(getattr(packet, overload or "default")._schema)
+    except (AttributeError, RuntimeError):
+        return "?"
+
+
+def _update_function(h: Any, fn: Any) -> None:
+    """A Python function by its code: the file it is defined in (by content), where in it, and
+    the bytecode and constants (a function made by `exec` has no file)."""
+    code = fn.__code__
+    h.update(f"fn:{fn.__module__}.{fn.__qualname__}@{code.co_firstlineno}|".encode())
+    h.update(code.co_code + repr(code.co_consts).encode() + repr(code.co_names).encode())
+    try:
+        h.update(_file_sha256(code.co_filename).encode())
+    except OSError:
+        h.update(b"<no file>")
+
+
+def _file_sha256(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 # -- models and inputs --------------------------------------------------------------------------
@@ -219,13 +311,6 @@ def _is_pattern(value: Any) -> bool:
     return isinstance(value, re.Pattern)
 
 
-def model_fingerprint(model: torch.nn.Module) -> str:
-    """The model's structure, the attributes that can steer forward, and its weights."""
-    h = hashlib.sha256()
-    _Canon(h).module_tree(model, type(model).__name__)
-    return h.hexdigest()[:KEY_CHARS]
-
-
 def value_fingerprint(value: Any, where: str = "inputs") -> str:
     """Example inputs (or any plain value), by value."""
     h = hashlib.sha256()
@@ -254,23 +339,56 @@ def package_version(dist: str) -> str | None:
 
 
 @functools.cache
-def host() -> tuple[str, ...]:
-    """The machine an artifact was compiled for: architecture and CPU features."""
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith(("flags", "Features", "model name")):
-                    flags += line
-                if line.strip() == "":
-                    break  # the first CPU describes them all
-    except OSError:
-        flags = platform.processor()
-    return (platform.system(), platform.machine(), hashlib.sha256(flags.encode()).hexdigest()[:16])
+def versions() -> tuple[Any, ...]:
+    """The software that builds and runs artifacts: torch, ExecuTorch, Python, this package."""
+    return (torch.__version__, str(Path(torch.__file__).parent), package_version("executorch"),
+            sys.version_info[:3], tool_digest())
 
 
-@functools.cache
-def environment() -> tuple[Any, ...]:
-    """Everything outside the model that a fact or an artifact depends on."""
-    return (torch.__version__, package_version("executorch"), sys.version_info[:3],
-            tool_digest(), host(), os.environ.get("TORCHINDUCTOR_FREEZING"))
+# Environment variables that steer how torch, inductor, the compiler, OpenMP, MKL, CUDA or
+# ExecuTorch build or run an artifact. (What `forward` itself reads is in the fresh trace.)
+ENV_PREFIXES = ("TORCH", "PYTORCH", "INDUCTOR", "AOT", "ATEN_", "OMP_", "KMP_", "GOMP_", "MKL",
+                "DNNL_", "ONEDNN_", "OPENBLAS", "XNNPACK", "CUDA", "CUBLAS", "CUDNN", "NVIDIA",
+                "HIP", "ROCM", "EXECUTORCH", "ET_", "CXX", "CC", "CFLAGS", "CPPFLAGS", "LDFLAGS",
+                "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "LIBRARY_PATH",
+                "LD_LIBRARY_PATH", "LD_PRELOAD")
+
+
+_NUMERIC_FLAGS = tuple((owner, flag) for owner, flags in (
+    ("", ("fp32_precision",)),
+    ("mkldnn", ("enabled", "fp32_precision")),
+    ("cudnn", ("enabled", "allow_tf32", "deterministic", "benchmark", "fp32_precision")),
+    ("cuda.matmul", ("allow_tf32", "allow_fp16_reduced_precision_reduction",
+                     "allow_bf16_reduced_precision_reduction", "fp32_precision")),
+) for flag in flags)
+
+
+def _resolve(owner: str) -> Any:
+    obj: Any = torch.backends
+    for part in filter(None, owner.split(".")):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def runtime_state() -> tuple[Any, ...]:
+    """The process state an artifact's build and run depend on besides its program: the
+    environment variables above, threads, torch's numeric modes and the configs of inductor and
+    AOTAutograd (as torch's own compile caches key them). Read on every call: a test or a
+    conftest may change any of it between two checks."""
+    from . import compat
+
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)))
+    with warnings.catch_warnings():  # some of these flags are deprecated in favour of others
+        warnings.simplefilter("ignore")
+        modes = (torch.get_num_threads(), torch.get_float32_matmul_precision(),
+                 torch.are_deterministic_algorithms_enabled(),
+                 torch.is_deterministic_algorithms_warn_only_enabled(),
+                 str(torch.get_default_dtype()),
+                 *(getattr(_resolve(owner), flag, None) for owner, flag in _NUMERIC_FLAGS))
+    configs = []
+    for module in ("torch._inductor.config", "torch._functorch.config"):
+        digest_ = compat.config_hash(module)
+        if digest_ is None:
+            raise Uncacheable(f"{module} cannot be keyed on this torch")
+        configs.append(digest_)
+    return env, modes, tuple(configs)

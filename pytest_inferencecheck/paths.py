@@ -1,9 +1,14 @@
 """One technology's path: build or reuse its artifact, run it, compare with eager, time it.
 
 A run of a stored artifact on given inputs is recorded too (its outputs and latency). A later
-check whose artifact, inputs, run options and host are the same reads those outputs instead of
-running the artifact again, and compares them with its own fresh eager reference: the artifact
-is a pure function of what its key covers, as a test result is in Bazel's cache.
+check whose artifact, inputs, run options, device and process state are the same reads those
+outputs instead of running the artifact again, and compares them with its own fresh eager
+reference: the artifact is a pure function of what its key covers, as a test result is in
+Bazel's cache. Not recorded: the run of a program that calls operators torch does not ship
+(their code can read any state), and of inputs that cannot be keyed.
+
+A reused artifact that fails to load or run is not taken for the model's failure (a fallback
+to row 5): it is discarded and rebuilt, and the rebuilt one decides, as in a cold run.
 """
 
 from __future__ import annotations
@@ -15,15 +20,18 @@ from typing import Any
 
 import torch
 
+from .devices import identity
 from .facts import Facts
+from .host import fault_of
 from .job import Job
-from .keys import Uncacheable, digest, environment, value_fingerprint
+from .keys import Uncacheable, digest, runtime_state, value_fingerprint, versions
 from .outputs import SCALARS, compare_leaves, leaves
 from .result import Failure, Latency, Numerics
 from .runners import RUNNERS, Runner, Stored
 from .runners.base import reuse_detail
 from .shapes import second_shape
-from .store import LAYOUT, REUSED, Use
+from .stages import StageError, describe
+from .store import LAYOUT, REUSED, Entry, Use
 from .timing import median_ms
 
 OUTPUTS = "outputs.pt"
@@ -48,11 +56,30 @@ def run_path(job: Job, facts: Facts, technology: str,
     runner = runner or RUNNERS[technology]()
     stored = runner.stored(job, facts)
     other = second_shape(job.model, job.args, job.kwargs, job.opts.dynamic_shapes)
-    run_key = _run_key(job, runner, stored, other)
+    run_key = _run_key(job, facts, runner, stored, other)
     if run_key is not None and stored is not None:
         recorded = _recorded(job, facts, technology, stored, run_key, other)
         if recorded is not None:
             return recorded
+    stage_mark, use_mark = job.stages.mark(), len(job.uses)
+    try:
+        return _build_and_run(job, facts, technology, runner, run_key, other)
+    except StageError as err:
+        reused = [u for u in job.uses[use_mark:] if u.status == REUSED]
+        if not reused or fault_of(err.exc):
+            raise  # a fresh artifact's failure is the model's (or the host's): it stands
+        for use in reused:  # as a cold run would: build everything this path reused again
+            job.store.discard(use.kind, use.key)
+        job.stages.rewind(stage_mark)
+        del job.uses[use_mark:]
+        job.notes.append(
+            f"the stored {', '.join(f'{u.kind} {u.short_key}' for u in reused)} failed at "
+            f"{err.stage} ({describe(err.exc)}): discarded and built again")
+        return _build_and_run(job, facts, technology, runner, run_key, other)
+
+
+def _build_and_run(job: Job, facts: Facts, technology: str, runner: Runner,
+                   run_key: str | None, other: tuple[tuple, dict, str] | None) -> PathOutcome:
     built = runner.build(job, facts)
     outcome = PathOutcome(technology, executorch=built.executorch, skip_reason=built.skip_reason)
     if built.artifact is None:  # built but cannot run here (e.g. a backend this runtime lacks)
@@ -83,22 +110,27 @@ def run_path(job: Job, facts: Facts, technology: str,
         st.detail = f"eager {eager_ms:.3f} ms, {technology} " + (
             f"{artifact_ms:.3f} ms" if artifact_ms is not None else "not measured")
     outcome.numerics, outcome.latency = numerics, Latency(eager_ms, artifact_ms)
-    if run_key is not None and stored is not None:
-        _record(job, run_key, got, got_second, outcome.latency)
+    if run_key is not None and built.entry is not None:
+        _record(job, run_key, got, got_second, outcome.latency, built.entry)
     _numerics_failure(outcome)
     return outcome
 
 
-def _run_key(job: Job, runner: Runner, stored: Stored | None,
+def _run_key(job: Job, facts: Facts, runner: Runner, stored: Stored | None,
              other: tuple[tuple, dict, str] | None) -> str | None:
-    if stored is None or job.inputs_key is None:
+    """The key of this artifact's run on these inputs here; None when the run is not recorded."""
+    if stored is None or stored.key is None or job.inputs_key is None:
+        return None
+    if facts.foreign_ops:
+        job.notes.append(f"the program calls {', '.join(facts.foreign_ops[:3])}, not torch's own "
+                         "operators: its artifact runs on every check (a run is not recorded)")
         return None
     try:
         second = value_fingerprint(other[:2], "second-shape inputs") if other else None
+        return digest("run", LAYOUT, runner.technology, stored.key, runner.run_parts(job),
+                      job.inputs_key, second, versions(), runtime_state(), identity(job.device))
     except Uncacheable:
         return None
-    return digest("run", LAYOUT, runner.technology, stored.key, runner.run_parts(job),
-                  job.inputs_key, second, environment())
 
 
 def _storable(flat: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -137,7 +169,7 @@ def _numerics_failure(outcome: PathOutcome) -> None:
 
 
 def _record(job: Job, run_key: str, got: list, got_second: list | None,
-            latency: Latency) -> None:
+            latency: Latency, artifact: Entry) -> None:
     size = sum(v.numel() * v.element_size() for _, v in [*got, *(got_second or [])]
                if isinstance(v, torch.Tensor))
     if size > RECORD_MAX_BYTES:
@@ -149,10 +181,20 @@ def _record(job: Job, run_key: str, got: list, got_second: list | None,
         torch.save({"example": [(p, _cpu(v)) for p, v in got],
                     "second": [(p, _cpu(v)) for p, v in got_second] if got_second else None},
                    folder / OUTPUTS)
-        return {"latency": latency.to_dict()}
+        return {"latency": latency.to_dict(), "artifact": _digests(artifact)}
 
-    _, use = job.store.obtain("run", run_key, build, label=f"{job.name} run", size_hint=size)
+    def accept(entry: Entry) -> str | None:
+        return None if entry.meta.get("artifact") == _digests(artifact) else \
+            "it recorded a run of other bytes than the stored artifact"
+
+    _, use = job.store.obtain("run", run_key, build, label=f"{job.name} run", accept=accept,
+                              size_hint=size)
     job.used(use)
+
+
+def _digests(entry: Entry) -> dict[str, str]:
+    """The files of an artifact by content: a recorded run is of exactly these bytes."""
+    return {name: str(info.get("sha256")) for name, info in sorted(entry.files.items())}
 
 
 def _cpu(value: Any) -> Any:
@@ -165,8 +207,8 @@ def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: 
     record = job.store.lookup("run", run_key)
     # verified though not loaded: a damaged artifact in the store is rebuilt, never vouched for
     artifact = job.store.lookup(stored.kind, stored.key) if record is not None else None
-    if record is None or artifact is None:
-        return None
+    if record is None or artifact is None or record.meta.get("artifact") != _digests(artifact):
+        return None  # no record, no artifact, or a record of other bytes than those stored
     try:
         data = torch.load(record.file(OUTPUTS), weights_only=True)
         latency = Latency(**record.meta["latency"])

@@ -20,9 +20,9 @@ from .runners.torch_compile import TorchCompileRunner
 from .stages import StageError, describe
 
 
-def run(job: Job, result: CheckResult, *, reuse_facts: bool = True) -> None:
-    """Measure (or reuse) the facts, decide the row, run its path; fill in `result`."""
-    facts = gather(job, reuse=reuse_facts)
+def run(job: Job, result: CheckResult) -> None:
+    """Measure the facts, decide the row, run its path; fill in `result`."""
+    facts = gather(job)
     if job.level != "quick":
         prebuild.start(job, facts, job.prebuild)
     result.graph_breaks, result.export = facts.graph_breaks, facts.export

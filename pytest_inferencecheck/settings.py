@@ -67,8 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Rewrite the baseline from this run's graph breaks instead of gating on it; "
             "default: off", False),
     Setting("cache", "--inference-check-cache", "flag",
-            "Keep artifacts and measured facts in the artifact store and reuse them; with "
-            "--no-inference-check-cache nothing is kept between runs; default: on", True),
+            "Keep built artifacts and their recorded runs in the artifact store and reuse them "
+            "where their keys prove them unchanged; with --no-inference-check-cache nothing is "
+            "kept between runs; default: on", True),
     Setting("cache_dir", "--inference-check-cache-dir", "path",
             "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
             "~/.cache/pytest-inferencecheck"),

@@ -125,6 +125,14 @@ class Stages:
             self.current = outer
         self._add(Stage(name, PASSED, time.perf_counter() - start, handle.detail))
 
+    def mark(self) -> int:
+        """A point to `rewind` to."""
+        return len(self.stages)
+
+    def rewind(self, mark: int) -> None:
+        """Forget the stages since `mark` (they are being run again)."""
+        del self.stages[mark:]
+
     def skip(self, name: str, detail: str) -> None:
         """Record a stage that did not run here, and why."""
         self._add(Stage(name, SKIPPED, 0.0, detail))

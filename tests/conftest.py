@@ -61,6 +61,20 @@ def session_store(tmp_path_factory):
         os.environ["INFERENCECHECK_CACHE_DIR"] = old
 
 
+@pytest.fixture(scope="session")
+def cpp_runner(session_store):
+    """The C++ runner, built once into the session's store: stores seeded from it skip the
+    build (tests of the runner itself start without it)."""
+    from pytest_inferencecheck.cpp_build import ensure_runner
+    from pytest_inferencecheck.store import ArtifactStore
+
+    store = ArtifactStore(session_store)
+    try:
+        return ensure_runner(store).path
+    finally:
+        store.release()
+
+
 @pytest.fixture
 def fresh_store(tmp_path, monkeypatch, session_store):
     """An empty store for this test, so it builds and runs for real; the C++ runner, when the

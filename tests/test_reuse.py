@@ -1,6 +1,8 @@
 """Never compile twice: what is shared between targets and runs, and what must miss.
 
-Real checks, real compiles, a real store on disk. Each test starts from an empty store.
+Real checks, real compiles, a real store on disk. Each test starts from an empty store. Every
+check traces and exports afresh; what is shared is what comes after the trace (see
+test_sound_reuse.py for the changes a stale entry would miss).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import torch
 
 import models
 from pytest_inferencecheck import check, keys
-from pytest_inferencecheck.facts import forget_recent
 from pytest_inferencecheck.reporters.text import explain
 
 pytestmark = pytest.mark.slow
@@ -35,15 +36,6 @@ class Net(nn.Module):
         if self.chatty:
             print("scoring")
         return y * reuse_config.SCALE
-
-
-class Scaled(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(8, 8)
-
-    def forward(self, x):
-        return self.lin(x) * reuse_config.CFG.scale  # an object's field: no source tracks it
 '''
 
 
@@ -80,22 +72,25 @@ def _cnn(target, **kwargs):
     return check(models.SmallCNN(), models.cnn_inputs(), target, **kwargs)
 
 
-def test_targets_share_one_export_one_package_and_reruns_reuse_everything(fresh_store):
-    forget_recent()
+def test_targets_share_one_package_and_reruns_reuse_everything_after_the_trace(fresh_store):
     py, cpp, android = (_cnn(t) for t in ("server-x86-python", "server-x86-cpp",
                                           "mobile-android"))
     for r in (py, cpp, android):
         assert r.outcome == "passed", explain(r)
-    assert uses(py) == [("facts", "built"), ("aoti", "built"), ("run", "built")]
-    # the C++ path loads the very .pt2 the Python path compiled; the facts are not measured twice
-    assert ("aoti", "reused") in uses(cpp) and ("facts", "reused") in uses(cpp)
+    assert uses(py) == [("aoti", "built"), ("run", "built")]
+    # the C++ path loads the very .pt2 the Python path compiled
+    assert ("aoti", "reused") in uses(cpp)
     assert {u.key for u in py.artifacts if u.kind == "aoti"} == \
         {u.key for u in cpp.artifacts if u.kind == "aoti"}
-    assert uses(android)[:2] == [("facts", "reused"), ("executorch", "built")]
-    exports = [s for r in (py, cpp, android) for s in r.stages if s.name == "export"]
-    assert [s.detail.startswith("reused") for s in exports] == [False, True, True]  # one export
-    # a rerun builds, compiles and runs nothing: each artifact's recorded run is compared with
-    # a fresh eager reference
+    assert uses(android)[0] == ("executorch", "built")
+    # the facts are never taken from the store: each check traces and exports for itself
+    for r in (py, cpp, android):
+        assert [s.status for s in r.stages if s.name in ("graph_breaks", "export")] == \
+            ["passed", "passed"]
+        assert not any(s.detail.startswith("reused") for s in r.stages
+                       if s.name in ("graph_breaks", "export"))
+    # a rerun traces and exports, then builds, compiles and runs nothing: each artifact's
+    # recorded run is compared with a fresh eager reference
     again = [_cnn(t) for t in ("server-x86-python", "server-x86-cpp", "mobile-android")]
     for r in again:
         assert r.outcome == "passed", explain(r)
@@ -114,8 +109,6 @@ def test_a_changed_line_of_forward_misses_and_the_rerun_passes(net_module):
     module = importlib.reload(module)
     second = check(net(module), (torch.ones(2, 8),), "server-x86-python", store=folder / "s")
     assert second.outcome == "passed", explain(second)
-    facts = next(u for u in second.artifacts if u.kind == "facts")
-    assert facts.status == "rebuilt" and "reuse_net.py changed" in facts.note
     assert ("aoti", "built") in uses(second)  # another program, another package
     assert {u.key for u in first.artifacts if u.kind == "aoti"} != \
         {u.key for u in second.artifacts if u.kind == "aoti"}
@@ -124,44 +117,23 @@ def test_a_changed_line_of_forward_misses_and_the_rerun_passes(net_module):
 def test_a_changed_config_module_read_by_forward_misses(net_module):
     module, folder = net_module
     store = folder / "s"
-    check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    check(net(module), (torch.ones(2, 8),), "mobile-android", store=store)
     (folder / "reuse_config.py").write_text(
         "import types\nSCALE = 3\nCFG = types.SimpleNamespace(scale=2)\n")
     importlib.reload(sys.modules["reuse_config"])
-    r = check(net(module), (torch.ones(2, 8),), "mac", store=store)
-    facts = next(u for u in r.artifacts if u.kind == "facts")
-    assert facts.status == "rebuilt" and "reuse_config.py changed" in facts.note
+    r = check(net(module), (torch.ones(2, 8),), "mobile-android", store=store)
+    assert r.outcome == "passed", explain(r)
+    assert uses(r) == [("executorch", "built"), ("run", "built")]  # the program holds SCALE
 
 
 def test_a_config_value_changed_at_run_time_misses(net_module, monkeypatch):
     module, folder = net_module
     store = folder / "s"
-    check(net(module), (torch.ones(2, 8),), "mac", store=store)
+    check(net(module), (torch.ones(2, 8),), "mobile-android", store=store)
     monkeypatch.setattr(sys.modules["reuse_config"], "SCALE", 5)  # no file is edited
-    r = check(net(module), (torch.ones(2, 8),), "mac", store=store)
-    facts = next(u for u in r.artifacts if u.kind == "facts")
-    assert facts.status == "rebuilt" and "global reuse_config.SCALE changed" in facts.note
-
-
-def test_facts_that_no_longer_match_the_export_are_discarded_and_measured_again(
-        net_module, monkeypatch):
-    # A dependency no key covers (a field of a config object, changed at run time) changes the
-    # program: when the next artifact is built, the re-export shows it, and nothing stale is
-    # stored under the old program's key.
-    module, folder = net_module
-    store = folder / "s"
-    torch.manual_seed(0)
-    first = check(module.Scaled(), (torch.ones(2, 8),), "server-x86-python", store=store)
-    assert first.outcome == "passed", explain(first)
-    forget_recent()
-    monkeypatch.setattr(sys.modules["reuse_config"].CFG, "scale", 3)
-    torch.manual_seed(0)
-    android = check(module.Scaled(), (torch.ones(2, 8),), "mobile-android", store=store)
-    assert android.outcome == "passed", explain(android)
-    assert android.numerics.ok  # the .pte is the scale-3 program, not the stored facts' one
-    assert any("did not match this model's export" in n and "measured again" in n
-               for n in android.notes)
-    assert [u.status for u in android.artifacts if u.kind == "facts"] == ["built"]
+    r = check(net(module), (torch.ones(2, 8),), "mobile-android", store=store)
+    assert r.outcome == "passed", explain(r)
+    assert uses(r) == [("executorch", "built"), ("run", "built")]
 
 
 def test_an_attribute_that_steers_forward_is_part_of_the_key(net_module):
@@ -171,12 +143,10 @@ def test_an_attribute_that_steers_forward_is_part_of_the_key(net_module):
     chatty = check(net(module, chatty=True), (torch.ones(2, 8),), "server-x86-python",
                    store=folder / "s")
     assert quiet.graph_breaks == [] and quiet.recommendation.row == 3
-    assert len(chatty.graph_breaks) == 1 and chatty.recommendation.row == 4
-    assert ("facts", "built") in uses(chatty)  # never the quiet model's facts
+    assert len(chatty.graph_breaks) == 1 and chatty.recommendation.row == 4  # its own trace
 
 
 def test_a_changed_weight_misses(fresh_store):
-    forget_recent()
     torch.manual_seed(0)
     model = models.SmallCNN()
     first = check(model, models.cnn_inputs(), "server-x86-python")
@@ -184,17 +154,16 @@ def test_a_changed_weight_misses(fresh_store):
         model.head.bias[0] += 1.0
     second = check(model, models.cnn_inputs(), "server-x86-python")
     assert second.outcome == "passed", explain(second)
-    assert uses(second) == [("facts", "built"), ("aoti", "built"), ("run", "built")]
-    assert first.artifacts[1].key != second.artifacts[1].key
+    assert uses(second) == [("aoti", "built"), ("run", "built")]
+    assert first.artifacts[0].key != second.artifacts[0].key
 
 
 def test_options_that_change_the_program_miss_and_others_do_not(fresh_store):
-    forget_recent()
     base = _cnn("server-x86-python")
     assert ("aoti", "built") in uses(base)
     batch = torch.export.Dim("batch", min=1, max=8)
     dynamic = _cnn("server-x86-python", dynamic_shapes=({0: batch},))
-    assert ("facts", "built") in uses(dynamic) and ("aoti", "built") in uses(dynamic)
+    assert ("aoti", "built") in uses(dynamic)
     assert dynamic.numerics.second_shape is not None and dynamic.numerics.ok
     # a looser tolerance changes the verdict's rule, not the artifact nor its recorded run
     loose = _cnn("server-x86-python", atol=1e-2)
@@ -211,20 +180,19 @@ def test_options_that_change_the_program_miss_and_others_do_not(fresh_store):
 def test_another_torch_version_misses(fresh_store, monkeypatch):
     # A second torch cannot be installed beside this one: the version string is what the keys
     # read, so it is changed here, and the keys' cache cleared.
-    first = _cnn("mac")
+    first = _cnn("mobile-android")
     monkeypatch.setattr(torch, "__version__", "2.99.0+other")
-    keys.environment.cache_clear()
+    keys.versions.cache_clear()
     try:
-        second = _cnn("mac")
+        second = _cnn("mobile-android")
     finally:
         monkeypatch.undo()
-        keys.environment.cache_clear()
-    assert uses(first) == [("facts", "built")] and uses(second) == [("facts", "built")]
+        keys.versions.cache_clear()
+    assert uses(first)[0] == ("executorch", "built") and uses(second)[0] == ("executorch", "built")
     assert first.artifacts[0].key != second.artifacts[0].key
 
 
 def test_a_corrupted_package_is_rebuilt_and_the_result_says_so(fresh_store):
-    forget_recent()
     first = _cnn("server-x86-cpp")
     (package,) = fresh_store.glob("v1/entries/aoti/*/model.pt2")
     data = bytearray(package.read_bytes())
@@ -292,7 +260,7 @@ def test_xdist_workers_build_each_artifact_exactly_once_and_a_rerun_builds_nothi
     assert len(built) == len(set(built)), built  # nothing built twice, by any worker
     kinds = sorted(k for k, _ in built)
     assert kinds.count("aoti") == 2 and kinds.count("executorch") == 2
-    assert kinds.count("facts") == 2 and kinds.count("run") == 6
+    assert kinds.count("run") == 6
     result, again = _report(two_model_repo, "-n", "2")
     result.assert_outcomes(passed=6)
     assert {a["status"] for r in again for a in r["artifacts"]} == {"reused"}
@@ -327,7 +295,6 @@ def test_cache_dir_option_moves_the_store(two_model_repo):
 
 
 def test_another_targets_artifact_is_built_ahead_by_a_helper_process(fresh_store):
-    forget_recent()
     first = _cnn("server-x86-python", prebuild=("mobile-android", "server-x86-cpp"))
     assert first.outcome == "passed", explain(first)
     android = _cnn("mobile-android")
@@ -341,7 +308,6 @@ def test_another_targets_artifact_is_built_ahead_by_a_helper_process(fresh_store
 
 
 def test_a_helper_that_fails_leaves_the_item_to_build_and_report_the_real_error(fresh_store):
-    forget_recent()
     _cnn("server-x86-python", prebuild=("mobile-android",), executorch_partitioners=["qnn"])
     android = _cnn("mobile-android", executorch_partitioners=["qnn"])
     assert android.outcome == "failed"
@@ -352,7 +318,6 @@ def test_a_helper_that_fails_leaves_the_item_to_build_and_report_the_real_error(
 def test_a_store_whose_disk_fills_up_mid_compile_still_gives_the_verdict(tmp_path):
     from filesystems import full_disk
 
-    forget_recent()
     with full_disk(tmp_path / "tiny", "64k") as tiny:
         r = _cnn("server-x86-python", store=tiny)
         assert r.outcome == "passed", explain(r)

@@ -97,6 +97,6 @@ class AOTICppRunner:
         with job.stages.stage("runner_build") as st:
             runner = ensure_runner(job.store)
             st.detail = f"{reuse_detail(job.used(runner.use))} {runner.path}"
-        artifact = CppArtifact(runner.path, entry.file(PACKAGE), program_call(job, facts, entry),
+        artifact = CppArtifact(runner.path, entry.file(PACKAGE), program_call(facts, entry),
                                job.workdir, job.opts.cpp_timeout_s)
-        return Built(artifact, latency_ms=artifact.measure_latency_ms)
+        return Built(artifact, latency_ms=artifact.measure_latency_ms, entry=entry)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..keys import digest, environment
+from ..keys import runtime_state, versions
 from ..quiet import quiet_torch
-from ..store import LAYOUT, Entry
+from ..store import Entry
 from .base import Built, ProgramCall, Stored, obtain_in_stage
 
 if TYPE_CHECKING:
@@ -20,19 +20,19 @@ if TYPE_CHECKING:
 PACKAGE = "model.pt2"
 
 
-def _compiler() -> str:
-    from ..cpp_build import BuildError, compiler_identity
-
-    try:
-        return compiler_identity()
-    except BuildError:
-        return "no compiler"  # the compile fails and says so; the key only has to differ
-
-
 def stored_package(job: Job, facts: Facts) -> Stored:
-    """The `.pt2` of this program on this device, shared by the Python and C++ paths."""
-    key = digest("aoti", LAYOUT, facts.program_key, job.device, environment(), _compiler())
-    return Stored("aoti", key, ("aoti_compile",))
+    """The `.pt2` of this program on this device, shared by the Python and C++ paths. Keyed by
+    the program, the device it is compiled for, the compiler inductor really uses, and the
+    versions, environment and configs that steer inductor (`keys.runtime_state`)."""
+    return Stored.keyed("aoti", ("aoti_compile",), facts, lambda: package_parts(job.device))
+
+
+def package_parts(device: str) -> tuple[Any, ...]:
+    """What decides a `.pt2` besides its program, in this process."""
+    from ..devices import identity
+    from ..toolchain import inductor_compiler_identity
+
+    return identity(device), versions(), runtime_state(), inductor_compiler_identity()
 
 
 def compile_into(program: torch.export.ExportedProgram, folder: Path, device: str
@@ -46,28 +46,22 @@ def compile_into(program: torch.export.ExportedProgram, folder: Path, device: st
 
 def obtain_package(job: Job, facts: Facts) -> Entry:
     """AOT-compile the exported program into the store once; every later use reuses it."""
-    from ..facts import program_for
 
     def build(folder: Path) -> dict[str, Any]:
+        from ..host import require_compiler
         from ..prewarm import settle_cpu_probe
 
-        from ..host import require_compiler
-
         require_compiler()  # a host without one is the host's fault, never row 5
-        program = program_for(job, facts, "the AOTInductor package")
         settle_cpu_probe()
-        return compile_into(program, folder, job.device)
+        return compile_into(facts.require_program(), folder, job.device)
 
-    return obtain_in_stage(job, "aoti_compile", "aoti", stored_package(job, facts).key, build,
+    return obtain_in_stage(job, "aoti_compile", stored_package(job, facts), build,
                            size_hint=2 * facts.weight_bytes)
 
 
-def program_call(job: Job, facts: Facts, entry: Entry) -> ProgramCall:
+def program_call(facts: Facts, entry: Entry) -> ProgramCall:
     """The calling convention stored with an artifact, or the program's own."""
-    from ..facts import program_for
-
-    call = ProgramCall.from_meta(entry.meta.get("call"))
-    return call or ProgramCall(program_for(job, facts, "the calling convention"))
+    return ProgramCall.from_meta(entry.meta.get("call")) or ProgramCall(facts.require_program())
 
 
 class AOTIPythonRunner:
@@ -87,4 +81,4 @@ class AOTIPythonRunner:
         """Return the loaded package, called like the model."""
         entry = obtain_package(job, facts)
         with job.stages.stage("aoti_load"), quiet_torch():
-            return Built(torch._inductor.aoti_load_package(str(entry.file(PACKAGE))))
+            return Built(torch._inductor.aoti_load_package(str(entry.file(PACKAGE))), entry=entry)

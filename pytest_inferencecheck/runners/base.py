@@ -4,24 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.utils._pytree as pytree
 
+from ..keys import Uncacheable, digest
+from ..store import LAYOUT, Entry, Use
+
 if TYPE_CHECKING:
     from ..facts import Facts
     from ..job import Job
-    from ..store import Entry, Use
 
 
 @dataclass(frozen=True)
 class Stored:
-    """Where a path's artifact lives in the store, and the stages that build it."""
+    """Where a path's artifact lives in the store, and the stages that build it. `key` is None
+    when the artifact cannot be keyed faithfully (`unkept` says why): it is then built for
+    this check alone, in its scratch directory, and neither kept nor reused."""
 
     kind: str
-    key: str
+    key: str | None
     build_stages: tuple[str, ...]
+    unkept: str | None = None
+
+    @classmethod
+    def keyed(cls, kind: str, build_stages: tuple[str, ...], facts: Facts,
+              parts: Callable[[], tuple[Any, ...]]) -> Stored:
+        """The entry of `facts`' program with `parts()` (what else decides the artifact)."""
+        if facts.program_key is None:
+            return cls(kind, None, build_stages, facts.unkeyable or "no exported program")
+        try:
+            return cls(kind, artifact_key(kind, facts.program_key, parts()), build_stages)
+        except Uncacheable as exc:
+            return cls(kind, None, build_stages, str(exc))
+
+
+def artifact_key(kind: str, program_key: str, parts: tuple[Any, ...]) -> str:
+    """The key of an artifact of `kind` built from a program, given what else decides it."""
+    return digest(kind, LAYOUT, program_key, *parts)
 
 
 @dataclass
@@ -37,6 +59,7 @@ class Built:
     latency_ms: Callable[[], float | None] | None = None
     executorch: dict[str, Any] | None = None
     skip_reason: str | None = None
+    entry: Entry | None = None  # the store entry it was loaded from (a recorded run names it)
 
 
 class Runner(Protocol):
@@ -63,17 +86,46 @@ def reuse_detail(use: Use) -> str:
     return f"{text} ({use.note})" if use.note else text
 
 
-def obtain_in_stage(job: Job, stage: str, kind: str, key: str,
-                    build: Callable[[Any], dict[str, Any] | None], size_hint: int = 0) -> Entry:
-    """Obtain a store entry inside a timed stage whose detail says built or reused."""
+@dataclass(frozen=True)
+class Obtained:
+    """An artifact's entry, what the store did (None: built and not kept), and whether this
+    check ran the build itself (a reused or built-ahead entry had its stages run elsewhere)."""
+
+    entry: Entry
+    use: Use | None
+    built_here: bool
+
+
+def obtain(job: Job, stored: Stored, build: Callable[[Path], dict[str, Any] | None],
+           size_hint: int = 0) -> Obtained:
+    """The artifact's entry: from the store (waiting for a helper building it ahead), built
+    into it once, or, when it cannot be keyed, built into this check's scratch directory and
+    not kept (nothing in the store is touched)."""
     from .. import prebuild
 
+    ran: list[bool] = []
+
+    def building(folder: Path) -> dict[str, Any] | None:
+        ran.append(True)
+        return build(folder)
+
+    if stored.key is None:
+        folder = job.workdir / f"unkept-{stored.kind}"
+        folder.mkdir(exist_ok=True)
+        return Obtained(Entry(stored.kind, "", folder, {}, building(folder) or {}), None, True)
+    ahead = prebuild.wait(stored.kind, stored.key)
+    entry, use = job.store.obtain(stored.kind, stored.key, building,
+                                  label=f"{job.name} ({stored.kind})", size_hint=size_hint)
+    return Obtained(entry, job.used(prebuild.account(use, ahead)), bool(ran))
+
+
+def obtain_in_stage(job: Job, stage: str, stored: Stored,
+                    build: Callable[[Path], dict[str, Any] | None], size_hint: int = 0) -> Entry:
+    """Obtain an artifact inside a timed stage whose detail says built, reused or not kept."""
     with job.stages.stage(stage) as st:
-        ahead = prebuild.wait(kind, key)
-        entry, use = job.store.obtain(kind, key, build, label=f"{job.name} ({kind})",
-                                      size_hint=size_hint)
-        st.detail = reuse_detail(job.used(prebuild.account(use, ahead)))
-    return entry
+        got = obtain(job, stored, build, size_hint)
+        st.detail = reuse_detail(got.use) if got.use else f"built, not kept: {stored.unkept}"
+    return got.entry
 
 
 class ProgramCall:

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import InferenceCheckError
-from ..keys import digest, environment
+from ..keys import runtime_state, versions
 from ..options import CheckOptions
 from ..quiet import capture_fd, quiet_torch
 from ..result import Failure
 from ..stages import Stages
-from ..store import LAYOUT, REUSED
-from .base import Built, ProgramCall, Stored, reuse_detail
+from .base import Built, ProgramCall, Stored, obtain, reuse_detail
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -144,16 +143,21 @@ def gates(facts: dict[str, Any], opts: CheckOptions) -> list[Failure]:
     return failures
 
 
+def pte_parts(partitioners: Any) -> tuple[Any, ...]:
+    """What decides a `.pte` besides its program, in this process."""
+    return tuple(partitioners), versions(), runtime_state()
+
+
 class ExecuTorchRunner:
     """Lowers with the requested partitioners (XNNPACK by default) and runs where it can."""
 
     technology = "executorch"
 
     def stored(self, job: Job, facts: Facts) -> Stored:
-        """The `.pte` of this program with these partitioners."""
-        key = digest("executorch", LAYOUT, facts.program_key, job.opts.executorch_partitioners,
-                     environment())
-        return Stored("executorch", key, ("lower", "to_executorch"))
+        """The `.pte` of this program with these partitioners, ExecuTorch, torch, and the
+        environment and configs of this process."""
+        return Stored.keyed("executorch", ("lower", "to_executorch"), facts,
+                            lambda: pte_parts(job.opts.executorch_partitioners))
 
     def run_parts(self, job: Job) -> tuple[Any, ...]:
         """Nothing besides the program and the inputs."""
@@ -161,25 +165,17 @@ class ExecuTorchRunner:
 
     def build(self, job: Job, facts: Facts) -> Built:
         """Lower and serialize the program once (into the store); load it where it can run."""
-        from .. import prebuild
-        from ..facts import program_for
-
         _require_executorch()
         names = list(job.opts.executorch_partitioners)
         stored = self.stored(job, facts)
         start = time.perf_counter()
-        ahead = prebuild.wait(stored.kind, stored.key)
-        entry, use = job.store.obtain(
-            stored.kind, stored.key,
-            lambda folder: lower_into(program_for(job, facts, "the ExecuTorch program"), names,
-                                      folder, job.stages),
-            label=f"{job.name} (executorch)", size_hint=2 * facts.weight_bytes)
-        built_ahead = prebuild.account(use, ahead)
-        job.used(built_ahead)
-        if use.status == REUSED:  # stored earlier, or built ahead by a helper while we waited
+        got = obtain(job, stored, lambda folder: lower_into(
+            facts.require_program(), names, folder, job.stages), size_hint=2 * facts.weight_bytes)
+        entry = got.entry
+        if not got.built_here and got.use is not None:  # stored, or built ahead by a helper
             waited = time.perf_counter() - start
             for stage in stored.build_stages:
-                job.stages.record(stage, waited, reuse_detail(built_ahead))
+                job.stages.record(stage, waited, reuse_detail(got.use))
                 waited = 0.0
         et = dict(entry.meta["executorch"])
         reason = not_executed_reason(et)
@@ -196,7 +192,8 @@ class ExecuTorchRunner:
                 raise RuntimeError(f"{exc}\nruntime log:\n{err.text.strip()[-2000:]}") from exc
         from .aoti_python import program_call
 
-        return Built(ExecuTorchArtifact(method, program_call(job, facts, entry)), executorch=et)
+        return Built(ExecuTorchArtifact(method, program_call(facts, entry)), executorch=et,
+                     entry=entry)
 
 
 def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: Path,

@@ -1,0 +1,511 @@
+"""Sound reuse: a check that reuses the store reaches the verdict a cold run reaches.
+
+Each test runs a real check, changes one thing that decides the result (code reached only under
+tracing, state no source file holds, torch's configs, a custom operator, the compiler, a stored
+artifact), then checks again on the same store (the rerun) and on an empty one (the cold run):
+the two verdicts must be equal. Most changes flip the cold verdict, so a rerun that reused a
+stale fact, artifact or recorded run would differ from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from pytest_inferencecheck import check
+from pytest_inferencecheck.reporters.text import explain
+
+pytestmark = pytest.mark.slow
+
+HELPERS = '''
+def under_trace(y):
+    return y
+'''
+
+CONFIG = '''
+import types
+CFG = types.SimpleNamespace(debug=False, scale=2.0)
+'''
+
+MODEL = '''
+import os
+import torch
+import torch.nn.functional as F
+from torch import nn
+import sound_config
+from sound_helpers import under_trace
+
+
+class Traced(nn.Module):
+    """Calls a helper (in another file) only under tracing: eager never runs it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.lin(x)
+        if torch.compiler.is_compiling():
+            y = under_trace(y)
+        return torch.relu(y)
+
+
+class Steered(nn.Module):
+    """Its trace depends on state no source file holds: environment variables, a config
+    object's fields, a function of torch's that a test patches."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = F.gelu(self.lin(x)) * sound_config.CFG.scale
+        y = y * float(os.environ.get("SOUND_SCALE", "1"))
+        if os.environ.get("SOUND_DEBUG") == "1":
+            print("debug: from the environment")
+        if sound_config.CFG.debug:
+            print("debug: from the config object")
+        return y
+
+
+class Scalar(nn.Module):
+    """`.item()`: a graph break unless Dynamo captures scalar outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.lin(x)
+        return y * y.sum().item()
+'''
+
+X = (torch.ones(2, 8),)
+
+
+def verdict(result) -> tuple:
+    """Everything the gate and the reports decide from: outcome, row, breaks, export, numerics,
+    the stages that failed."""
+    rec = result.recommendation
+    return (result.outcome, rec.row if rec else None, rec.technology if rec else None,
+            sorted((b.type, b.file, b.line) for b in result.graph_breaks or []),
+            (result.export.ok, sorted(i.kind for i in result.export.issues))
+            if result.export else None,
+            result.numerics.ok if result.numerics else None,
+            sorted(f.stage for f in result.failures))
+
+
+def statuses(result, kind: str) -> list[str]:
+    return [u.status for u in result.artifacts if u.kind == kind]
+
+
+class Repo:
+    """The model files on disk, importable, editable, and two stores: the one reused, and an
+    empty one per cold run (both seeded with the C++ runner when the session has one)."""
+
+    def __init__(self, folder: Path, session_store: Path) -> None:
+        self.folder, self.session_store = folder, session_store
+        self.warm = self._store("warm")
+        self.colds = 0
+        for name, text in (("sound_helpers", HELPERS), ("sound_config", CONFIG),
+                           ("sound_model", MODEL)):
+            (folder / f"{name}.py").write_text(text)
+            sys.modules.pop(name, None)
+        self.model = importlib.import_module("sound_model")
+
+    def _store(self, name: str) -> Path:
+        root = self.folder / name
+        runners = self.session_store / "v1" / "entries" / "runner"
+        if runners.exists():  # the runner is not what these tests are about
+            shutil.copytree(runners, root / "v1" / "entries" / "runner")
+        return root
+
+    def check(self, cls: str, target: str, store: Path | None = None, **kwargs):
+        torch.manual_seed(0)
+        return check(getattr(self.model, cls)(), X, target, store=store or self.warm, **kwargs)
+
+    def edit(self, module: str, text: str) -> None:
+        """Edit a file and load it again, and the model module that imports from it (as a
+        new process would; the model's own file is unchanged)."""
+        (self.folder / f"{module}.py").write_text(text)
+        importlib.reload(sys.modules[module])
+        self.model = importlib.reload(self.model)
+
+    def rerun_and_cold(self, cls: str, target: str, **kwargs):
+        """The same check on the reused store, then on an empty one; their verdicts agree."""
+        rerun = self.check(cls, target, **kwargs)
+        self.colds += 1
+        cold = self.check(cls, target, self._store(f"cold{self.colds}"), **kwargs)
+        assert verdict(rerun) == verdict(cold), f"rerun:\n{explain(rerun)}\ncold:\n{explain(cold)}"
+        return rerun, cold
+
+
+@pytest.fixture
+def configured():
+    """`configured(torch._dynamo.config, name=value)`: one of torch's configs changed for this
+    test with its own `patch` (pytest's monkeypatch cannot restore a ConfigModule)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda config, **changes: stack.enter_context(config.patch(changes))
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch, session_store, cpp_runner):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # an edit within a second still loads
+    for var in ("SOUND_SCALE", "SOUND_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    yield Repo(tmp_path, session_store)
+    for name in ("sound_helpers", "sound_config", "sound_model"):
+        sys.modules.pop(name, None)
+
+
+# -- code reached only under tracing ------------------------------------------------------------
+def test_a_break_added_to_a_helper_only_tracing_reaches_fails_the_rerun(repo):
+    first = repo.check("Traced", "server-x86-cpp")
+    assert first.outcome == "passed", explain(first)
+    repo.edit("sound_helpers", HELPERS.replace("    return y", '    print("tracing")\n'
+                                                               "    return y"))
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-cpp")
+    assert cold.outcome == "failed" and cold.failures[0].stage == "graph_breaks"
+    assert rerun.graph_breaks[0].file.endswith("sound_helpers.py")
+
+
+def test_math_changed_in_a_helper_only_tracing_reaches_is_lowered_anew(repo):
+    first = repo.check("Traced", "mobile-android")
+    assert first.outcome == "passed", explain(first)
+    repo.edit("sound_helpers", HELPERS.replace("return y", "return y * 2"))
+    rerun, cold = repo.rerun_and_cold("Traced", "mobile-android")
+    # eager never runs the helper: the lowered program really differs from it
+    assert cold.outcome == "failed" and cold.failures[0].stage == "compare"
+    assert statuses(rerun, "executorch") == ["built"] and statuses(rerun, "run") == ["built"]
+
+
+# -- state that steers the trace but is no source file ------------------------------------------
+def test_an_environment_variable_read_in_forward(repo, monkeypatch):
+    assert repo.check("Steered", "mobile-android").outcome == "passed"
+    monkeypatch.setenv("SOUND_DEBUG", "1")
+    rerun, cold = repo.rerun_and_cold("Steered", "mobile-android")
+    assert cold.outcome == "failed" and len(rerun.graph_breaks) == 1
+
+
+def test_a_field_of_a_config_object(repo, monkeypatch):
+    assert repo.check("Steered", "mobile-android").outcome == "passed"
+    monkeypatch.setattr(sys.modules["sound_config"].CFG, "debug", True)
+    rerun, cold = repo.rerun_and_cold("Steered", "mobile-android")
+    assert cold.outcome == "failed" and len(rerun.graph_breaks) == 1
+
+
+def test_dynamo_config_capture_scalar_outputs(repo, configured):
+    first = repo.check("Scalar", "mobile-android")
+    assert first.outcome == "failed" and first.failures[0].stage == "graph_breaks"
+    configured(torch._dynamo.config, capture_scalar_outputs=True)
+    rerun, cold = repo.rerun_and_cold("Scalar", "mobile-android")
+    assert cold.graph_breaks == [] and verdict(cold) != verdict(first)
+
+
+# -- the other way round: stale artifacts or recorded runs would fail a passing model -----------
+def test_a_changed_scale_on_a_config_object(repo, monkeypatch):
+    assert repo.check("Steered", "mobile-android").outcome == "passed"
+    monkeypatch.setattr(sys.modules["sound_config"].CFG, "scale", 3.0)
+    rerun, cold = repo.rerun_and_cold("Steered", "mobile-android")
+    assert rerun.outcome == "passed", explain(rerun)
+    assert statuses(rerun, "executorch") == ["built"]
+
+
+def test_a_monkeypatched_torch_function(repo, monkeypatch):
+    first = repo.check("Steered", "mobile-android")
+    assert first.outcome == "passed", explain(first)
+    monkeypatch.setattr(torch.nn.functional, "gelu", lambda x, approximate="none": torch.tanh(x))
+    rerun, cold = repo.rerun_and_cold("Steered", "mobile-android")
+    assert rerun.outcome == "passed", explain(rerun)
+    assert statuses(rerun, "executorch") == ["built"]
+
+
+def test_an_environment_variable_that_scales_the_output(repo, monkeypatch):
+    assert repo.check("Steered", "mobile-android").outcome == "passed"
+    monkeypatch.setenv("SOUND_SCALE", "3")
+    rerun, cold = repo.rerun_and_cold("Steered", "mobile-android")
+    assert rerun.outcome == "passed", explain(rerun)
+
+
+# -- a custom operator whose implementation changes (separate processes: an operator cannot be
+#    registered twice in one) -------------------------------------------------------------------
+OPS = '''
+import torch
+
+@torch.library.custom_op("soundlib::scale", mutates_args=())
+def scale(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+@scale.register_fake
+def _(x):
+    return torch.empty_like(x)
+'''
+
+OPS_MODEL = '''
+import torch
+from torch import nn
+import sound_ops
+
+class WithOp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.ops.soundlib.scale(self.lin(x))
+'''
+
+OPS_CHECK = '''
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+import sound_ops_model
+from pytest_inferencecheck import check
+for store in sys.argv[2:]:
+    torch.manual_seed(0)
+    r = check(sound_ops_model.WithOp(), (torch.ones(2, 8),), "server-x86-python", store=store)
+    print(json.dumps(r.to_dict()))
+'''
+
+
+def _in_process(folder: Path, *stores: Path) -> list[dict]:
+    """One process (an operator cannot be registered twice in one), a check per store."""
+    proc = subprocess.run([sys.executable, "-c", OPS_CHECK, str(folder), *map(str, stores)],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads(line) for line in proc.stdout.strip().splitlines()[-len(stores):]]
+
+
+def _verdict_of(d: dict) -> tuple:
+    rec = d["recommendation"] or {}
+    return (d["outcome"], rec.get("row"), d["numerics"]["ok"] if d["numerics"] else None,
+            sorted(f["stage"] for f in d["failures"]))
+
+
+def test_a_changed_custom_operator_implementation(tmp_path):
+    (tmp_path / "sound_ops.py").write_text(OPS)
+    (tmp_path / "sound_ops_model.py").write_text(OPS_MODEL)
+    (first,) = _in_process(tmp_path, tmp_path / "warm")
+    assert first["outcome"] == "passed", first["failures"]
+    assert any("runs on every check" in n for n in first["notes"])  # its run is not recorded
+    (tmp_path / "sound_ops.py").write_text(OPS.replace("x * 2", "x * 3"))
+    rerun, cold = _in_process(tmp_path, tmp_path / "warm", tmp_path / "cold")
+    assert _verdict_of(rerun) == _verdict_of(cold) and rerun["outcome"] == "passed"
+    # the package is keyed by the operator's source: the edit is a new one
+    assert [a["status"] for a in rerun["artifacts"] if a["kind"] == "aoti"] == ["built"]
+    assert not [a for a in rerun["artifacts"] if a["kind"] == "run"]
+
+
+# -- the host: the compiler inductor really uses -----------------------------------------------
+def _compiler_first_on_path(folder: Path, script: str, monkeypatch, configured) -> None:
+    folder.mkdir()
+    wrapper = folder / "g++"
+    wrapper.write_text(script)
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    configured(torch._inductor.config, **{"cpp.cxx": (None, "g++")})  # as with CXX unset
+
+
+def test_another_compiler_first_on_path_rebuilds_the_package(repo, tmp_path, monkeypatch,
+                                                             configured):
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed", explain(first)
+    real = shutil.which("g++")
+    _compiler_first_on_path(tmp_path / "bin", f'#!/bin/sh\nexec {real} "$@"\n', monkeypatch,
+                            configured)
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    assert rerun.outcome == "passed" and statuses(rerun, "aoti") == ["built"]
+    assert {u.key for u in rerun.artifacts if u.kind == "aoti"} != \
+        {u.key for u in first.artifacts if u.kind == "aoti"}
+
+
+def test_a_broken_compiler_first_on_path_is_a_host_fault_on_the_rerun_too(repo, tmp_path,
+                                                                          monkeypatch, configured):
+    assert repo.check("Traced", "server-x86-python").outcome == "passed"
+    _compiler_first_on_path(tmp_path / "bin", "#!/bin/sh\nexit 1\n", monkeypatch, configured)
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    (failure,) = cold.failures
+    assert failure.stage == "aoti_compile" and "host fault" in failure.message, explain(cold)
+
+
+# -- a stored artifact that does not load here is rebuilt, not taken for row 5 ---------------------
+def test_a_reused_package_that_cannot_be_loaded_is_rebuilt_not_a_fallback(repo):
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed" and first.recommendation.row == 3
+    (package,) = repo.warm.glob("v1/entries/aoti/*/model.pt2")
+    # a package its checksum vouches for that does not load here (built by another torch, or
+    # for another GPU): bytes that are no zip archive, with a manifest that matches them
+    package.write_bytes(b"not a package " * 100)
+    manifest = package.parent / "manifest.json"
+    data = json.loads(manifest.read_text())
+    from pytest_inferencecheck.store import file_sha256
+
+    data["files"]["model.pt2"] = {"bytes": package.stat().st_size, "sha256": file_sha256(package)}
+    manifest.write_text(json.dumps(data))
+    for record in repo.warm.glob("v1/entries/run/*"):  # its runs were recorded elsewhere
+        shutil.rmtree(record)
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    assert rerun.recommendation.row == 3 and rerun.fallback is None
+    assert statuses(rerun, "aoti") == ["built"]
+    assert any("discarded and built again" in n for n in rerun.notes)
+
+
+def test_a_run_record_of_other_bytes_than_the_stored_artifact_is_not_reused(repo):
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed"
+    (package,) = repo.warm.glob("v1/entries/aoti/*/model.pt2")
+    package.write_bytes(package.read_bytes() + b"\0")  # replaced, and its manifest with it
+    manifest = package.parent / "manifest.json"
+    data = json.loads(manifest.read_text())
+    from pytest_inferencecheck.store import file_sha256
+
+    data["files"]["model.pt2"] = {"bytes": package.stat().st_size, "sha256": file_sha256(package)}
+    manifest.write_text(json.dumps(data))
+    rerun = repo.check("Traced", "server-x86-python")
+    (run,) = [u for u in rerun.artifacts if u.kind == "run"]
+    assert run.status == "rebuilt" and "other bytes" in run.note  # ran again, record replaced
+
+
+# -- torch's own state and the environment around the compile ---------------------------------
+# Each changes one input of the compile or the run for real and returns how to undo it.
+def _inductor_freezing(monkeypatch, configured):
+    configured(torch._inductor.config, freezing=not torch._inductor.config.freezing)
+
+
+def _functorch_config(monkeypatch, configured):
+    configured(torch._functorch.config, donated_buffer=not torch._functorch.config.donated_buffer)
+
+
+def _threads(monkeypatch, configured):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads - 1 if threads > 1 else 2)
+    return lambda: torch.set_num_threads(threads)
+
+
+def _matmul_precision(monkeypatch, configured):
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium" if before != "medium" else "high")
+    return lambda: torch.set_float32_matmul_precision(before)
+
+
+def _deterministic(monkeypatch, configured):
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(not before)
+    return lambda: torch.use_deterministic_algorithms(before)
+
+
+def _inductor_environment(monkeypatch, configured):
+    monkeypatch.setenv("TORCHINDUCTOR_CPP_MIN_CHUNK_SIZE", "256")
+
+
+def _omp_environment(monkeypatch, configured):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+@pytest.mark.parametrize("change", [_inductor_freezing, _functorch_config, _threads,
+                                    _matmul_precision, _deterministic, _inductor_environment,
+                                    _omp_environment], ids=lambda f: f.__name__.strip("_"))
+def test_state_that_steers_the_build_builds_and_runs_anew(repo, monkeypatch, configured, change):
+    # (on ExecuTorch, whose lowering takes a second: the .pt2 is keyed by the same state)
+    first = repo.check("Traced", "mobile-android")
+    assert first.outcome == "passed", explain(first)
+    undo = change(monkeypatch, configured)
+    try:
+        rerun, cold = repo.rerun_and_cold("Traced", "mobile-android")
+    finally:
+        if undo:
+            undo()
+    assert statuses(rerun, "executorch") == ["built"] and statuses(rerun, "run") == ["built"]
+
+
+# -- within one run, even with --no-inference-check-cache ---------------------------------------
+TWO_STATES = '''
+import pytest, torch, sound_config, sound_model
+
+@pytest.mark.deploy_target("mobile-android")
+def test_a_quiet(inference_check):
+    torch.manual_seed(0)
+    inference_check(sound_model.Steered(), (torch.ones(2, 8),), name="quiet")
+
+@pytest.mark.deploy_target("mobile-android")
+def test_b_debug(inference_check):
+    sound_config.CFG.debug = True
+    torch.manual_seed(0)
+    inference_check(sound_model.Steered(), (torch.ones(2, 8),), name="debug")
+'''
+
+
+def test_two_checks_of_one_model_in_two_states_share_no_fact_within_a_run(pytester, repo):
+    pytester.makepyfile(sound_helpers=HELPERS, sound_config=CONFIG, sound_model=MODEL,
+                        test_states=TWO_STATES)
+    pytester.runpytest_subprocess("--inference-check", "--no-inference-check-cache",
+                                  "--inference-check-json=r.json", "-p", "no:cacheprovider")
+    together = {r["identity"]: r for r in
+                json.loads((pytester.path / "r.json").read_text())["results"]}
+    assert together["quiet"]["outcome"] == "passed"
+    # the second check alone, cold: its model in its state, in a store of its own
+    sys.modules["sound_config"].CFG.debug = True
+    alone = repo.check("Steered", "mobile-android", repo.folder / "alone").to_dict()
+    assert _verdict_of(together["debug"]) == _verdict_of(alone)
+    assert alone["outcome"] == "failed" and alone["failures"][0]["stage"] == "graph_breaks"
+
+
+# -- CUDA devices (no GPU here: torch.cuda's answers are replaced, and only they) --------------
+def test_packages_for_two_gpus_have_two_keys(monkeypatch):
+    from pytest_inferencecheck import devices
+    from pytest_inferencecheck.runners.aoti_python import package_parts
+
+    def gpu(name: str, capability: tuple[int, int], driver: str) -> tuple:
+        # mocked: this machine has no GPU, so what torch.cuda would say about one is given here
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=None: name)
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i=None: capability)
+        monkeypatch.setattr(devices, "_driver_version", lambda i: driver)
+        return package_parts("cuda")
+
+    h200 = gpu("NVIDIA H200", (9, 0), "570.86")
+    a100 = gpu("NVIDIA A100-SXM4-80GB", (8, 0), "570.86")
+    h200_new_driver = gpu("NVIDIA H200", (9, 0), "580.10")
+    assert len({h200, a100, h200_new_driver}) == 3
+    assert gpu("NVIDIA H200", (9, 0), "570.86") == h200
+    assert package_parts("cpu") != h200
+
+
+def test_the_cpu_identity_names_the_isa_aten_uses():
+    from pytest_inferencecheck.devices import identity
+
+    assert identity("cpu")[-1] == torch.backends.cpu.get_cpu_capability()
+
+
+@pytest.fixture(scope="module")
+def opaque_op():
+    """An operator made with `torch.library.Library`: torch keeps no record of the Python
+    function behind it (registered once per process: a library cannot be defined twice)."""
+    lib = torch.library.Library("soundlib2", "DEF")
+    lib.define("twice(Tensor x) -> Tensor")
+    lib.impl("twice", lambda x: x * 2, "CompositeExplicitAutograd")
+    lib.impl("twice", lambda x: torch.empty_like(x), "Meta")
+    yield torch.ops.soundlib2.twice
+    del lib
+
+
+def test_an_operator_whose_implementation_cannot_be_found_keeps_nothing(opaque_op, tmp_path):
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return opaque_op(x) + 1
+
+    r = check(M(), (torch.ones(2, 8),), "server-x86-python", store=tmp_path / "s")
+    assert r.outcome == "passed", explain(r)
+    assert r.artifacts == [] and not list((tmp_path / "s").glob("v1/entries/aoti/*"))
+    assert any("cannot be found" in n for n in r.notes)
+    assert "not kept" in next(s.detail for s in r.stages if s.name == "aoti_compile")
