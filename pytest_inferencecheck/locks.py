@@ -80,6 +80,11 @@ class Pins:
         for fd in fds:
             _close(fd)
 
+    def held_by_me(self, path: Path) -> bool:
+        """True if this thread holds `path`."""
+        with self._guard:
+            return threading.get_ident() in self._held.get(str(path), {})
+
     def pinned(self, path: Path) -> bool:
         """True if some thread of this process holds `path`."""
         with self._guard:

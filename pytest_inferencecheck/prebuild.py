@@ -6,16 +6,23 @@ second artifact is built by a helper process on another core, into the store, un
 lock; the later item finds it there. Nothing here decides a verdict: if the helper fails, the
 item builds the artifact itself and reports the real error.
 
-    python -m pytest_inferencecheck.prebuild STORE KIND KEY PROGRAM LABEL [OPTIONS_JSON]
+The helper builds under the key the item computed only if it computes the same key itself (the
+same program key, and the same device, versions, environment and configs in its own process);
+otherwise it builds nothing. A helper never outlives the run: `stop` ends every one still
+running (Ctrl-C, the end of the run), so nothing writes into the store after the run exits.
+
+    python -m pytest_inferencecheck.prebuild STORE KIND KEY PROGRAM_KEY PROGRAM LABEL OPTIONS
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +57,8 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     from .runners.executorch import ExecuTorchRunner
     from .table import TARGETS
 
-    if (not targets or facts.program is None or facts.graph_breaks or not facts.export.ok
-            or facts.weight_bytes > MAX_PROGRAM_BYTES):
+    if (not targets or facts.program is None or facts.program_key is None or facts.graph_breaks
+            or not facts.export.ok or facts.weight_bytes > MAX_PROGRAM_BYTES):
         return []
     own = _own_kind(job.target)
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
@@ -66,22 +73,20 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
         elif t.device == job.device:
             stored = stored_package(job, facts)
             wanted[(stored.kind, stored.key)] = {"device": job.device}
-    todo = {k: v for k, v in wanted.items()
-            if k not in _RUNNING and not _present(job.store, *k)}
+    todo = {k: v for k, v in wanted.items() if k[1] is not None and k not in _RUNNING
+            and not job.store.holds(*k)}
     if not todo or not job.store.persistent:
         return []
     import torch
 
-    fd, program = tempfile.mkstemp(prefix="program-", suffix=".pt2",
-                                   dir=job.store.root / "v1" / "tmp")
-    os.close(fd)
+    program = str(job.store.scratch_file("program", ".pt2"))
     torch.export.save(facts.program, program)
     started = []
     imports = _spec_modules(facts.program)
     for (kind, key), options in todo.items():
         options = {**options, "imports": imports}
         cmd = [sys.executable, "-m", "pytest_inferencecheck.prebuild", str(job.store.root), kind,
-               key, program, f"{job.name} ({kind})", json.dumps(options)]
+               key, facts.program_key, program, f"{job.name} ({kind})", json.dumps(options)]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         lower_priority(proc.pid)  # the item's own compile is what the run waits for
@@ -139,11 +144,20 @@ def _own_kind(target: Any) -> str:
     return "aoti" if target.platform == "server" else "none"
 
 
-def _present(store: ArtifactStore, kind: str, key: str) -> bool:
-    try:
-        return store.lookup(kind, key) is not None
-    finally:
-        store.release()
+def stop() -> None:
+    """End every helper still running and wait for it: the run is ending (or interrupted), and
+    a helper left running would write into the store after it. Its half-built entry stays in
+    the store's scratch directory, which the next run clears (the helper's pid is gone)."""
+    while _RUNNING:
+        _, ahead = _RUNNING.popitem()
+        if ahead.process.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(ahead.process.pid, signal.SIGKILL)  # its own session: it and its compiler
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            ahead.process.wait(timeout=30)
+
+
+atexit.register(stop)
 
 
 def _remove_when_done(path: str, procs: list[subprocess.Popen]) -> None:
@@ -158,18 +172,28 @@ def _remove_when_done(path: str, procs: list[subprocess.Popen]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The helper: load the exported program, build one entry into the store."""
-    root, kind, key, program_path, label = argv[:5]
-    options = json.loads(argv[5]) if len(argv) > 5 else {}
+    """The helper: load the exported program, build one entry into the store (exit 3, and
+    nothing built, when this process would key the entry differently)."""
+    root, kind, key, program_key, program_path, label, options_json = argv[:7]
+    options = json.loads(options_json)
+    import importlib
+
     import torch
 
     from .facts import weight_bytes
-    from .runners.aoti_python import compile_into
-    from .runners.executorch import lower_into
+    from .keys import Uncacheable
+    from .runners.aoti_python import compile_into, package_parts
+    from .runners.base import artifact_key
+    from .runners.executorch import lower_into, pte_parts
     from .stages import Stages
 
-    import importlib
-
+    try:
+        parts = package_parts(options["device"]) if kind == "aoti" else \
+            pte_parts(options["partitioners"])
+        if artifact_key(kind, program_key, parts) != key:
+            return 3
+    except Uncacheable:
+        return 3
     for module in options.get("imports", []):
         importlib.import_module(module)
     program = torch.export.load(program_path)

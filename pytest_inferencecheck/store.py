@@ -1,11 +1,20 @@
 """The artifact store: content-addressed entries, checked before use, each built once.
 
+The rule every user of the store keeps: a result built from reused entries is exactly the result
+a cold run (an empty store) would give. So an entry's key names everything that decides it
+(`keys`, `runners`, `paths`): nothing measured by a trace is stored, only what comes after it,
+keyed by the program the check's own trace produced; where an input cannot be keyed faithfully,
+nothing is kept and the work is done again. The store itself only guarantees that an entry is the
+one its builder wrote, whole.
+
 An entry is a directory holding files and a `manifest.json` that lists every file with its size
 and SHA-256; an entry is published by renaming a finished temporary directory into place, so a
 reader sees a whole entry or none. Builders take an exclusive `flock` per key, so two processes
 (xdist workers, parallel CI jobs) that need the same entry build it once: the other one waits and
 reuses it. Readers take a shared lock while a check uses an entry, and pruning (least recently
-used first, down to a size cap) skips entries that are locked.
+used first, down to a size cap that counts the scratch directory too) skips entries that are
+locked. Scratch left by a killed run (a half-built entry, a helper's program file: each named
+with its writer's pid) is removed when the store is next opened.
 
 A store that cannot be written (read-only, full, not a directory) degrades to a temporary
 directory for this process and says so in `note`; it never fails a check. A corrupt, truncated or
@@ -160,6 +169,8 @@ class ArtifactStore:
         problem = self._prepare(self.root)
         if problem:
             self._degrade(problem, keep_reading=self._readable(self.requested))
+        else:  # what a killed run left behind (a helper's program, a half-built entry)
+            self._remove_stale_tmp()
 
     # -- where entries live ---------------------------------------------------------------------
     def _temporary_root(self) -> Path:
@@ -227,6 +238,27 @@ class ArtifactStore:
     def release() -> None:
         """Let go of every entry this thread pinned (a check calls this when it ends)."""
         PINS.release_thread()
+
+    def holds(self, kind: str, key: str) -> bool:
+        """True if the store has a valid entry for (kind, key). Pins nothing, and leaves this
+        thread's pins as they were, this entry's included."""
+        mine = self._pinned_by_me(kind, key)
+        try:
+            return self.lookup(kind, key) is not None
+        finally:
+            if not mine:
+                self._unpin_mine(kind, key)
+
+    def _pinned_by_me(self, kind: str, key: str) -> bool:
+        return PINS.held_by_me(self._lock_path(kind, key))
+
+    def scratch_file(self, prefix: str, suffix: str = "") -> Path:
+        """A new file in the store's scratch directory, named with this process's id so that
+        the next run removes it if this process dies before it does."""
+        fd, name = tempfile.mkstemp(prefix=f"{prefix}-{os.getpid()}-", suffix=suffix,
+                                    dir=self.root / LAYOUT / "tmp")
+        os.close(fd)
+        return Path(name)
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self, root: Path, kind: str, key: str) -> Entry | None:
@@ -384,7 +416,7 @@ class ArtifactStore:
                 final = self._dir(self.root, kind, key)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 if final.exists():  # a corrupt or stale entry: move it aside, then replace it
-                    trash = Path(tempfile.mkdtemp(prefix="trash-", dir=tmp_root))
+                    trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-", dir=tmp_root))
                     os.rename(final, trash / "old")
                     shutil.rmtree(trash, ignore_errors=True)
                 os.rename(folder, final)
@@ -456,7 +488,7 @@ class ArtifactStore:
         limit = self.max_bytes if max_bytes is None else max_bytes
         self._remove_stale_tmp()
         entries = self.entries()
-        total = sum(e.bytes for e in entries)
+        total = sum(e.bytes for e in entries) + self.scratch_bytes()
         removed: list[EntryInfo] = []
         for e in sorted(entries, key=lambda e: e.last_used):
             if total <= limit:
@@ -467,6 +499,10 @@ class ArtifactStore:
                 total -= e.bytes
                 removed.append(e)
         return removed
+
+    def scratch_bytes(self) -> int:
+        """Bytes in the scratch directory: entries being built, helpers' programs."""
+        return _dir_size(self.root / LAYOUT / "tmp")
 
     def discard(self, kind: str, key: str) -> bool:
         """Remove one entry (unless in use elsewhere): it was found to be wrong."""
@@ -489,7 +525,8 @@ class ArtifactStore:
         try:
             folder = self._dir(self.root, kind, key)
             if folder.exists():
-                trash = Path(tempfile.mkdtemp(prefix="trash-", dir=self.root / LAYOUT / "tmp"))
+                trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-",
+                                              dir=self.root / LAYOUT / "tmp"))
                 os.rename(folder, trash / "old")
                 shutil.rmtree(trash, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -501,21 +538,29 @@ class ArtifactStore:
             os.close(fd)
 
     def _remove_stale_tmp(self) -> None:
+        """Remove scratch whose writer is gone: named `<what>-<...>-<pid>-<random>`, a dead pid
+        (or a day old) means a killed run left it."""
         tmp = self.root / LAYOUT / "tmp"
         now = time.time()
-        for folder in tmp.glob("*"):
+        for path in tmp.glob("*"):
+            if path.name.startswith(".probe-"):
+                continue
             try:
-                pid = int(folder.name.split("-")[-2]) if not folder.name.startswith(
-                    ("trash-", ".probe-")) else None
-                old = now - folder.stat().st_mtime > _STALE_TMP_S
-            except (ValueError, IndexError, OSError):
-                pid, old = None, False
-            if old or folder.name.startswith("trash-") or (pid is not None and not _alive(pid)):
-                if folder.is_dir():
-                    shutil.rmtree(folder, ignore_errors=True)
+                parts = path.name.split("-")
+                pid = int(parts[-2]) if len(parts) >= 3 else None
+            except ValueError:
+                pid = None
+            try:
+                old = now - path.lstat().st_mtime > _STALE_TMP_S
+            except OSError:
+                continue
+            dead = not _alive(pid) if pid is not None else path.name.startswith("trash-")
+            if old or dead:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
                 else:
                     with contextlib.suppress(OSError):
-                        folder.unlink()
+                        path.unlink()
 
 
 class _StoreUnwritable(Exception):
@@ -542,7 +587,12 @@ def _alive(pid: int) -> bool:
 
 
 def _dir_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):  # removed while we walk: a builder finished
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    return total
 
 
 def _write_synced(path: Path, text: str) -> None:

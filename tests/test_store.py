@@ -70,10 +70,10 @@ def test_a_damaged_or_foreign_entry_is_rebuilt_and_says_why(tmp_path, damage, wh
 
 def test_a_stale_entry_rejected_by_its_reader_is_replaced(tmp_path):
     store = ArtifactStore(tmp_path)
-    store.obtain("facts", "f" * 32, _writer(meta={"v": 1}))
-    entry, use = store.obtain("facts", "f" * 32, _writer(meta={"v": 2}),
-                              accept=lambda e: "model.py changed" if e.meta["v"] == 1 else None)
-    assert use.status == "rebuilt" and "model.py changed" in use.note and entry.meta == {"v": 2}
+    store.obtain("run", "f" * 32, _writer(meta={"v": 1}))
+    entry, use = store.obtain("run", "f" * 32, _writer(meta={"v": 2}),
+                              accept=lambda e: "a run of other bytes" if e.meta["v"] == 1 else None)
+    assert use.status == "rebuilt" and "other bytes" in use.note and entry.meta == {"v": 2}
 
 
 def test_a_cache_directory_that_is_a_file_degrades_to_a_temporary_store(tmp_path):
@@ -154,6 +154,8 @@ _INTERRUPTED = textwrap.dedent('''
     import sys, time
     from pathlib import Path
     from pytest_inferencecheck.store import ArtifactStore
+    store = ArtifactStore(Path(sys.argv[1]))
+    store.scratch_file("program", ".pt2").write_bytes(b"a program for a helper")
     def build(folder):
         with open(folder / "model.bin", "wb") as handle:
             handle.write(b"half")
@@ -161,24 +163,64 @@ _INTERRUPTED = textwrap.dedent('''
             print("writing", flush=True)
             time.sleep(60)
         return {}
-    ArtifactStore(Path(sys.argv[1])).obtain("aoti", sys.argv[2], build)
+    store.obtain("runner", sys.argv[2], build)
 ''')
 
 
-def test_a_builder_killed_mid_write_leaves_a_usable_store(tmp_path):
+def test_a_run_killed_mid_write_leaves_a_usable_store_and_its_scratch_is_removed(tmp_path):
     root = tmp_path / "s"
     proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(root), "h" * 32],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
+    scratch = sorted(p.name.split("-")[0] for p in (root / LAYOUT / "tmp").iterdir())
+    assert scratch == ["program", "runner"]  # what a killed run leaves behind
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     store = ArtifactStore(root)
-    assert store.lookup("aoti", "h" * 32) is None  # no half entry was ever published
-    assert any((root / LAYOUT / "tmp").iterdir())  # its scratch directory is still there
+    # the next run removes it when it opens the store, whether or not it builds anything
+    assert list((root / LAYOUT / "tmp").iterdir()) == []
+    assert store.lookup("runner", "h" * 32) is None  # no half entry was ever published
     build = _writer()
-    entry, use = store.obtain("aoti", "h" * 32, build)  # the dead builder's lock is gone
+    entry, use = store.obtain("runner", "h" * 32, build)  # the dead builder's lock is gone
     assert use.status == "built" and entry.file("model.bin").read_bytes() == b"artifact" * 1000
-    assert list((root / LAYOUT / "tmp").iterdir()) == []  # the dead builder's scratch is pruned
+
+
+def test_scratch_counts_against_the_cap(tmp_path):
+    store = ArtifactStore(tmp_path, max_bytes=10**9)
+    for i, key in enumerate(("1" * 32, "2" * 32)):
+        store.obtain("aoti", key, _writer(payload=b"z" * 6000))
+        os.utime(tmp_path / LAYOUT / "entries" / "aoti" / key / MANIFEST, (1000 + i, 1000 + i))
+    store.release()
+    store.scratch_file("program", ".pt2").write_bytes(b"p" * 6000)  # a live helper's program
+    removed = store.prune(14_000)  # the entries alone (about 12 KB) fit; with scratch they do not
+    assert [e.key[0] for e in removed] == ["1"]
+
+
+_TRY_DISCARD = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    from pytest_inferencecheck.store import ArtifactStore
+    print(ArtifactStore(Path(sys.argv[1])).discard("aoti", sys.argv[2]))
+''')
+
+
+def test_asking_whether_the_store_holds_an_entry_keeps_every_pin(tmp_path):
+    store = ArtifactStore(tmp_path)
+    store.obtain("aoti", "a" * 32, _writer())
+    store.obtain("executorch", "b" * 32, _writer())
+    store.release()
+    assert store.lookup("aoti", "a" * 32) is not None  # a check is using this package
+    assert store.holds("executorch", "b" * 32) and store.holds("aoti", "a" * 32)
+    assert not store.holds("executorch", "c" * 32)
+    # another process (an xdist worker pruning) still cannot remove what the check uses...
+    out = subprocess.run([sys.executable, "-c", _TRY_DISCARD, str(tmp_path), "a" * 32],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+    # ...and nothing else was pinned along the way
+    out = subprocess.run([sys.executable, "-c", _TRY_DISCARD.replace("aoti", "executorch"),
+                          str(tmp_path), "b" * 32], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
+    store.release()
 
 
 _HOLDER = textwrap.dedent('''
