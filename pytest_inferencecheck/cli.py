@@ -66,7 +66,10 @@ def _run(args: argparse.Namespace) -> int:
     from .finish import RunEnd, github_outputs, terminal_lines, write_outputs
     from .item_check import SEED
     from .options import from_namespace
+    from .cpp_build import stop as stop_runner_build
+    from .prebuild import stop as stop_helpers
     from .reporters.text import explain
+    from .result import interrupted
     from .verdict import Gate, decide
     import torch
 
@@ -81,12 +84,12 @@ def _run(args: argparse.Namespace) -> int:
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
     store = s.store(root)
     end = RunEnd([], s, root, store)
+    name, target = args.name or args.factory, targets[0]
     try:
         for target in targets:
             torch.manual_seed(SEED)  # a model built with random weights is the same on every run
             model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
                                                 "pass --inputs module:function")
-            name = args.name or args.factory
             result = check(model, example_inputs, target, name=name, store=store,
                            level=s.level, **opts.check_kwargs(s))
             decide(result, gate)  # the same verdict the plugin reaches
@@ -94,6 +97,10 @@ def _run(args: argparse.Namespace) -> int:
             print(explain(result), flush=True)
     except KeyboardInterrupt:
         end.interrupted = True
+        end.results.append(interrupted(None, name, target))  # the check Ctrl-C stopped
+    finally:
+        stop_helpers()
+        stop_runner_build()
     done = write_outputs(end)
     for line in terminal_lines(end, done):
         print(line, file=sys.stderr if line.startswith("ERROR:") else sys.stdout)

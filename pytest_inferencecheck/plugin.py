@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,15 @@ def pytest_configure(config: pytest.Config) -> None:
                                                                              "workerinput")
     if s.enabled and s.level == "full" and not config.option.collectonly and not controller:
         prewarm.probe_cpu(store_of(config))  # nothing compiles at the quick level
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End work still running in the background (helpers building ahead, a runner build):
+    nothing may write into the store after the run, interrupted or not."""
+    for name in ("prebuild", "cpp_build"):
+        module = sys.modules.get(f"{__package__}.{name}")  # never import torch only to stop
+        if module is not None:
+            module.stop()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

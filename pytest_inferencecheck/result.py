@@ -391,3 +391,19 @@ def from_dict(d: dict) -> CheckResult:
     result.graph_count = gb.get("graphs") if gb is not None else None
     result.level = d.get("level", "full")
     return result
+
+
+def crashed(nodeid: str, target: str, why: str) -> CheckResult:
+    """The result of a check whose process died: failed, at stage `crashed`."""
+    name = nodeid.split("::")[-1].split("[")[0]
+    return CheckResult(model=name, target=target, nodeid=nodeid, failures=[Failure(
+        "crashed", why, "rerun this test alone with -v to see the last stage that finished; "
+                        "run under pytest-xdist (-n 1) to keep every other result in the run")])
+
+
+def interrupted(nodeid: str | None, model: str, target: str) -> CheckResult:
+    """The result of a check the user stopped (Ctrl-C) before it finished: failed, at stage
+    `interrupted`, so that no report reads a half-run check as a pass or leaves it out."""
+    return CheckResult(model=model, target=target, nodeid=nodeid or None, failures=[Failure(
+        "interrupted", "the run was interrupted (Ctrl-C) while this check ran: it did not "
+                       "finish, so it has no verdict", "run it again")])

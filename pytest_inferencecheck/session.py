@@ -8,18 +8,10 @@ import pytest
 from .finish import (Finished, RunEnd, github_outputs, terminal_lines, write_outputs,
                      write_progress)
 from .item_check import SETTINGS, USER_PROPERTY, store_of
-from .result import CheckResult, Failure, from_dict, target_in, without_target
+from .result import CheckResult, crashed, from_dict, interrupted, target_in, without_target
 
 NOTHING_TO_CHECK = ("inferencecheck: nothing to check (no test is marked deploy_target and no "
                     "model is declared in [tool.inferencecheck.models])")
-
-
-def crashed(nodeid: str, target: str, why: str) -> CheckResult:
-    """The result of a check whose process died: failed, at stage `crashed`."""
-    name = nodeid.split("::")[-1].split("[")[0]
-    return CheckResult(model=name, target=target, nodeid=nodeid, failures=[Failure(
-        "crashed", why, "rerun this test alone with -v to see the last stage that finished; "
-                        "run under pytest-xdist (-n 1) to keep every other result in the run")])
 
 
 class InferenceCheckSession:
@@ -109,9 +101,13 @@ class InferenceCheckSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Write the reports and the baseline (controller only); never raises."""
         s = self.settings
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        stopped = exitstatus == pytest.ExitCode.INTERRUPTED
+        if stopped:  # the checks Ctrl-C stopped are in the reports, as interrupted
+            self.results += [interrupted(r.nodeid or "", r.model, r.target)
+                             for r in self.running.values()]
+            self.running.clear()
         self.end = RunEnd(self.results, s, self.config.rootpath,
-                          store_of(self.config) if self.results else None, interrupted,
+                          store_of(self.config) if self.results else None, stopped,
                           self.tests if self.tests else None, self.files)
         if s.json or s.junit or s.baseline or self.results:
             self.done = write_outputs(self.end)

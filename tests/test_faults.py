@@ -391,3 +391,79 @@ def test_bad_lint_config_is_exit_2_with_a_message(tmp_path, config, message):
     assert out.returncode == 2 and message in out.stderr, out.stderr
     assert "internal error" not in out.stderr
 
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------------------
+def _processes_naming(text: str) -> list[str]:
+    """Command lines of live processes that mention `text` (a store path, a module)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in args:
+            found.append(args)
+    return found
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+CTRL_C_TEST = '''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("server-x86-python", "mobile-android", "server-x86-cpp")
+def test_wide(inference_check):
+    inference_check(mymodels.Wide(), (torch.randn(2, 16),), name="wide")
+'''
+
+WIDE = '''
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(16, 64), nn.Linear(64, 16)
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+'''
+
+
+def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    (tmp_path / "mymodels.py").write_text(REPO_MODELS + WIDE)
+    (tmp_path / "test_ctrl_c.py").write_text(CTRL_C_TEST)
+    store = tmp_path / "store"  # empty: the C++ runner is built in the background too
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--inference-check", "-v", "-p", "no:cacheprovider",
+         "--inference-check-json=r.json", "--inference-check-junit=r.xml", "test_ctrl_c.py"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "INFERENCECHECK_CACHE_DIR": str(store),
+             "PYTHONPATH": os.pathsep.join(filter(None, (str(tmp_path),
+                                                         os.environ.get("PYTHONPATH"))))})
+    try:
+        for line in proc.stdout:  # the first item exported: its helper starts now
+            if "[server-x86-python] export" in line:
+                break
+        deadline = time.monotonic() + 60
+        while not _processes_naming("pytest_inferencecheck.prebuild"):
+            assert time.monotonic() < deadline, "no helper process was started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, while the helper and the first compile run
+        out = proc.communicate(timeout=120)[0]
+    finally:
+        proc.kill()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
+    assert _processes_naming(str(store)) == []  # no helper, no compiler outlives the run
+    before = _tree(store)
+    time.sleep(3)
+    assert _tree(store) == before  # and nothing writes into the store after it exited
+    report = valid_report(tmp_path / "r.json")
+    assert report["interrupted"] is True
+    (stopped,) = [r for r in report["results"] if r["target"] == "server-x86-python"]
+    assert stopped["outcome"] == "failed" and stopped["failures"][0]["stage"] == "interrupted"
+    assert "stage interrupted" in (tmp_path / "r.xml").read_text()
