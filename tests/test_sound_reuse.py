@@ -341,19 +341,24 @@ def test_a_broken_compiler_first_on_path_is_a_host_fault_on_the_rerun_too(repo, 
 
 
 # -- a stored artifact that does not load here is rebuilt, not taken for row 5 ---------------------
+def _replace_vouched_for(path: Path, data: bytes) -> None:
+    """Replace a stored file and its line in the entry's manifest: the checksums pass."""
+    from pytest_inferencecheck.store import MANIFEST, file_sha256
+
+    path.write_bytes(data)
+    manifest = path.parent / MANIFEST
+    entry = json.loads(manifest.read_text())
+    entry["files"][path.name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    manifest.write_text(json.dumps(entry))
+
+
 def test_a_reused_package_that_cannot_be_loaded_is_rebuilt_not_a_fallback(repo):
     first = repo.check("Traced", "server-x86-python")
     assert first.outcome == "passed" and first.recommendation.row == 3
     (package,) = repo.warm.glob("v1/entries/aoti/*/model.pt2")
     # a package its checksum vouches for that does not load here (built by another torch, or
     # for another GPU): bytes that are no zip archive, with a manifest that matches them
-    package.write_bytes(b"not a package " * 100)
-    manifest = package.parent / "manifest.json"
-    data = json.loads(manifest.read_text())
-    from pytest_inferencecheck.store import file_sha256
-
-    data["files"]["model.pt2"] = {"bytes": package.stat().st_size, "sha256": file_sha256(package)}
-    manifest.write_text(json.dumps(data))
+    _replace_vouched_for(package, b"not a package " * 100)
     for record in repo.warm.glob("v1/entries/run/*"):  # its runs were recorded elsewhere
         shutil.rmtree(record)
     rerun = repo.check("Traced", "server-x86-python")
@@ -368,13 +373,7 @@ def test_a_run_record_of_other_bytes_than_the_stored_artifact_is_not_reused(repo
     first = repo.check("Traced", "server-x86-python")
     assert first.outcome == "passed"
     (package,) = repo.warm.glob("v1/entries/aoti/*/model.pt2")
-    package.write_bytes(package.read_bytes() + b"\0")  # replaced, and its manifest with it
-    manifest = package.parent / "manifest.json"
-    data = json.loads(manifest.read_text())
-    from pytest_inferencecheck.store import file_sha256
-
-    data["files"]["model.pt2"] = {"bytes": package.stat().st_size, "sha256": file_sha256(package)}
-    manifest.write_text(json.dumps(data))
+    _replace_vouched_for(package, package.read_bytes() + b"\0")  # other bytes, still a package
     rerun = repo.check("Traced", "server-x86-python")
     (run,) = [u for u in rerun.artifacts if u.kind == "run"]
     assert run.status == "rebuilt" and "other bytes" in run.note  # ran again, record replaced
