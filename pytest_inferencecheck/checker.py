@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.utils._pytree as pytree
 
-from . import pipeline
+from . import compat, pipeline
 from .decision import recommend
 from .devices import proxy_for, run_device
 from .errors import InferenceCheckError
@@ -154,8 +153,8 @@ def check(
     stages = Stages(on_stage)
     with tempfile.TemporaryDirectory(prefix="inferencecheck-") as tmp, \
             _inference_setup(model, device, result.notes):
-        job = Job(model, pytree.tree_map(to_device, args),
-                  pytree.tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
+        job = Job(model, compat.pytree().tree_map(to_device, args),
+                  compat.pytree().tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
                   the_store, stages, result.model, Path(tmp),
                   tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
                                                        else prebuild)), level)
@@ -192,7 +191,7 @@ def check(
                 "please report it with this message and traceback"))
         finally:
             if "torch._dynamo" in sys.modules:  # never import Dynamo only to reset it
-                torch._dynamo.reset()
+                torch.compiler.reset()
             the_store.release()
             result.stages = stages.stages
             result.artifacts = list(job.uses)
@@ -206,7 +205,7 @@ def _reject_meta(model: torch.nn.Module, args: tuple, kwargs: dict) -> None:
     """A model or input on the meta device has no data: nothing can run or be compared."""
     meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()]
             if t.is_meta]
-    leaves = [x for x in pytree.tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
+    leaves = [x for x in compat.pytree().tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
     if meta or any(x.is_meta for x in leaves):
         what = f"the model's {', '.join(meta[:3])}" + (" ..." if len(meta) > 3 else "") \
             if meta else "an example input"

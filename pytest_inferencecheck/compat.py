@@ -10,12 +10,138 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
+
+
+def pytree() -> ModuleType:
+    """torch's pytree utilities: the public `torch.utils.pytree` where this torch has one, else
+    `torch.utils._pytree` (every torch 2.x; the public module does not exist up to 2.14)."""
+    try:
+        return importlib.import_module("torch.utils.pytree")
+    except ImportError:
+        return importlib.import_module("torch.utils._pytree")
+
+
+@dataclass(frozen=True)
+class BreakHook:
+    """Dynamo's per-break logging method, with the signature this torch gives it."""
+
+    owner: type
+    original: Callable[..., Any]
+    signature: inspect.Signature
+
+
+def graph_break_hook() -> BreakHook | None:
+    """`InstructionTranslatorBase.log_graph_break`, the one place every Dynamo break passes,
+    when this torch has it in a form the recorder reads: `(code_options, reason, exc)` (2.13:
+    the exception carries type, message and user stack) or `(code_options, reason,
+    user_stack)` (2.10: the message and the stack). Callers bind arguments by name.
+    None (2.6 has no such method): record breaks with `torch._dynamo.explain`."""
+    try:
+        from torch._dynamo import symbolic_convert
+
+        owner = symbolic_convert.InstructionTranslatorBase
+        original = owner.__dict__["log_graph_break"]
+        signature = inspect.signature(original)
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    names = set(signature.parameters)
+    if "reason" not in names or not names & {"exc", "user_stack"}:
+        return None
+    return BreakHook(owner, original, signature)
+
+
+def tracing_stack() -> list[Any]:
+    """The user stack Dynamo is tracing at this moment (`TracingContext.extract_stack`, what
+    `log_graph_break` itself falls back to); empty where this torch has no such call."""
+    try:
+        from torch._guards import TracingContext
+
+        return list(TracingContext.extract_stack())
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def graph_break_ids() -> dict[str, str]:
+    """torch's registry of break ids (`GB0000`...) by break type; empty where this torch has
+    none (the break's type name is reported instead)."""
+    try:
+        from torch._dynamo.exc import _load_gb_type_to_gb_id_map
+
+        return dict(_load_gb_type_to_gb_id_map())
+    except Exception:  # noqa: BLE001 - missing, or its data file is: no ids
+        return {}
+
+
+def interned_filenames() -> dict[int, str]:
+    """Frame file ids -> names from torch's process-wide intern table of structured logs
+    (`torch._logging.structured.INTERN_TABLE`), which draft export's report refers to; empty
+    where this torch has none (the report's own table is used alone)."""
+    try:
+        from torch._logging.structured import INTERN_TABLE
+
+        return {i: s for s, i in INTERN_TABLE.items()}
+    except (ImportError, AttributeError):
+        return {}
+
+
+def draft_export() -> Callable[..., Any] | None:
+    """`torch.export.draft_export` (public, torch 2.7+); None where this torch lacks it."""
+    import torch.export
+
+    return getattr(torch.export, "draft_export", None)
+
+
+def draft_report(program: Any) -> Any:
+    """The report a draft export attaches to its program (`ExportedProgram._report`); None
+    when this torch attaches none."""
+    return getattr(program, "_report", None)
+
+
+def reorder_kwargs(kwargs: dict[str, Any], in_spec: Any) -> dict[str, Any]:
+    """Keyword arguments in the order an exported program's input spec names them
+    (`torch.export._tree_utils.reorder_kwargs`; the same by hand where it is missing)."""
+    try:
+        from torch.export._tree_utils import reorder_kwargs as reorder
+    except ImportError:
+        reorder = None
+    if reorder is not None:
+        return reorder(kwargs, in_spec)
+    children = in_spec.children() if hasattr(in_spec, "children") else in_spec.children_specs
+    return {key: kwargs[key] for key in children[1].context}
+
+
+@dataclass(frozen=True)
+class Aoti:
+    """AOTInductor's Python entry points (`torch._inductor.aoti_compile_and_package` and
+    `aoti_load_package`, the names torch's AOTInductor documentation gives, torch 2.6+)."""
+
+    compile_and_package: Callable[..., Any]
+    load_package: Callable[..., Any]
+
+
+def aoti() -> Aoti | None:
+    """AOTInductor's packaging API on this torch; None where it is missing."""
+    try:
+        import torch._inductor as inductor
+
+        return Aoti(inductor.aoti_compile_and_package, inductor.aoti_load_package)
+    except (ImportError, AttributeError):
+        return None
+
+
+def op_schema(packet: Any, overload: str) -> str | None:
+    """An operator overload's schema text (`OpOverload._schema`); None where it has none."""
+    schema = getattr(getattr(packet, overload, None), "_schema", None)
+    return None if schema is None else str(schema)
 
 
 def config_hash(module: str) -> str | None:
@@ -119,3 +245,28 @@ def loaded_op_libraries() -> list[str]:
     """Shared libraries loaded with `torch.ops.load_library` (C++ operators)."""
     return sorted(str(p) for p in getattr(getattr(sys.modules.get("torch"), "ops", None),
                                           "loaded_libraries", ()) or ())
+
+
+def executorch_flatc() -> str | None:
+    """Make the FlatBuffers compiler an older ExecuTorch serializes with findable; the path
+    set, or None when nothing was needed or none was found.
+
+    ExecuTorch 1.1 (the release paired with torch 2.10) runs `flatc` to write a `.pte`: it looks
+    for a `flatbuffers-flatc` resource beside `executorch.exir._serialize`, then at
+    `$FLATC_EXECUTABLE`, then for `flatc` on PATH; but its wheel ships the binary as
+    `executorch/data/bin/flatc`, so lowering fails with "No such file or directory: 'flatc'".
+    Where none of the three would be found, point `FLATC_EXECUTABLE` at the shipped binary."""
+    if os.environ.get("FLATC_EXECUTABLE") or shutil.which("flatc"):
+        return None
+    try:
+        from importlib import resources
+
+        if resources.files("executorch.exir._serialize").joinpath("flatbuffers-flatc").is_file():
+            return None
+        shipped = resources.files("executorch.data.bin").joinpath("flatc")
+    except (ImportError, TypeError, ValueError):
+        return None
+    if not (shipped.is_file() and os.access(str(shipped), os.X_OK)):
+        return None
+    os.environ["FLATC_EXECUTABLE"] = str(shipped)
+    return str(shipped)

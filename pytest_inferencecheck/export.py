@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from . import compat
 from .hints import DRAFT_KIND_HINTS, classify_export_error
 from .locations import locate
 from .quiet import quiet_torch
@@ -65,13 +66,7 @@ def issue_from_exception(exc: BaseException, model: torch.nn.Module) -> ExportIs
 def _filename_table(report: Any) -> dict[int, str]:
     """Frame file ids -> names. The report only has names first seen during its own call, so
     a second draft export in one process needs torch's process-wide intern table as well."""
-    names: dict[int, str] = {}
-    try:
-        from torch._logging.structured import INTERN_TABLE
-
-        names.update({i: s for s, i in INTERN_TABLE.items()})
-    except ImportError:  # pragma: no cover - older torch
-        pass
+    names = compat.interned_filenames()
     names.update(getattr(report, "str_to_filename", {}) or {})
     return names
 
@@ -79,12 +74,15 @@ def _filename_table(report: Any) -> dict[int, str]:
 def _draft_issues(model: torch.nn.Module, args: tuple, kwargs: dict,
                   dynamic_shapes: Any) -> list[ExportIssue]:
     """Every issue `draft_export` finds. Its program can be wrong, so only its report is used."""
+    draft_export = compat.draft_export()
+    if draft_export is None:  # torch < 2.7: the export error alone is reported
+        return []
     try:
         with quiet_torch():
-            ep = torch.export.draft_export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+            ep = draft_export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
     except Exception:  # noqa: BLE001 - the same failure as export itself: nothing more to learn
         return []
-    report = getattr(ep, "_report", None)
+    report = compat.draft_report(ep)
     names = _filename_table(report)
     issues = []
     for failure in getattr(report, "failures", []) or []:

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 
+from . import compat
 from .hints import graph_break_hint
 from .locations import locate
 from .quiet import quiet_torch
 from .result import GraphBreak
-
-
-def _gb_ids() -> dict[str, str]:
-    try:  # private, but it is torch's own registry of break ids (GB0000...); absent means no ids
-        from torch._dynamo.exc import _load_gb_type_to_gb_id_map
-
-        return dict(_load_gb_type_to_gb_id_map())
-    except Exception:  # noqa: BLE001
-        return {}
 
 
 def _explanation(msg: str, gb_type: str) -> str:
@@ -29,25 +22,41 @@ def _explanation(msg: str, gb_type: str) -> str:
     return " ".join(text.split())
 
 
+@dataclass
+class _Logged:
+    """One break as Dynamo logged it: its exception (type, message) and the user's stack."""
+
+    reason: str
+    exc: Any
+    stack: list[Any]
+
+
 @contextlib.contextmanager
-def _recording(sink: list[tuple[str, Any]]) -> Iterator[None]:
-    """Record every break Dynamo logs, as structured data rather than parsed log text."""
-    from torch._dynamo import symbolic_convert
+def _recording(hook: compat.BreakHook, sink: list[_Logged]) -> Iterator[None]:
+    """Record every break Dynamo logs, as structured data rather than parsed log text.
 
-    cls = symbolic_convert.InstructionTranslatorBase
-    original = cls.log_graph_break
+    The method's signature changes between torch releases, so arguments are bound by name."""
 
-    def log_graph_break(self, code_options, reason, exc):  # type: ignore[no-untyped-def]
-        if not getattr(exc, "logged", False):
-            sink.append((reason, exc))
-        return original(self, code_options, reason, exc)
+    def log_graph_break(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            bound = hook.signature.bind(self, *args, **kwargs).arguments
+        except TypeError:
+            bound = {}
+        reason, exc = str(bound.get("reason") or ""), bound.get("exc")
+        if exc is not None:  # torch 2.13: the exception says it all, once
+            if not getattr(exc, "logged", False):
+                sink.append(_Logged(reason, exc, list(getattr(exc, "real_stack", None) or [])))
+        elif "exc" not in bound:  # torch 2.10: the message and the stack
+            stack = bound.get("user_stack") or compat.tracing_stack()
+            sink.append(_Logged(reason, _reason_of(reason), list(stack)))
+        return hook.original(self, *args, **kwargs)
 
-    cls.log_graph_break = log_graph_break  # type: ignore[method-assign]
+    hook.owner.log_graph_break = log_graph_break  # type: ignore[attr-defined]
     try:
         with quiet_torch():  # Dynamo's own warnings duplicate what we report
             yield
     finally:
-        cls.log_graph_break = original  # type: ignore[method-assign]
+        hook.owner.log_graph_break = hook.original  # type: ignore[attr-defined]
 
 
 class _GraphCounter:
@@ -61,13 +70,13 @@ class _GraphCounter:
         return gm.forward
 
 
-def to_graph_break(reason: str, exc: Any, ids: dict[str, str]) -> GraphBreak:
+def to_graph_break(logged: _Logged, ids: dict[str, str]) -> GraphBreak:
     """Turn one recorded Dynamo break into a `GraphBreak` located in the user's code."""
+    exc = logged.exc
     gb_type = getattr(exc, "gb_type", None) or type(exc).__name__
-    msg = getattr(exc, "msg", None) or str(reason)
+    msg = getattr(exc, "msg", None) or logged.reason
     explanation = _explanation(msg, gb_type)
-    stack = getattr(exc, "real_stack", None) or []
-    frames = [(f.filename, f.lineno or 0, f.name) for f in stack]
+    frames = [(f.filename, f.lineno or 0, f.name) for f in logged.stack]
     user, library = locate(frames)
     return GraphBreak(
         type=ids.get(gb_type, gb_type),
@@ -87,20 +96,25 @@ def find_graph_breaks(model: torch.nn.Module, args: tuple, kwargs: dict) -> tupl
 
     Dynamo state is reset before and after, so nothing leaks into the next model's check.
     """
-    sink: list[tuple[str, Any]] = []
-    counter = _GraphCounter()
-    torch._dynamo.reset()
+    hook = compat.graph_break_hook()
+    torch.compiler.reset()
     try:
-        compiled = torch.compile(model, backend=counter)
-        with _recording(sink), torch.no_grad():
-            compiled(*args, **kwargs)
+        if hook is not None:
+            sink: list[_Logged] = []
+            counter = _GraphCounter()
+            compiled = torch.compile(model, backend=counter)
+            with _recording(hook, sink), torch.no_grad():
+                compiled(*args, **kwargs)
+            graphs = counter.graphs
+        else:
+            sink, graphs = _explained(model, args, kwargs)
     finally:
-        torch._dynamo.reset()
-    ids = _gb_ids()
+        torch.compiler.reset()
+    ids = compat.graph_break_ids()
     found: dict[tuple, tuple[GraphBreak, Any]] = {}
-    for reason, exc in sink:
-        gb = to_graph_break(reason, exc, ids)
-        site = _site(exc)
+    for logged in sink:
+        gb = to_graph_break(logged, ids)
+        site = _site(logged)
         key = (gb.type, site)
         # Dynamo retraces the frame below a break as a new top-level frame, so one break is often
         # logged twice: once with the user's call site above it, once without. Keep the located one.
@@ -110,13 +124,46 @@ def find_graph_breaks(model: torch.nn.Module, args: tuple, kwargs: dict) -> tupl
     # A break inside a loop is also reported as "graph break in loop" at the same site:
     # one cause, one entry, the specific one.
     specific = {site for gb, site in breaks if gb.name not in _WRAPPERS}
-    return [gb for gb, site in breaks if gb.name not in _WRAPPERS or site not in specific], \
-        counter.graphs
+    return [gb for gb, site in breaks if gb.name not in _WRAPPERS or site not in specific], graphs
 
 
-def _site(exc: Any) -> tuple[str, int] | None:
-    stack = getattr(exc, "real_stack", None) or []
+@dataclass
+class _Reason:
+    """A break `torch._dynamo.explain` reports: the type is its message's first line."""
+
+    gb_type: str
+    msg: str
+
+
+def _explained(model: torch.nn.Module, args: tuple, kwargs: dict) -> tuple[list[_Logged], int]:
+    """The breaks and graphs as `torch._dynamo.explain` (public since torch 2.0) reports them,
+    for a torch without the logging method `_recording` wraps."""
+    import torch._dynamo
+
+    with quiet_torch(), torch.no_grad():
+        out = torch._dynamo.explain(model)(*args, **kwargs)
+    logged = [_Logged(str(r.reason), _reason_of(str(r.reason)), list(r.user_stack or []))
+              for r in out.break_reasons]
+    return logged, int(out.graph_count)
+
+
+def _reason_of(text: str) -> _Reason:
+    """A break's type and message from its text alone (where no exception carries them): the
+    type is the message's first line, below Dynamo's "Encountered graph break when attempting
+    to trace ...:" preamble where there is one."""
+    if text.startswith(_PREAMBLE) and "\n\n" in text:
+        text = text.split("\n\n", 1)[1]
+    first = (text.strip().splitlines() or ["graph break"])[0].strip()
+    gb_type = next((t for prefix, t in _EXPLAIN_TYPES if first.startswith(prefix)), first)
+    return _Reason(gb_type, text)
+
+
+def _site(logged: _Logged) -> tuple[str, int] | None:
+    stack = logged.stack
     return (stack[-1].filename, stack[-1].lineno) if stack else None
 
 
+# explain() names a break at a conditional jump by the bytecode step, not by its break type
+_EXPLAIN_TYPES = (("generic_jump", "Data-dependent branching"),)
+_PREAMBLE = "Encountered graph break when attempting to trace"
 _WRAPPERS = frozenset({"graph break in loop"})

@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from . import compat
+
 KEY_CHARS = 32
 _MAX_DEPTH = 10
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
@@ -126,8 +128,6 @@ def ops_fingerprint(program: torch.export.ExportedProgram) -> str:
     """What the program's foreign operators are: each one's schema and the source of every
     Python function behind it (`torch.library.custom_op`), and the shared libraries of C++
     operators. `Uncacheable` for an operator whose implementation cannot be found."""
-    from . import compat
-
     ops = foreign_ops(program)
     if not ops:
         return ""
@@ -154,7 +154,7 @@ def _schema(qualname: str) -> str:
     op_name, _, overload = name.partition(".")
     try:
         packet = getattr(getattr(torch.ops, namespace), op_name)
-        return str(getattr(packet, overload or "default")._schema)
+        return compat.op_schema(packet, overload or "default") or "?"
     except (AttributeError, RuntimeError):
         return "?"
 
@@ -375,7 +375,6 @@ def runtime_state() -> tuple[Any, ...]:
     environment variables above, threads, torch's numeric modes and the configs of inductor and
     AOTAutograd (as torch's own compile caches key them). Read on every call: a test or a
     conftest may change any of it between two checks."""
-    from . import compat
 
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)))
     with warnings.catch_warnings():  # some of these flags are deprecated in favour of others

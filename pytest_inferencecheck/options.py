@@ -58,9 +58,9 @@ def _backends(name: str, value: Any, source: str) -> tuple[str, ...]:
     names = _names(name, value, source)
     if not names:
         return ()
-    import torch._dynamo  # only when backends are named: Dynamo is slow to import
+    import torch.compiler  # only when backends are named: Dynamo is slow to import
 
-    available = set(torch._dynamo.list_backends(exclude_tags=()))
+    available = set(torch.compiler.list_backends(exclude_tags=()))
     unknown = [n for n in names if n not in available]
     if unknown:
         raise InferenceCheckError(

@@ -115,7 +115,9 @@ def account(use: Use, ahead: Ahead | None) -> Use:
 def _spec_modules(program: Any) -> list[str]:
     """Modules defining the pytree types in the program's calling convention (a Hugging Face
     ModelOutput, say): the helper imports them so that the saved program loads."""
-    import torch.utils._pytree as pytree
+    from . import compat
+
+    pytree = compat.pytree()
 
     names: set[str] = set()
 

@@ -3,11 +3,15 @@ safely where it is missing), and compilers are identified by their binary."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
+import sys
 
+import pytest
 import torch
 
+import models
 from pytest_inferencecheck import compat, toolchain
 
 
@@ -63,3 +67,124 @@ def test_a_compiler_is_identified_by_its_binary(tmp_path):
     assert toolchain.identity(str(wrapper)) != first
     assert not toolchain.runs(str(wrapper))
     assert toolchain.identity(str(tmp_path / "missing")).endswith("|missing")
+
+
+# Each private name below is detected on the installed torch; where it is hidden (a module set to
+# None in sys.modules makes its import fail, as on a torch without it), the fallback answers.
+
+def _hide(monkeypatch, module: str) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_pytree_is_torchs_own_module():
+    pytree = compat.pytree()
+    assert pytree.__name__ in ("torch.utils.pytree", "torch.utils._pytree")
+    leaves, spec = pytree.tree_flatten(({"a": torch.ones(1)}, [2]))
+    assert len(leaves) == 2 and pytree.treespec_loads(pytree.treespec_dumps(spec)) == spec
+
+
+def test_dynamos_break_logging_method_is_detected(monkeypatch):
+    from torch._dynamo import symbolic_convert
+
+    hook = compat.graph_break_hook()  # torch 2.10 to 2.14 have it, in one of two forms
+    assert hook is not None and hook.owner is symbolic_convert.InstructionTranslatorBase
+    assert "reason" in hook.signature.parameters
+    assert {"exc", "user_stack"} & set(hook.signature.parameters)
+    monkeypatch.delattr(symbolic_convert.InstructionTranslatorBase, "log_graph_break")
+    assert compat.graph_break_hook() is None  # as on torch 2.6: explain() records the breaks
+
+
+def _as_2_13(real):
+    def log_graph_break(self, code_options, reason="", exc=None, *, extra=None):
+        return real(self, code_options, *([reason, exc] if exc is not None else [reason]))
+    return log_graph_break
+
+
+def _as_2_10(real):
+    # 2.10 passes no exception: the message and the user stack (the keywords Dynamo passes
+    # here land in **rest, as if it had not passed them)
+    def log_graph_break(self, code_options, reason="", user_stack=None, **rest):
+        return real(self, code_options, reason, *rest.values())
+    return log_graph_break
+
+
+@pytest.mark.parametrize("form", [_as_2_13, _as_2_10], ids=["exception", "message-and-stack"])
+def test_a_break_logging_method_of_another_form_is_bound_by_name(monkeypatch, form):
+    # torch 2.10's method takes (code_options, reason, user_stack), 2.13's (code_options,
+    # reason, exc): a recorder that assumed one signature crashed every model with a break.
+    from torch._dynamo import symbolic_convert
+
+    from pytest_inferencecheck.graph_breaks import find_graph_breaks
+
+    cls = symbolic_convert.InstructionTranslatorBase
+    real = cls.__dict__["log_graph_break"]
+    if form is _as_2_13 and "exc" not in inspect.signature(real).parameters:
+        pytest.skip("this torch's Dynamo passes no exception to log_graph_break")
+    log_graph_break = form(real)
+    monkeypatch.setattr(cls, "log_graph_break", log_graph_break)
+    breaks, _ = find_graph_breaks(models.ThreeBreaks().eval(), (torch.randn(4, 8),), {})
+    assert sorted(b.line for b in breaks) == sorted(
+        models.line_of(m) for m in ("print", "branch", "item"))
+    assert all(b.type.startswith("GB") and b.function == "forward" for b in breaks)
+    assert cls.__dict__["log_graph_break"] is log_graph_break  # put back as it was
+
+
+def test_break_ids_are_found_or_left_out(monkeypatch):
+    ids = compat.graph_break_ids()
+    assert ids and all(v.startswith("GB") for v in ids.values())
+    _hide(monkeypatch, "torch._dynamo.exc")
+    assert compat.graph_break_ids() == {}
+
+
+def test_the_structured_log_intern_table_is_found_or_left_out(monkeypatch):
+    assert isinstance(compat.interned_filenames(), dict)
+    _hide(monkeypatch, "torch._logging.structured")
+    assert compat.interned_filenames() == {}
+
+
+def test_draft_export_and_its_report_are_found():
+    draft = compat.draft_export()
+    assert draft is not None
+    report = compat.draft_report(draft(models.DataDependentExport(), (torch.ones(3),), {}))
+    assert report is not None and hasattr(report, "failures")
+    assert compat.draft_report(object()) is None
+
+
+def test_kwargs_are_ordered_by_the_input_spec_with_or_without_torchs_helper(monkeypatch):
+    class TwoKwargs(torch.nn.Module):
+        def forward(self, *, a, b):
+            return a - b
+
+    program = torch.export.export(TwoKwargs(), (), {"a": torch.ones(1), "b": torch.zeros(1)})
+    spec = program.call_spec.in_spec
+    given = {"b": torch.zeros(1), "a": torch.ones(1)}
+    assert list(compat.reorder_kwargs(given, spec)) == ["a", "b"]
+    _hide(monkeypatch, "torch.export._tree_utils")
+    assert list(compat.reorder_kwargs(given, spec)) == ["a", "b"]
+
+
+def test_aotinductors_packaging_api_is_found(monkeypatch):
+    aoti = compat.aoti()
+    assert aoti is not None and callable(aoti.compile_and_package) and callable(aoti.load_package)
+    monkeypatch.delattr(torch._inductor, "aoti_load_package")
+    assert compat.aoti() is None
+
+
+def test_an_operators_schema_is_read():
+    assert "Tensor self" in compat.op_schema(torch.ops.aten.add, "Tensor")
+    assert compat.op_schema(torch.ops.aten.add, "no_such_overload") is None
+
+
+def test_executorchs_flatc_is_found_where_an_older_executorch_would_miss_it(monkeypatch, tmp_path):
+    pytest.importorskip("executorch")
+    from importlib import resources
+
+    shipped = resources.files("executorch.data.bin").joinpath("flatc")
+    monkeypatch.delenv("FLATC_EXECUTABLE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no flatc on PATH
+    if shipped.is_file():
+        assert compat.executorch_flatc() == str(shipped)
+        assert os.environ["FLATC_EXECUTABLE"] == str(shipped)
+        assert compat.executorch_flatc() is None  # set already: left alone
+    else:  # a release that ships none: nothing to point at
+        assert compat.executorch_flatc() is None and "FLATC_EXECUTABLE" not in os.environ

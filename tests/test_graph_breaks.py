@@ -76,3 +76,24 @@ def test_break_inside_a_library_points_at_the_user_call_site(tmp_path, monkeypat
     assert b.user_code is False
     assert b.file == __file__ and b.function == "forward"
     assert b.library_frame.startswith(str(lib_file)) and ":2 in scale" in b.library_frame
+
+
+def test_explain_reports_the_same_breaks_where_dynamos_logging_method_is_missing(monkeypatch):
+    # A torch without `InstructionTranslatorBase.log_graph_break` (2.6) or with one the recorder
+    # cannot bind: the breaks come from torch._dynamo.explain instead, with the same facts.
+    from pytest_inferencecheck import compat
+
+    cases = [(models.ThreeBreaks().eval(), (torch.randn(4, 8),)),
+             (models.BreakInHelperInLoop(), (torch.ones(3),)),
+             (models.SmallCNN().eval(), models.cnn_inputs())]
+    logged = [find_graph_breaks(model, args, {}) for model, args in cases]
+    monkeypatch.setattr(compat, "graph_break_hook", lambda: None)
+    explained = [find_graph_breaks(model, args, {}) for model, args in cases]
+
+    def facts(found):
+        breaks, graphs = found
+        return graphs, [(b.type, b.name, b.file, b.line, b.function, b.user_code, b.hint)
+                        for b in breaks]
+
+    assert [facts(f) for f in explained] == [facts(f) for f in logged]
+    assert all(b.reason.startswith(b.name) for b in explained[0][0])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .. import compat
 from ..keys import runtime_state, versions
 from ..quiet import quiet_torch
 from ..store import Entry
@@ -35,11 +36,19 @@ def package_parts(device: str) -> tuple[Any, ...]:
     return identity(device), versions(), runtime_state(), inductor_compiler_identity()
 
 
+def _aoti() -> compat.Aoti:
+    found = compat.aoti()
+    if found is None:
+        raise RuntimeError(f"this torch ({torch.__version__}) has no AOTInductor packaging API "
+                           "(`torch._inductor.aoti_compile_and_package`, torch 2.6+): upgrade torch")
+    return found
+
+
 def compile_into(program: torch.export.ExportedProgram, folder: Path, device: str
                  ) -> dict[str, Any]:
     """AOT-compile a program into `folder` (a store entry being built)."""
     with quiet_torch():
-        torch._inductor.aoti_compile_and_package(program, package_path=str(folder / PACKAGE))
+        _aoti().compile_and_package(program, package_path=str(folder / PACKAGE))
     gc.collect()  # inductor's graphs are cyclic: free its copies of the weights before loading
     return {"call": ProgramCall(program).to_meta(), "device": device}
 
@@ -81,4 +90,4 @@ class AOTIPythonRunner:
         """Return the loaded package, called like the model."""
         entry = obtain_package(job, facts)
         with job.stages.stage("aoti_load"), quiet_torch():
-            return Built(torch._inductor.aoti_load_package(str(entry.file(PACKAGE))), entry=entry)
+            return Built(_aoti().load_package(str(entry.file(PACKAGE))), entry=entry)

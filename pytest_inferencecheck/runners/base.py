@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
-import torch.utils._pytree as pytree
 
+from .. import compat
 from ..keys import Uncacheable, digest
 from ..store import LAYOUT, Entry, Use
+
+pytree = compat.pytree()
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -158,9 +160,7 @@ class ProgramCall:
 
     def flat_inputs(self, args: tuple, kwargs: dict) -> list[torch.Tensor]:
         """The tensors among the arguments, in the program's order."""
-        from torch.export._tree_utils import reorder_kwargs
-
-        flat = pytree.tree_flatten((args, reorder_kwargs(kwargs, self.in_spec)))[0]
+        flat = pytree.tree_flatten((args, compat.reorder_kwargs(kwargs, self.in_spec)))[0]
         return [x for x in flat if isinstance(x, torch.Tensor)]
 
     def outputs(self, flat: list[Any]) -> Any:
