@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .. import compat
 from ..errors import InferenceCheckError
 from ..keys import runtime_state, versions
 from ..options import CheckOptions
@@ -78,6 +79,7 @@ def _require_executorch() -> None:
         importlib.import_module("executorch.exir")
     except ImportError as exc:
         raise ExecuTorchMissing(f"ExecuTorch is not installed ({exc}): {INSTALL_HINT}") from None
+    compat.executorch_flatc()
 
 
 def _partitioner(name: str) -> Any:
