@@ -126,3 +126,27 @@ def test_pre_commit_try_repo_runs_the_quick_hook(tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr  # the break fails server-x86-cpp
     assert "row 6 -> aoti-cpp: FAILED (quick level: nothing built or run)" in out.stdout
     assert "2 failed, 1 passed" in out.stdout
+
+
+def test_the_quick_hook_without_the_plugin_says_how_to_install_it(tmp_path):
+    if shutil.which("git") is None:  # pragma: no cover
+        pytest.skip("git is needed by pre-commit")
+    bare = tmp_path / "bare"  # a Python on PATH without the plugin (nor pytest)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    work = tmp_path / "model-repo"
+    work.mkdir()
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "PATH": f"{bare / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    (work / "test_m.py").write_text(TESTS)
+    subprocess.run(["git", "add", "."], cwd=work, check=True)
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    out = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "inferencecheck-quick",
+                          "--files", "test_m.py"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "the pytest plugin is not installed for " + str(bare / "bin" / "python") in out.stdout
+    assert "pip install pytest-inferencecheck" in out.stdout
+    assert "unrecognized arguments" not in out.stdout
