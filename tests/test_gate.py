@@ -137,9 +137,9 @@ def test_workflow_command_escaping():
 # -- baselines --------------------------------------------------------------------------
 def run_breaks(repo, monkeypatch, breaks: int, *args: str):
     monkeypatch.setenv("DEMO_BREAKS", str(breaks))
-    return repo.runpytest_subprocess("--inference-check", "-k", "test_breaks and mac",
-                                     "-p", "no:cacheprovider",
-                                     "--inference-check-baseline=ic-baseline.json", *args)
+    return repo.runpytest("--inference-check", "-k", "test_breaks and mac", "-p",
+                          "no:cacheprovider", "--inference-check-baseline=ic-baseline.json",
+                          *args)
 
 
 @pytest.mark.slow

@@ -42,10 +42,9 @@ def repo(pytester, tmp_path, monkeypatch):
 
 
 def quick(repo, *args: str):
-    return repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
-                                     "--inference-check-level=quick",
-                                     "--inference-check-json=r.json",
-                                     "--inference-check-junit=r.xml", *args, timeout=300)
+    return repo.runpytest("-p", "no:cacheprovider", "--inference-check",
+                          "--inference-check-level=quick", "--inference-check-json=r.json",
+                          "--inference-check-junit=r.xml", *args)
 
 
 def test_a_clean_model_passes_quick_with_nothing_built(repo):
@@ -85,20 +84,20 @@ def test_a_break_added_to_forward_fails_the_cpp_item_quickly(repo):
 
 def test_the_level_comes_from_config_and_environment_and_is_validated(repo, monkeypatch):
     monkeypatch.setenv("INFERENCECHECK_LEVEL", "quick")
-    result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
-                                       "--inference-check-json=r.json", timeout=300)
+    result = repo.runpytest("-p", "no:cacheprovider", "--inference-check",
+                            "--inference-check-json=r.json")
     result.assert_outcomes(passed=3)
     assert {r["level"] for r in json.loads((repo.path / "r.json").read_text())["results"]} == \
         {"quick"}
     monkeypatch.setenv("INFERENCECHECK_LEVEL", "fast")
-    bad = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check", timeout=300)
+    bad = repo.runpytest("-p", "no:cacheprovider", "--inference-check")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*level='fast' from environment variable INFERENCECHECK_LEVEL: "
                               "the level must be one of full, quick*"])
     monkeypatch.delenv("INFERENCECHECK_LEVEL")
     repo.makepyprojecttoml('[tool.inferencecheck]\nlevel = "quick"\n')
-    result = repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check",
-                                       "--inference-check-json=r.json", timeout=300)
+    result = repo.runpytest("-p", "no:cacheprovider", "--inference-check",
+                            "--inference-check-json=r.json")
     result.assert_outcomes(passed=3)
     assert {r["level"] for r in json.loads((repo.path / "r.json").read_text())["results"]} == \
         {"quick"}

@@ -64,8 +64,11 @@ def repo(pytester):
     return pytester
 
 
-def run(repo, *args: str):
-    return repo.runpytest_subprocess("-p", "no:cacheprovider", "--inference-check", *args)
+def run(repo, *args: str, subprocess: bool = False):
+    """The plugin in this process (a user's pytest run is one process too), or in a fresh one
+    where the run must end in a way this process cannot host (an interrupt)."""
+    runpytest = repo.runpytest_subprocess if subprocess else repo.runpytest
+    return runpytest("-p", "no:cacheprovider", "--inference-check", *args)
 
 
 BASELINE = "--inference-check-baseline=ic-baseline.json"
@@ -332,7 +335,8 @@ def test_an_interrupted_run_marks_its_reports(repo):
 def test_z_interrupt():
     raise KeyboardInterrupt
 '''))
-    result = run(repo, "--inference-check-json=r.json", "--inference-check-junit=r.xml")
+    result = run(repo, "--inference-check-json=r.json", "--inference-check-junit=r.xml",
+                 subprocess=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     report = json.loads((repo.path / "r.json").read_text())
     assert report["interrupted"] is True and len(report["results"]) == 2
