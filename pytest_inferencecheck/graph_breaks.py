@@ -31,24 +31,25 @@ class _Logged:
     stack: list[Any]
 
 
+@dataclass
+class _Sink:
+    logged: list[_Logged]
+    failed: bool = False  # a call the recorder could not read: the breaks come from explain()
+
+
 @contextlib.contextmanager
-def _recording(hook: compat.BreakHook, sink: list[_Logged]) -> Iterator[None]:
+def _recording(hook: compat.BreakHook, sink: _Sink) -> Iterator[None]:
     """Record every break Dynamo logs, as structured data rather than parsed log text.
 
-    The method's signature changes between torch releases, so arguments are bound by name."""
+    The method's signature changes between torch releases, so arguments are bound by name.
+    Whatever the recorder fails to read, Dynamo's own call goes on untouched: a failure of ours
+    is never a Dynamo crash blamed on the model or on PyTorch."""
 
     def log_graph_break(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
-            bound = hook.signature.bind(self, *args, **kwargs).arguments
-        except TypeError:
-            bound = {}
-        reason, exc = str(bound.get("reason") or ""), bound.get("exc")
-        if exc is not None:  # torch 2.13: the exception says it all, once
-            if not getattr(exc, "logged", False):
-                sink.append(_Logged(reason, exc, list(getattr(exc, "real_stack", None) or [])))
-        elif "exc" not in bound:  # torch 2.10: the message and the stack
-            stack = bound.get("user_stack") or compat.tracing_stack()
-            sink.append(_Logged(reason, _reason_of(reason), list(stack)))
+            _record(hook.signature.bind(self, *args, **kwargs).arguments, sink)
+        except Exception:  # noqa: BLE001 - a form of the call this recorder does not know
+            sink.failed = True
         return hook.original(self, *args, **kwargs)
 
     hook.owner.log_graph_break = log_graph_break  # type: ignore[attr-defined]
@@ -57,6 +58,16 @@ def _recording(hook: compat.BreakHook, sink: list[_Logged]) -> Iterator[None]:
             yield
     finally:
         hook.owner.log_graph_break = hook.original  # type: ignore[attr-defined]
+
+
+def _record(bound: dict[str, Any], sink: _Sink) -> None:
+    reason, exc = str(bound.get("reason") or ""), bound.get("exc")
+    if exc is not None:  # torch 2.13: the exception says it all, once
+        if not getattr(exc, "logged", False):
+            sink.logged.append(_Logged(reason, exc, list(getattr(exc, "real_stack", None) or [])))
+    elif "exc" not in bound:  # torch 2.10: the message and the stack
+        stack = bound.get("user_stack") or compat.tracing_stack()
+        sink.logged.append(_Logged(reason, _reason_of(reason), list(stack)))
 
 
 class _GraphCounter:
@@ -99,20 +110,21 @@ def find_graph_breaks(model: torch.nn.Module, args: tuple, kwargs: dict) -> tupl
     hook = compat.graph_break_hook()
     torch.compiler.reset()
     try:
+        sink = _Sink([], failed=hook is None)
         if hook is not None:
-            sink: list[_Logged] = []
             counter = _GraphCounter()
             compiled = torch.compile(model, backend=counter)
             with _recording(hook, sink), torch.no_grad():
                 compiled(*args, **kwargs)
             graphs = counter.graphs
-        else:
-            sink, graphs = _explained(model, args, kwargs)
+        if sink.failed:
+            torch.compiler.reset()
+            sink.logged, graphs = _explained(model, args, kwargs)
     finally:
         torch.compiler.reset()
     ids = compat.graph_break_ids()
     found: dict[tuple, tuple[GraphBreak, Any]] = {}
-    for logged in sink:
+    for logged in sink.logged:
         gb = to_graph_break(logged, ids)
         site = _site(logged)
         key = (gb.type, site)

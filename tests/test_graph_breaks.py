@@ -97,3 +97,18 @@ def test_explain_reports_the_same_breaks_where_dynamos_logging_method_is_missing
 
     assert [facts(f) for f in explained] == [facts(f) for f in logged]
     assert all(b.reason.startswith(b.name) for b in explained[0][0])
+
+
+def test_a_call_the_recorder_cannot_read_falls_back_to_explain_never_a_crash(monkeypatch):
+    # Dynamo passes the logging method something this recorder does not know how to read: the
+    # trace goes on untouched and the breaks come from torch._dynamo.explain.
+    from pytest_inferencecheck import graph_breaks
+
+    def unreadable(bound, sink):
+        raise KeyError("a form of log_graph_break from a future torch")
+
+    expected = find_graph_breaks(models.ThreeBreaks().eval(), (torch.randn(4, 8),), {})
+    monkeypatch.setattr(graph_breaks, "_record", unreadable)
+    breaks, graphs = find_graph_breaks(models.ThreeBreaks().eval(), (torch.randn(4, 8),), {})
+    assert graphs == expected[1]
+    assert [(b.type, b.line) for b in breaks] == [(b.type, b.line) for b in expected[0]]
