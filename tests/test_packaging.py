@@ -58,3 +58,47 @@ def test_the_wheel_holds_the_license_the_types_and_the_data_files(tmp_path):
     assert "Project-URL: Issues," in metadata
     assert "Classifier: Topic :: Software Development :: Testing" in metadata
     assert "Requires-Dist: torch<3,>=2.10" in metadata
+
+
+def _workflow_files() -> list[Path]:
+    return sorted((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / "action.yml"]
+
+
+def _uses(node) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "uses" and isinstance(v, str)] + [
+            u for v in node.values() for u in _uses(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _uses(v)]
+    return []
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_tag_beside_it():
+    import re
+
+    import yaml
+
+    for path in _workflow_files():
+        text = path.read_text()
+        for uses in _uses(yaml.safe_load(text)):
+            if uses.startswith("./"):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), (path.name, uses)
+            line = next(line for line in text.splitlines() if uses in line)
+            assert re.search(r"# v\d", line), (path.name, line)  # the tag, for a reader
+
+
+def test_the_release_publishes_with_trusted_publishing_only_from_a_tag():
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    assert wf[True] == {"push": {"tags": ["v*"]}}  # YAML reads the key `on` as True
+    assert wf["permissions"] == {}
+    build, publish = wf["jobs"]["build"], wf["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    script = next(s["run"] for s in build["steps"] if "run" in s)
+    assert "twine check --strict" in script and "check-wheel-contents" in script
+    assert publish["needs"] == "build" and publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publish["steps"][-1]  # no token: PyPI trusts this workflow
