@@ -144,24 +144,50 @@ def op_schema(packet: Any, overload: str) -> str | None:
     return None if schema is None else str(schema)
 
 
+# Config entries torch itself writes during a compile, which decide nothing a check measures:
+# the first AOTInductor compile fills `aot_inductor.metadata` (device, platform, ISA) into the
+# package's metadata in place, and torch 2.10 counts it in the config's hash, so every key read
+# after the first compile would differ from one read before it.
+_WRITTEN_BY_TORCH: dict[str, dict[str, Any]] = {
+    "torch._inductor.config": {"aot_inductor.metadata": {}},
+}
+
+
 def config_hash(module: str) -> str | None:
     """A stable digest of one of torch's config modules (`torch._inductor.config`, ...), the
-    one torch's own caches key by: what does not change a compile (`compile_ignored`) is left
-    out. None when the module or its hash cannot be had on this torch."""
+    one torch's own caches key by: what does not change a compile (`compile_ignored`, and the
+    entries torch writes itself, `_WRITTEN_BY_TORCH`) is left out. None when the module or
+    its hash cannot be had on this torch."""
     try:
         config = importlib.import_module(module)
     except ImportError:
         return None
     get_hash = getattr(config, "get_hash", None)
     try:
-        if callable(get_hash):
-            return bytes(get_hash()).hex()
-        copy = getattr(config, "get_config_copy", None)  # older ConfigModules
-        if callable(copy):
-            return hashlib.sha256(repr(sorted(copy().items())).encode()).hexdigest()
+        with _patched(config, _WRITTEN_BY_TORCH.get(module, {})):
+            if callable(get_hash):
+                return bytes(get_hash()).hex()
+            copy = getattr(config, "get_config_copy", None)  # older ConfigModules
+            if callable(copy):
+                return hashlib.sha256(repr(sorted(copy().items())).encode()).hexdigest()
     except Exception:  # noqa: BLE001 - an unhashable config value: not keyable
         return None
     return None
+
+
+def _patched(config: Any, values: dict[str, Any]) -> Any:
+    """`config.patch(values)` for the entries this torch has; a no-op context otherwise."""
+    import contextlib
+
+    present = {}
+    for name, value in values.items():
+        owner: Any = config
+        for part in name.split(".")[:-1]:
+            owner = getattr(owner, part, None)
+        if owner is not None and hasattr(owner, name.rsplit(".", 1)[-1]):
+            present[name] = value
+    patch = getattr(config, "patch", None)
+    return patch(present) if present and callable(patch) else contextlib.nullcontext()
 
 
 def _inductor_search() -> tuple[str, ...]:

@@ -363,6 +363,10 @@ _NUMERIC_FLAGS = tuple((owner, flag) for owner, flags in (
 ) for flag in flags)
 
 
+# Where a cache lives decides nothing it holds (and inductor sets its own on first use, torch 2.10)
+_WHERE_CACHES_LIVE = ("_CACHE_DIR",)
+
+
 def _resolve(owner: str) -> Any:
     obj: Any = torch.backends
     for part in filter(None, owner.split(".")):
@@ -376,7 +380,8 @@ def runtime_state() -> tuple[Any, ...]:
     AOTAutograd (as torch's own compile caches key them). Read on every call: a test or a
     conftest may change any of it between two checks."""
 
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)))
+    env = tuple(sorted((k, v) for k, v in os.environ.items()
+                       if k.startswith(ENV_PREFIXES) and not k.endswith(_WHERE_CACHES_LIVE)))
     with warnings.catch_warnings():  # some of these flags are deprecated in favour of others
         warnings.simplefilter("ignore")
         modes = (torch.get_num_threads(), torch.get_float32_matmul_precision(),

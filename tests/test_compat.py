@@ -188,3 +188,21 @@ def test_executorchs_flatc_is_found_where_an_older_executorch_would_miss_it(monk
         assert compat.executorch_flatc() is None  # set already: left alone
     else:  # a release that ships none: nothing to point at
         assert compat.executorch_flatc() is None and "FLATC_EXECUTABLE" not in os.environ
+
+
+def test_what_torch_writes_during_a_compile_does_not_change_a_key(monkeypatch, tmp_path):
+    # torch's first AOTInductor compile fills aot_inductor.metadata in place (2.10 hashes it)
+    # and inductor sets TORCHINDUCTOR_CACHE_DIR on first use (2.10): neither decides what is
+    # built, and a key read before the first compile must equal one read after it.
+    from pytest_inferencecheck.keys import runtime_state
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    before = runtime_state()
+    metadata = torch._inductor.config.aot_inductor.metadata
+    with torch._inductor.config.patch({"aot_inductor.metadata": dict(metadata)}):
+        torch._inductor.config.aot_inductor.metadata.update(
+            {"AOTI_DEVICE_KEY": "cpu", "AOTI_CPU_ISA": "AVX2"})
+        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+        assert runtime_state() == before
+    with torch._inductor.config.patch(freezing=not torch._inductor.config.freezing):
+        assert runtime_state() != before  # what does decide a build still counts
