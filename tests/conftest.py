@@ -118,3 +118,19 @@ def checked(request, tmp_path_factory):
         "cnn/mac": lambda: check(models.SmallCNN(), models.cnn_inputs(), "mac"),
     }
     return lambda name: _once(request, name, runs[name])
+
+
+# The files whose tests compile, lower and run the most, longest first. Under xdist the two
+# workers take tests in collection order, so these start first and the short tests fill the
+# end, instead of one worker finishing a four-minute test alone. Only the order between files
+# changes; within a file the order (and every module-scoped fixture) stays as written.
+_LONGEST_FIRST = ("test_examples.py", "test_reuse.py", "test_sound_reuse.py", "test_gate.py",
+                  "test_cpp_runner.py", "test_faults.py", "test_verdict.py", "test_cli.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return _LONGEST_FIRST.index(name) if name in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
