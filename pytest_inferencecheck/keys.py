@@ -137,11 +137,10 @@ def ops_fingerprint(program: torch.export.ExportedProgram) -> str:
         base = qualname.split(".")[0]
         h.update(f"{qualname}|{_schema(qualname)}|".encode())
         functions = compat.custom_op_functions(base)
-        if functions is None:
-            if not libraries:
-                raise Uncacheable(f"the operator {qualname} is not torch's own and its "
-                                  "implementation cannot be found")
-            continue  # a C++ operator: the libraries below are keyed
+        if functions is None:  # a C++ kernel, or a Python one torch keeps no record of: a
+            # loaded library need not be where it lives, so nothing names it faithfully
+            raise Uncacheable(f"the operator {qualname} is not torch's own and its "
+                              "implementation cannot be found")
         for fn in functions:
             _update_function(h, fn)
     for path in libraries:

@@ -502,7 +502,15 @@ def opaque_op():
     del lib
 
 
-def test_an_operator_whose_implementation_cannot_be_found_keeps_nothing(opaque_op, tmp_path):
+@pytest.mark.parametrize("libraries", [False, True], ids=["alone", "beside-a-loaded-library"])
+def test_an_operator_whose_implementation_cannot_be_found_keeps_nothing(opaque_op, tmp_path,
+                                                                         monkeypatch, libraries):
+    # A loaded op library (ExecuTorch 1.5.1 loads one on import) is not where a Python kernel
+    # registered with torch.library.Library lives: keying by it would reuse a stale artifact.
+    if libraries:
+        monkeypatch.setattr("pytest_inferencecheck.compat.loaded_op_libraries",
+                            lambda: [torch._C.__file__])
+
     class M(torch.nn.Module):
         def forward(self, x):
             return opaque_op(x) + 1
