@@ -59,6 +59,16 @@ def graph_break_hook() -> BreakHook | None:
     return BreakHook(owner, original, signature)
 
 
+def dynamo_explain() -> Callable[..., Any] | None:
+    """`torch._dynamo.explain` (torch 2.0+), the fallback source of graph breaks; None where
+    this torch lacks it."""
+    try:
+        import torch._dynamo as dynamo
+    except ImportError:
+        return None
+    return getattr(dynamo, "explain", None)
+
+
 def tracing_stack() -> list[Any]:
     """The user stack Dynamo is tracing at this moment (`TracingContext.extract_stack`, what
     `log_graph_break` itself falls back to); empty where this torch has no such call."""

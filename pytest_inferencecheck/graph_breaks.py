@@ -150,10 +150,13 @@ class _Reason:
 def _explained(model: torch.nn.Module, args: tuple, kwargs: dict) -> tuple[list[_Logged], int]:
     """The breaks and graphs as `torch._dynamo.explain` (public since torch 2.0) reports them,
     for a torch without the logging method `_recording` wraps."""
-    import torch._dynamo
-
+    explain = compat.dynamo_explain()
+    if explain is None:
+        raise RuntimeError(f"this torch ({torch.__version__}) records graph breaks neither "
+                           "through Dynamo's log_graph_break nor torch._dynamo.explain: "
+                           "install torch >= 2.10")
     with quiet_torch(), torch.no_grad():
-        out = torch._dynamo.explain(model)(*args, **kwargs)
+        out = explain(model)(*args, **kwargs)
     logged = [_Logged(str(r.reason), _reason_of(str(r.reason)), list(r.user_stack or []))
               for r in out.break_reasons]
     return logged, int(out.graph_count)

@@ -206,3 +206,11 @@ def test_what_torch_writes_during_a_compile_does_not_change_a_key(monkeypatch, t
         assert runtime_state() == before
     with torch._inductor.config.patch(freezing=not torch._inductor.config.freezing):
         assert runtime_state() != before  # what does decide a build still counts
+
+
+def test_dynamos_explain_is_found_or_reported_missing(monkeypatch):
+    import torch._dynamo
+
+    assert compat.dynamo_explain() is torch._dynamo.explain
+    monkeypatch.delattr(torch._dynamo, "explain")
+    assert compat.dynamo_explain() is None
