@@ -520,3 +520,14 @@ def test_an_operator_whose_implementation_cannot_be_found_keeps_nothing(opaque_o
     assert r.artifacts == [] and not list((tmp_path / "s").glob("v1/entries/aoti/*"))
     assert any("cannot be found" in n for n in r.notes)
     assert "not kept" in next(s.detail for s in r.stages if s.name == "aoti_compile")
+
+
+def test_where_inductors_cache_lives_is_not_keyed_and_the_rerun_matches_cold(repo, monkeypatch,
+                                                                             tmp_path):
+    # Left out of every key (inductor sets it itself on first use, torch 2.10): moving it
+    # reuses the package, and the verdict is the one an empty store reaches.
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed", explain(first)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "elsewhere"))
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    assert statuses(rerun, "aoti") == ["reused"] and statuses(cold, "aoti") == ["built"]
