@@ -23,9 +23,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
-import example_models as zoo  # noqa: E402
-
 from pytest_inferencecheck import check  # noqa: E402
+
+import example_models as zoo  # noqa: E402
 
 
 def baseline(model: torch.nn.Module, inputs: tuple) -> float:

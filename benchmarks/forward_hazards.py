@@ -4,7 +4,7 @@
 
 For each pattern in a forward: does `torch.compile(fullgraph=True)` accept it (no graph break),
 how many graphs and graph breaks default `torch.compile` makes (measured as a check measures
-them, with `pytest_inferencecheck.graph_breaks`), and do strict and non-strict `torch.export.export`
+them, with `pytest_inferencecheck.measure.graph_breaks`), and do strict and non-strict `torch.export.export`
 succeed. The IC3xx messages state these results (measured with torch 2.13); rerun this on a new
 torch before changing them. Needs torch and numpy; runs on CPU in about a minute.
 """
@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from pytest_inferencecheck.graph_breaks import find_graph_breaks
+from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
 
 log = logging.getLogger("forward_hazards")
 

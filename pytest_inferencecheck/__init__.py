@@ -1,13 +1,42 @@
-"""pytest-inferencecheck: hold PyTorch models to PyTorch's 2.x inference recommendations."""
+"""pytest-inferencecheck: hold PyTorch models to PyTorch's 2.x inference recommendations.
+
+The package, one question per subpackage; each imports only those below it (README, "Layout"):
+
+├── __init__.py      the Python API: check(), recommend(), the table, ArtifactStore
+├── cli.py           the `inferencecheck` command (table, recommend, run, cache, lint)
+├── plugin.py        the pytest plugin: hooks only (the pytest11 entry point)
+├── errors.py        InferenceCheckError: bad input, with what is valid
+├── result.py        CheckResult: the one result type every reporter renders
+├── pytest_plugin/   marker, one check per item, config-declared models, the session, hookspecs
+├── lint/            `inferencecheck lint`: static rules on syntax trees (never imports torch)
+├── gate/            verdict (strict, baseline) decided once; the baseline; the end of a run
+├── reporters/       text, summary, JSON, JUnit (+ schema-valid JUnit XML), GitHub annotations
+├── check/           check() (api), facts, pipeline, one path, row 7's race, prebuild + helpers,
+│   └── runners/     one runner per technology: eager, aoti_python, aoti_cpp, executorch, torch_compile
+├── config/          settings (run-wide), options (per check), [tool.inferencecheck] (pyproject)
+├── measure/         graph breaks, export issues, numerics against eager, hints
+├── host/            compilers (toolchain), devices, host faults, the C++ runner's build, prewarm
+├── store/           the artifact store (artifacts), what keys an entry (keys), file locks
+├── recommendations/ the table, the decision, partitioner names (pure: no torch)
+└── support/         leaf helpers: compat (every private torch name), locations, timing, quiet, files
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .decision import Recommendation, recommend
-from .errors import InferenceCheckError
-from .store import ArtifactStore
-from .table import ALIASES, TABLE, TARGETS, TECHNOLOGIES, Row, Target
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
+from pytest_inferencecheck.recommendations.table import (
+    ALIASES,
+    TABLE,
+    TARGETS,
+    TECHNOLOGIES,
+    Row,
+    Target,
+)
+from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.store.artifacts import ArtifactStore
 
 __version__ = "0.1.0"
 
@@ -16,19 +45,17 @@ __all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "Chec
            "__version__"]
 
 if TYPE_CHECKING:
-    from .checker import check
-    from .result import CheckResult
+    from pytest_inferencecheck.check.api import check
+    from pytest_inferencecheck.result import CheckResult
 
 
 def __getattr__(name: str) -> Any:
     # torch is imported only when a check is asked for: the table, the decision and the
     # linter stay importable (and fast) without it.
     if name == "check":
-        from .checker import check
+        from pytest_inferencecheck.check.api import check  # noqa: PLC0415 - defers torch
 
         return check
     if name == "CheckResult":
-        from .result import CheckResult
-
         return CheckResult
     raise AttributeError(f"module 'pytest_inferencecheck' has no attribute {name!r}")

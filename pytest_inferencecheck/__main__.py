@@ -1,5 +1,5 @@
 """`python -m pytest_inferencecheck`: the same as the `inferencecheck` command."""
 
-from .cli import entry
+from pytest_inferencecheck.cli import entry
 
 entry()

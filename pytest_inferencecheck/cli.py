@@ -13,10 +13,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, settings
-from .decision import recommend
-from .errors import InferenceCheckError
-from .table import SOURCE, TABLE, TARGETS
+from pytest_inferencecheck import __version__
+from pytest_inferencecheck.check.seed import SEED
+from pytest_inferencecheck.config import settings
+from pytest_inferencecheck.config.options import add_cli_options, from_namespace, validate
+from pytest_inferencecheck.config.pyproject import build_model, load_callable
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.gate.finish import (
+    RunEnd,
+    github_outputs,
+    terminal_lines,
+    write_outputs,
+)
+from pytest_inferencecheck.gate.verdict import Gate, decide
+from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
+from pytest_inferencecheck.lint.cli import main as lint_main
+from pytest_inferencecheck.recommendations.decision import recommend
+from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS
+from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.result import interrupted
+from pytest_inferencecheck.store.artifacts import (
+    DEFAULT_MAX_BYTES,
+    ArtifactStore,
+    human,
+    parse_size,
+)
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "baseline", "update_baseline",
                 "level", "timeout", "cache", "cache_dir", "cache_size")
@@ -50,8 +71,6 @@ def _count(value: str) -> int:
 
 def _recommend(args: argparse.Namespace) -> int:
     if args.fastest_backend is not None:
-        from .options import validate
-
         validate({"backends": [args.fastest_backend]}, "--fastest-backend")
     rec = recommend(args.target, graph_breaks=args.graph_breaks,
                     aoti_supported=not args.aoti_unsupported,
@@ -61,17 +80,11 @@ def _recommend(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .checker import check
-    from .config_file import build_model, load_callable
-    from .finish import RunEnd, github_outputs, terminal_lines, write_outputs
-    from .item_check import SEED
-    from .options import from_namespace
-    from .cpp_build import stop as stop_runner_build
-    from .prebuild import stop as stop_helpers
-    from .reporters.text import explain
-    from .result import interrupted
-    from .verdict import Gate, decide
-    import torch
+    import torch  # noqa: PLC0415 - defers torch
+
+    from pytest_inferencecheck.check.api import check  # noqa: PLC0415 - defers torch
+    from pytest_inferencecheck.check.helpers import stop as stop_helpers  # noqa: PLC0415 - defers torch
+    from pytest_inferencecheck.host.cpp_build import stop as stop_runner_build  # noqa: PLC0415 - defers torch
 
     s = settings.resolve(vars(args), {}, "the command line")
     opts = from_namespace(args, "the command line")
@@ -110,8 +123,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from .store import DEFAULT_MAX_BYTES, ArtifactStore, human, parse_size
-
     try:
         limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
     except ValueError as exc:
@@ -153,8 +164,6 @@ def _age(seconds: float) -> str:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint.cli import main as lint_main
-
     return lint_main(args)
 
 
@@ -188,8 +197,6 @@ def parser() -> argparse.ArgumentParser:
                                                     "example inputs")
     run.add_argument("--name", default=None, help="The model's name in reports; default: factory")
     settings.add_options(run.add_argument, prefix="--", keys=RUN_SETTINGS)
-    from .options import add_cli_options
-
     add_cli_options(run.add_argument)
     run.set_defaults(func=_run)
 
@@ -204,8 +211,6 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="Output format for show; default: text")
     c.set_defaults(func=_cache)
-
-    from .lint.cli import add_arguments as add_lint_arguments
 
     lint = sub.add_parser("lint", help="Static checks of deployment code (no imports, no torch)")
     add_lint_arguments(lint)

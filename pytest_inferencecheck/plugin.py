@@ -8,15 +8,26 @@ from typing import Any
 
 import pytest
 
-from . import marker, newhooks, prewarm, settings
-from .config_file import TABLE, read_table
-from .config_items import ConfigModelItem, ConfigModels
-from .errors import InferenceCheckError
-from .item_check import (GATE, RESULTS, SETTINGS, USER_PROPERTY, remember_siblings, run_check,
-                         seed_torch, store_of)
-from .marker import ItemSpec
-from .session import InferenceCheckSession
-from .verdict import Gate
+from pytest_inferencecheck.check.seed import seed_torch
+from pytest_inferencecheck.config import settings
+from pytest_inferencecheck.config.pyproject import TABLE, read_table
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.gate.verdict import Gate
+from pytest_inferencecheck.host import prewarm
+from pytest_inferencecheck.pytest_plugin import hookspecs as newhooks
+from pytest_inferencecheck.pytest_plugin import marker
+from pytest_inferencecheck.pytest_plugin.config_items import ConfigModelItem, ConfigModels
+from pytest_inferencecheck.pytest_plugin.item_check import (
+    GATE,
+    RESULTS,
+    SETTINGS,
+    USER_PROPERTY,
+    remember_siblings,
+    run_check,
+    store_of,
+)
+from pytest_inferencecheck.pytest_plugin.marker import ItemSpec
+from pytest_inferencecheck.pytest_plugin.session import InferenceCheckSession
 
 TARGET_FIXTURE = "inference_check_target"
 SPEC_FIXTURE = "_inference_check_spec"
@@ -64,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End work still running in the background (helpers building ahead, a runner build):
     nothing may write into the store after the run, interrupted or not."""
-    for name in ("prebuild", "cpp_build"):
+    for name in ("check.helpers", "host.cpp_build"):
         module = sys.modules.get(f"{__package__}.{name}")  # never import torch only to stop
         if module is not None:
             module.stop()

@@ -6,10 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decision import Recommendation
-from .locations import display_path
-from .store import Use
-from .timing import Timing
+from pytest_inferencecheck.recommendations.decision import Recommendation
+from pytest_inferencecheck.recommendations.table import TARGETS
+from pytest_inferencecheck.store.artifacts import Use
+from pytest_inferencecheck.support.locations import display_path
+from pytest_inferencecheck.support.timing import Timing
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -226,7 +227,6 @@ def without_target(nodeid: str, target: str) -> str:
 
 def target_in(nodeid: str) -> str | None:
     """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
-    from .table import TARGETS
 
     split = _params(nodeid)
     found = [t for t in TARGETS if split is not None and _has(split[1], t)]

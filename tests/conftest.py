@@ -11,10 +11,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import models  # noqa: E402
-
 from pytest_inferencecheck import check as _check  # noqa: E402
 
+import models  # noqa: E402
 
 pytest_plugins = ["pytester"]
 
@@ -25,7 +24,7 @@ def _keep_libraries_in_pytester_runs() -> None:
     Forget only user modules (the throwaway repositories pytester writes)."""
     import _pytest.pytester
 
-    from pytest_inferencecheck.locations import is_user_file
+    from pytest_inferencecheck.support.locations import is_user_file
 
     is_user_file(__file__)  # warm its cache now: later calls run while sys.modules is iterated
 
@@ -65,8 +64,8 @@ def session_store(tmp_path_factory):
 def cpp_runner(session_store):
     """The C++ runner, built once into the session's store: stores seeded from it skip the
     build (tests of the runner itself start without it)."""
-    from pytest_inferencecheck.cpp_build import ensure_runner
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.host.cpp_build import ensure_runner
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
 
     store = ArtifactStore(session_store)
     try:

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-import models
 from pytest_inferencecheck import InferenceCheckError, check
+
+import models
 
 
 class Raises(nn.Module):
@@ -117,7 +118,7 @@ def test_require_device_fails_a_proxy_target_without_compiling():
 
 
 def test_proxy_is_reported_for_a_missing_device():
-    from pytest_inferencecheck.devices import host_has
+    from pytest_inferencecheck.host.devices import host_has
 
     r = check(models.SmallCNN(), models.cnn_inputs(), "mac")
     if host_has("mps"):  # pragma: no cover - an Apple host runs the mac target natively

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from pytest_inferencecheck.reporters.text import explain
+
 import models
 from models import line_of
-from pytest_inferencecheck.reporters.text import explain
 
 pytestmark = pytest.mark.slow
 

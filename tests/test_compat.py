@@ -11,8 +11,10 @@ import sys
 import pytest
 import torch
 
+from pytest_inferencecheck.host import toolchain
+from pytest_inferencecheck.support import compat
+
 import models
-from pytest_inferencecheck import compat, toolchain
 
 
 def test_config_hashes_are_found_stable_and_follow_a_change():
@@ -114,7 +116,7 @@ def test_a_break_logging_method_of_another_form_is_bound_by_name(monkeypatch, fo
     # reason, exc): a recorder that assumed one signature crashed every model with a break.
     from torch._dynamo import symbolic_convert
 
-    from pytest_inferencecheck.graph_breaks import find_graph_breaks
+    from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
 
     cls = symbolic_convert.InstructionTranslatorBase
     real = cls.__dict__["log_graph_break"]
@@ -194,7 +196,7 @@ def test_what_torch_writes_during_a_compile_does_not_change_a_key(monkeypatch, t
     # torch's first AOTInductor compile fills aot_inductor.metadata in place (2.10 hashes it)
     # and inductor sets TORCHINDUCTOR_CACHE_DIR on first use (2.10): neither decides what is
     # built, and a key read before the first compile must equal one read after it.
-    from pytest_inferencecheck.keys import runtime_state
+    from pytest_inferencecheck.store.keys import runtime_state
 
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     before = runtime_state()

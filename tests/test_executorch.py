@@ -8,9 +8,10 @@ import sys
 import pytest
 import torch
 
-import models
 from pytest_inferencecheck import check
 from pytest_inferencecheck.reporters.text import explain
+
+import models
 
 if os.environ.get("CI"):  # CI installs the extra: a missing ExecuTorch must fail, not skip green
     import executorch  # noqa: F401

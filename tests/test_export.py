@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from pytest_inferencecheck.measure.export import export_model
+
 import models
 from models import line_of
-from pytest_inferencecheck.export import export_model
 
 
 def test_clean_model_exports():

@@ -13,8 +13,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from filesystems import fill, full_disk, read_only
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+
+from filesystems import fill, full_disk, read_only
 from repo_sources import MODELS as REPO_MODELS
 
 MODELS = REPO_MODELS + '''
@@ -450,7 +451,7 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
             if "[server-x86-python] export" in line:
                 break
         deadline = time.monotonic() + 60
-        while not _processes_naming("pytest_inferencecheck.prebuild"):
+        while not _processes_naming("pytest_inferencecheck.check.prebuild"):
             assert time.monotonic() < deadline, "no helper process was started"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # Ctrl-C, while the helper and the first compile run

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
+
 import models
 from models import line_of
-from pytest_inferencecheck.graph_breaks import find_graph_breaks
 
 
 def test_three_breaks_each_at_its_user_line():
@@ -61,7 +62,7 @@ def test_break_inside_a_library_points_at_the_user_call_site(tmp_path, monkeypat
     site = sysconfig.get_paths()["purelib"]
     lib_file = tmp_path / "fakelib.py"
     lib_file.write_text("def scale(x):\n    return x * x.sum().item()\n")
-    monkeypatch.setattr("pytest_inferencecheck.locations._library_roots",
+    monkeypatch.setattr("pytest_inferencecheck.support.locations._library_roots",
                         lambda: (str(tmp_path) + "/", site + "/"))
     monkeypatch.syspath_prepend(str(tmp_path))
     import fakelib
@@ -81,7 +82,7 @@ def test_break_inside_a_library_points_at_the_user_call_site(tmp_path, monkeypat
 def test_explain_reports_the_same_breaks_where_dynamos_logging_method_is_missing(monkeypatch):
     # A torch without `InstructionTranslatorBase.log_graph_break` (2.6) or with one the recorder
     # cannot bind: the breaks come from torch._dynamo.explain instead, with the same facts.
-    from pytest_inferencecheck import compat
+    from pytest_inferencecheck.support import compat
 
     cases = [(models.ThreeBreaks().eval(), (torch.randn(4, 8),)),
              (models.BreakInHelperInLoop(), (torch.ones(3),)),
@@ -102,7 +103,7 @@ def test_explain_reports_the_same_breaks_where_dynamos_logging_method_is_missing
 def test_a_call_the_recorder_cannot_read_falls_back_to_explain_never_a_crash(monkeypatch):
     # Dynamo passes the logging method something this recorder does not know how to read: the
     # trace goes on untouched and the breaks come from torch._dynamo.explain.
-    from pytest_inferencecheck import graph_breaks
+    from pytest_inferencecheck.measure import graph_breaks
 
     def unreadable(bound, sink):
         raise KeyError("a form of log_graph_break from a future torch")

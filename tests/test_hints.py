@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_inferencecheck.hints import (DEFAULT_GRAPH_BREAK_HINT, classify_export_error,
-                                         graph_break_hint)
+from pytest_inferencecheck.measure.hints import (
+    DEFAULT_GRAPH_BREAK_HINT,
+    classify_export_error,
+    graph_break_hint,
+)
 
 
 @pytest.mark.parametrize("text, expect", [

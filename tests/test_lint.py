@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_inferencecheck.lint.walker import check_source
-from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.config import LintConfig
+from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.engine import lint_paths
 from pytest_inferencecheck.lint.rules import RULES
-from pytest_inferencecheck.table import TARGETS
+from pytest_inferencecheck.lint.walker import check_source
+from pytest_inferencecheck.recommendations.table import TARGETS
 
 FIXTURES = Path(__file__).parent / "lint_fixtures"
 CASES = sorted(FIXTURES.glob("*.py"))

@@ -7,7 +7,7 @@ import sysconfig
 
 import torch
 
-from pytest_inferencecheck.locations import clean_function_name, is_user_file, locate
+from pytest_inferencecheck.support.locations import clean_function_name, is_user_file, locate
 
 SITE = sysconfig.get_paths()["purelib"]
 TORCH = os.path.join(os.path.dirname(torch.__file__), "nn", "modules", "module.py")

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from pytest_inferencecheck.outputs import compare, leaves, non_finite
+from pytest_inferencecheck.measure.numerics import compare, leaves, non_finite
 
 
 @dataclasses.dataclass

@@ -199,7 +199,7 @@ def test_deviations_warn_and_fail_under_strict(repo):
 
 
 def test_require_device_fails_a_proxy(repo):
-    from pytest_inferencecheck.devices import host_has
+    from pytest_inferencecheck.host.devices import host_has
 
     if host_has("mps"):  # pragma: no cover - an Apple host has the device
         pytest.skip("mac is not a proxy on this host")

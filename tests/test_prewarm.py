@@ -27,8 +27,8 @@ SPY = textwrap.dedent('''
     sys.meta_path.insert(0, Spy())
     assert "torch" not in sys.modules  # a fresh interpreter: the probe's imports are all ahead
 
-    from pytest_inferencecheck import prewarm
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.host import prewarm
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
 
     store = ArtifactStore(sys.argv[1])
     probe = prewarm.probe_cpu(store)
@@ -37,7 +37,7 @@ SPY = textwrap.dedent('''
     prewarm.settle_cpu_probe()
     runner.join(300)
     assert not probe.is_alive() and not runner.is_alive()
-    from pytest_inferencecheck.cpp_build import build_key, find_compiler
+    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler
     assert store.lookup("runner", build_key(find_compiler())) is not None, "no runner built"
     print(json.dumps(off_main))
 ''')

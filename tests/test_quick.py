@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+
 from repo_sources import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-import models
 from pytest_inferencecheck import check
-from pytest_inferencecheck import devices
+from pytest_inferencecheck.host import devices
+from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.table import TARGETS
-from pytest_inferencecheck.timing import Timing, beats
+from pytest_inferencecheck.support.timing import Timing, beats
+
+import models
 
 
 def _slow_backend(gm, example_inputs):  # noqa: ANN001 - a torch.compile backend
@@ -86,7 +87,7 @@ def test_dynamic_batch_is_checked_at_a_second_shape():
 
 
 def test_second_shape_keeps_values_valid_and_shares_a_dim():
-    from pytest_inferencecheck.shapes import second_shape
+    from pytest_inferencecheck.check.shapes import second_shape
 
     seq = torch.export.Dim("seq", min=2, max=64)
     ids, mask = torch.randint(0, 100, (1, 2)), torch.ones(1, 2, dtype=torch.long)

@@ -14,9 +14,11 @@ import sys
 import pytest
 import torch
 
-import models
-from pytest_inferencecheck import check, keys
+from pytest_inferencecheck import check
 from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.store import keys
+
+import models
 
 pytestmark = pytest.mark.slow
 

@@ -343,7 +343,7 @@ def test_a_broken_compiler_first_on_path_is_a_host_fault_on_the_rerun_too(repo, 
 # -- a stored artifact that does not load here is rebuilt, not taken for row 5 ---------------------
 def _replace_vouched_for(path: Path, data: bytes) -> None:
     """Replace a stored file and its line in the entry's manifest: the checksums pass."""
-    from pytest_inferencecheck.store import MANIFEST, file_sha256
+    from pytest_inferencecheck.store.artifacts import MANIFEST, file_sha256
 
     path.write_bytes(data)
     manifest = path.parent / MANIFEST
@@ -465,8 +465,8 @@ def test_two_checks_of_one_model_in_two_states_share_no_fact_within_a_run(pytest
 
 # -- CUDA devices (no GPU here: torch.cuda's answers are replaced, and only they) --------------
 def test_packages_for_two_gpus_have_two_keys(monkeypatch):
-    from pytest_inferencecheck import devices
-    from pytest_inferencecheck.runners.aoti_python import package_parts
+    from pytest_inferencecheck.check.runners.aoti_python import package_parts
+    from pytest_inferencecheck.host import devices
 
     def gpu(name: str, capability: tuple[int, int], driver: str) -> tuple:
         # mocked: this machine has no GPU, so what torch.cuda would say about one is given here
@@ -485,7 +485,7 @@ def test_packages_for_two_gpus_have_two_keys(monkeypatch):
 
 
 def test_the_cpu_identity_names_the_isa_aten_uses():
-    from pytest_inferencecheck.devices import identity
+    from pytest_inferencecheck.host.devices import identity
 
     assert identity("cpu")[-1] == torch.backends.cpu.get_cpu_capability()
 
@@ -508,7 +508,7 @@ def test_an_operator_whose_implementation_cannot_be_found_keeps_nothing(opaque_o
     # A loaded op library (ExecuTorch 1.5.1 loads one on import) is not where a Python kernel
     # registered with torch.library.Library lives: keying by it would reuse a stale artifact.
     if libraries:
-        monkeypatch.setattr("pytest_inferencecheck.compat.loaded_op_libraries",
+        monkeypatch.setattr("pytest_inferencecheck.support.compat.loaded_op_libraries",
                             lambda: [torch._C.__file__])
 
     class M(torch.nn.Module):

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
+from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore, parse_size
+
 from filesystems import full_disk, read_only
-from pytest_inferencecheck.store import (LAYOUT, MANIFEST, ArtifactStore, parse_size)
 
 
 def _writer(payload: bytes = b"artifact" * 1000, meta: dict | None = None):
@@ -128,7 +129,7 @@ def test_a_disk_that_fills_up_during_a_build_degrades_with_a_note(tmp_path):
 _RACER = textwrap.dedent('''
     import sys, time
     from pathlib import Path
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
     root, count, key = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     def build(folder):
         with open(count, "a") as handle:
@@ -153,7 +154,7 @@ def test_two_processes_needing_one_key_build_it_once(tmp_path):
 _INTERRUPTED = textwrap.dedent('''
     import sys, time
     from pathlib import Path
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
     store = ArtifactStore(Path(sys.argv[1]))
     store.scratch_file("program", ".pt2").write_bytes(b"a program for a helper")
     def build(folder):
@@ -199,7 +200,7 @@ def test_scratch_counts_against_the_cap(tmp_path):
 _TRY_DISCARD = textwrap.dedent('''
     import sys
     from pathlib import Path
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
     print(ArtifactStore(Path(sys.argv[1])).discard("aoti", sys.argv[2]))
 ''')
 
@@ -226,7 +227,7 @@ def test_asking_whether_the_store_holds_an_entry_keeps_every_pin(tmp_path):
 _HOLDER = textwrap.dedent('''
     import sys, time
     from pathlib import Path
-    from pytest_inferencecheck.store import ArtifactStore
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
     store = ArtifactStore(Path(sys.argv[1]))
     assert store.lookup("aoti", sys.argv[2]) is not None
     print("holding", flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_inferencecheck import ALIASES, TABLE, TARGETS, TECHNOLOGIES, InferenceCheckError
-from pytest_inferencecheck.table import resolve_target, resolve_technology, row
+from pytest_inferencecheck.recommendations.table import resolve_target, resolve_technology, row
 
 
 def test_table_has_the_eight_rows_of_the_note_in_order():

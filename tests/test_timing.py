@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_inferencecheck.timing import Timing, beats, samples_ms
+from pytest_inferencecheck.support.timing import Timing, beats, samples_ms
 
 
 def test_clearly_faster_beats():

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from filesystems import fill, full_disk, read_only
-from pytest_inferencecheck import baseline
+from pytest_inferencecheck.gate import baseline
 from pytest_inferencecheck.result import CheckResult, GraphBreak
+
+from filesystems import fill, full_disk, read_only
 
 MODELS = '''
 import torch

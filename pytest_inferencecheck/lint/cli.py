@@ -10,13 +10,14 @@ import os
 import sys
 from pathlib import Path
 
-from .. import __version__
-from ..errors import InferenceCheckError
-from .config import Overrides, load_explicit, parse_per_file
-from .emitters import EMITTERS
-from .engine import LintResult, lint_paths, lint_stdin
-from .rules import BY_CODE, RULES
-from .selection import Selection, validate_codes, validate_select
+from pytest_inferencecheck import __version__
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.lint.config import Overrides, load_explicit, parse_per_file
+from pytest_inferencecheck.lint.emitters import EMITTERS
+from pytest_inferencecheck.lint.engine import LintResult, lint_paths, lint_stdin
+from pytest_inferencecheck.lint.rules import BY_CODE, RULES
+from pytest_inferencecheck.lint.selection import Selection, validate_codes, validate_select
+from pytest_inferencecheck.support.files import WriteError, write_atomic
 
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 
@@ -142,8 +143,6 @@ def main(args: argparse.Namespace) -> int:
     result = run(args)
     output = statistics(result, fmt) if args.statistics else EMITTERS[fmt](result)
     if args.output_file:
-        from ..files import WriteError, write_atomic
-
         try:
             write_atomic(Path(args.output_file), output)
         except WriteError as exc:

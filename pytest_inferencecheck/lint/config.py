@@ -8,9 +8,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import InferenceCheckError, reject_unknown_keys
-from ..table import Target, resolve_target
-from .selection import DEFAULTS, Selection, resolve, validate_codes, validate_select
+from pytest_inferencecheck.config.pyproject import SECTION_KEYS, TABLE, tool_table
+from pytest_inferencecheck.errors import InferenceCheckError, reject_unknown_keys
+from pytest_inferencecheck.lint.selection import (
+    DEFAULTS,
+    Selection,
+    resolve,
+    validate_codes,
+    validate_select,
+)
+from pytest_inferencecheck.recommendations.table import Target, resolve_target
 
 # Skipped while walking folders (ruff's defaults, and every hidden folder); `exclude` replaces
 # the list, `extend-exclude` adds to it.
@@ -200,7 +207,6 @@ def relative_path(path: Path, root: Path) -> str:
 def _read(pyproject: Path) -> LintConfig | None:
     """The lint config of a pyproject.toml, its folder the root; None without a
     `[tool.inferencecheck]` table (ruff's rule: without the tool's table it is not its config)."""
-    from ..config_file import SECTION_KEYS, TABLE, tool_table
 
     table = tool_table(pyproject)
     if table is None:

@@ -12,11 +12,11 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InferenceCheckError
-from .config import Configs, LintConfig, Overrides, relative_path
-from .noqa import Directives
-from .rules import BY_CODE
-from .walker import Finding, check_tree, fingerprinted, source_lines
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.lint.config import Configs, LintConfig, Overrides, relative_path
+from pytest_inferencecheck.lint.noqa import Directives
+from pytest_inferencecheck.lint.rules import BY_CODE
+from pytest_inferencecheck.lint.walker import Finding, check_tree, fingerprinted, source_lines
 
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
 

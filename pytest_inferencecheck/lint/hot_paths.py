@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .scope import Scopes, function_bindings, tail_name
+from pytest_inferencecheck.lint.scope import Scopes, function_bindings, tail_name
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef  # a Lambda has no methods to call
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InferenceCheckError
-from .rules import RULES
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.lint.rules import RULES
 
 ALL = "ALL"
 

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .scope import Function, Scopes, statements, tail_name
+from pytest_inferencecheck.lint.scope import Function, Scopes, statements, tail_name
 
 # Tensor methods that reduce a tensor to a (0-d) value: a Python branch on one is data-dependent.
 REDUCTIONS = {"sum", "any", "all", "max", "min", "mean", "item", "norm", "prod", "amax", "amin",

@@ -12,11 +12,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ..table import Target
-from .hot_paths import HotPaths
-from .rules import RULES, Rule
-from .scope import Function, Scopes, tail_name
-from .tensors import FunctionNames, Tensors
+from pytest_inferencecheck.lint.hot_paths import HotPaths
+from pytest_inferencecheck.lint.rules import RULES, Rule
+from pytest_inferencecheck.lint.scope import Function, Scopes, tail_name
+from pytest_inferencecheck.lint.tensors import FunctionNames, Tensors
+from pytest_inferencecheck.recommendations.table import Target
 
 # `if not torch.compiler.is_compiling(): print(...)` is the fix IC301 recommends: under
 # torch.compile and torch.export the guarded code never runs; nor does `if self.training:` in

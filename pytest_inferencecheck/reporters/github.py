@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..result import CheckResult
-from . import summary
+from pytest_inferencecheck.reporters import summary
+from pytest_inferencecheck.result import CheckResult
 
 
 def escape_data(text: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from importlib import metadata
 from pathlib import Path
 
-from ..files import write_atomic
-from ..result import CheckResult
+from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.support.files import write_atomic
 
 SCHEMA_ID = "inferencecheck-report/1"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "report-1.schema.json"
@@ -26,7 +27,6 @@ def _loaded_torch():
     """torch if this process imported it, else None. A report never imports torch itself: a
     torch that failed to import (a broken install, a half-finished import) fails again on a
     second import with an error that hides the first, and the report would be lost with it."""
-    import sys
 
     return sys.modules.get("torch")
 

@@ -10,10 +10,10 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from .. import junit_doc
-from ..files import write_atomic
-from ..result import CheckResult
-from .text import explain
+from pytest_inferencecheck.reporters import junit_xml as junit_doc
+from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.support.files import write_atomic
 
 
 def properties(r: CheckResult) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..result import CheckResult
+from pytest_inferencecheck.result import CheckResult
 
 COLUMNS = ("model", "target", "row", "technology", "breaks", "export", "parity", "time", "outcome")
 

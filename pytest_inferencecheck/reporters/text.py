@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..locations import display_path
-from ..result import CheckResult, Failure
+from pytest_inferencecheck.result import CheckResult, Failure
+from pytest_inferencecheck.support.locations import display_path
 
 
 def _where(f: Failure) -> str:

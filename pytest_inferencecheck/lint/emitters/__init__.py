@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..engine import LintResult
-from . import github, json_format, junit, sarif, text
+from pytest_inferencecheck.lint.emitters import github, json_format, junit, sarif, text
+from pytest_inferencecheck.lint.engine import LintResult
 
 EMITTERS: dict[str, Callable[[LintResult], str]] = {
     "text": text.render,

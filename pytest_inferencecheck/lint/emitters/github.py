@@ -3,9 +3,9 @@ so the annotation underlines the flagged expression."""
 
 from __future__ import annotations
 
-from ...reporters.github import command
-from ..engine import LintResult
-from ..rules import BY_CODE
+from pytest_inferencecheck.lint.engine import LintResult
+from pytest_inferencecheck.lint.rules import BY_CODE
+from pytest_inferencecheck.reporters.github import command
 
 
 def render(result: LintResult) -> str:

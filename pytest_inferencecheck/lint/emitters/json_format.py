@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..engine import LintResult
-from ..rules import BY_CODE
+from pytest_inferencecheck.lint.engine import LintResult
+from pytest_inferencecheck.lint.rules import BY_CODE
 
 
 def render(result: LintResult) -> str:

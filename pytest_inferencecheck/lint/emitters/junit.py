@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ... import junit_doc
-from ..engine import LintResult
+from pytest_inferencecheck.lint.engine import LintResult
+from pytest_inferencecheck.reporters import junit_xml as junit_doc
 
 CLASSNAME = "inferencecheck.lint"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import LintResult
+from pytest_inferencecheck.lint.engine import LintResult
 
 
 def render(result: LintResult) -> str:

@@ -87,7 +87,11 @@ def compile_api(node: ast.AST, qual: str | None) -> str | None:
     return None
 
 
-from . import deviations, forward, superseded  # noqa: E402 - they import Rule from here
+from pytest_inferencecheck.lint.rules import (
+    deviations,
+    forward,
+    superseded,  # noqa: E402 - they import Rule from here
+)
 
 RULES: tuple[Rule, ...] = (*superseded.RULES, *deviations.RULES, *forward.RULES)
 BY_CODE = {r.code: r for r in RULES}

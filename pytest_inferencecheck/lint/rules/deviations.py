@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import AOTI_DOCS, NOTE, Fields, Rule, compile_api
+from pytest_inferencecheck.lint.rules import AOTI_DOCS, NOTE, Fields, Rule, compile_api
 
 COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",

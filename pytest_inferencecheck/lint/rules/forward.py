@@ -8,10 +8,16 @@ import ast
 import re
 from collections.abc import Iterator
 
-from . import EXPORT_DOCS, PYTORCH_DOCS, TROUBLESHOOTING_DOCS, Fields, Rule, display
-from ..scope import tail_name
-from ..tensors import root_call_module
-
+from pytest_inferencecheck.lint.rules import (
+    EXPORT_DOCS,
+    PYTORCH_DOCS,
+    TROUBLESHOOTING_DOCS,
+    Fields,
+    Rule,
+    display,
+)
+from pytest_inferencecheck.lint.scope import tail_name
+from pytest_inferencecheck.lint.tensors import root_call_module
 
 # The logging.Logger methods, and the *_once/advice ones that transformers adds to its loggers.
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",

@@ -5,7 +5,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from . import AOTI_DOCS, EXPORT_DOCS, NOTE, PYTORCH_DOCS, Fields, Rule, compile_api, display
+from pytest_inferencecheck.lint.rules import (
+    AOTI_DOCS,
+    EXPORT_DOCS,
+    NOTE,
+    PYTORCH_DOCS,
+    Fields,
+    Rule,
+    compile_api,
+    display,
+)
 
 _EXPORT = "torch.export.export(model, example_inputs)"
 _AOTI = "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))"

@@ -1,0 +1,265 @@
+"""`check()`: the public API. Validates its arguments, sets up a job, runs the pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pytest_inferencecheck.check import pipeline
+from pytest_inferencecheck.check.job import Job
+from pytest_inferencecheck.check.stages import (
+    CheckFailed,
+    CheckTimeout,
+    StageError,
+    Stages,
+    deadline,
+    full_message,
+    user_traceback,
+)
+from pytest_inferencecheck.config.options import validate
+from pytest_inferencecheck.config.settings import check_level
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.host.devices import proxy_for, run_device
+from pytest_inferencecheck.host.faults import fault_of, hint_for
+from pytest_inferencecheck.recommendations.decision import recommend
+from pytest_inferencecheck.recommendations.table import resolve_target
+from pytest_inferencecheck.result import CheckResult, Failure, Stage
+from pytest_inferencecheck.store.artifacts import ArtifactStore, default_root
+from pytest_inferencecheck.support import compat
+from pytest_inferencecheck.support.locations import forward_location
+from pytest_inferencecheck.support.quiet import torch_trace_to_torch_only
+
+_STAGE_HINTS = {
+    "eager": "the model must run in plain PyTorch on its example inputs first: fix the error at "
+             "the user line shown, or the example inputs",
+    "graph_breaks": "Dynamo crashed while tracing (not a graph break): try the latest torch, or "
+                    "report it to PyTorch with this traceback",
+    "aoti_compile": "AOTInductor could not compile the exported program: report it to PyTorch "
+                    "with this model, or serve it with torch.compile (Python deployments only)",
+    "aoti_load": "the compiled .pt2 package could not be loaded",
+    "runner_build": "the C++ runner is built against the installed torch with the system "
+                    "compiler: make sure a C++20 compiler is installed (or set CXX)",
+    "compile": "torch.compile could not compile the model with this backend",
+    "lower": "ExecuTorch could not lower the exported program with these partitioners: try "
+             "another partitioner, or remove the unsupported operators it names",
+    "to_executorch": "ExecuTorch could not serialize the lowered program to a .pte",
+    "et_load": "the ExecuTorch runtime could not load the .pte",
+    "run": "the artifact raised on the example inputs; the message above is the runtime's own",
+}
+
+_STORES: dict[tuple[str, bool], ArtifactStore] = {}
+
+
+
+
+def artifact_store(where: ArtifactStore | str | Path | bool | None = None) -> ArtifactStore:
+    """The store a check uses: one per location and process, so every check in it shares one.
+
+    None: `$INFERENCECHECK_CACHE_DIR`, else the user cache dir. A path: that directory.
+    False: a temporary store for this process only (nothing is kept).
+    """
+    if isinstance(where, ArtifactStore):
+        return where
+    persistent = where is not False
+    root = Path(where).expanduser() if isinstance(where, (str, Path)) else default_root()
+    key = (str(root), persistent)
+    if key not in _STORES:
+        _STORES[key] = ArtifactStore(root, persistent=persistent)
+    return _STORES[key]
+
+
+def _as_args(example_inputs: Any) -> tuple:
+    if isinstance(example_inputs, torch.Tensor):
+        return (example_inputs,)
+    if isinstance(example_inputs, tuple):
+        return example_inputs
+    raise InferenceCheckError(
+        "example_inputs must be a tuple of positional arguments (or a single tensor), got "
+        f"{type(example_inputs).__name__}; wrap it as (x,) or pass keywords via example_kwargs")
+
+
+@contextlib.contextmanager
+def _inference_setup(model: torch.nn.Module, device: str, notes: list[str]) -> Iterator[None]:
+    """Eval mode on the target's device; the model's own mode and device are restored after."""
+    was_training = model.training
+    param = next(iter(model.parameters()), None)
+    home = param.device if param is not None else None
+    if was_training:
+        notes.append("the model was in training mode; it was checked in eval mode")
+        model.eval()
+    if device != "cpu":
+        model.to(device)
+    try:
+        yield
+    finally:
+        model.train(was_training)
+        if home is not None and device != "cpu":
+            model.to(home)
+
+
+def check(
+    model: torch.nn.Module,
+    example_inputs: Any,
+    target: str = "server-x86-python",
+    *,
+    uses: str | None = None,
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+    dynamic_shapes: Any = None,
+    example_kwargs: dict | None = None,
+    name: str | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
+    store: ArtifactStore | str | Path | bool | None = None,
+    prebuild: str | tuple[str, ...] = (),
+    level: str = "full",
+    **options: Any,
+) -> CheckResult:
+    """Check one model for one deployment target along the table's recommended path.
+
+    Artifacts and measured facts are kept in `store` (see `artifact_store`) and reused by
+    every later check they fit. `prebuild` names other targets this model will be checked on
+    next: their artifacts are built by a helper process while this check's own path runs.
+    `level="quick"` measures the facts and decides the row without compiling, lowering or running
+    any artifact (seconds instead of minutes); the result says so. Further options (see
+    `CheckOptions`): strict_export,
+    require_device, max_graph_breaks, backends, executorch_partitioners, min_delegation,
+    max_pte_bytes, cpp_timeout_s.
+    """
+    t = resolve_target(target)
+    level = check_level(level, "check(level=...)")
+    opts = validate({"uses": uses, "atol": atol, "rtol": rtol, "dynamic_shapes": dynamic_shapes,
+                     **options}, "check()")
+    if not isinstance(model, torch.nn.Module):
+        raise InferenceCheckError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}; wrap a function in a "
+            "Module whose forward calls it")
+    args = _as_args(example_inputs)
+    if example_kwargs is not None and not isinstance(example_kwargs, dict):
+        raise InferenceCheckError(
+            f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
+    _reject_meta(model, args, example_kwargs or {})
+    _check_dynamic_shapes(model, opts.dynamic_shapes)
+
+    result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
+                         proxy=proxy_for(t), identity=name, level=level)
+    if t.runtime != "python":  # these rows do not depend on measurements; failures can cite them
+        result.recommendation = recommend(t, graph_breaks=0)
+    if result.proxy and opts.require_device:
+        result.failures.append(Failure(
+            "device", f"{t.id} needs a {t.device} device and this host has none",
+            "run on a machine with the device, or drop require_device to accept a host proxy"))
+        return result
+
+    the_store = artifact_store(store)
+    device = run_device(t)
+    to_device = (lambda x: x.to(device) if isinstance(x, torch.Tensor) else x)
+    stages = Stages(on_stage)
+    with tempfile.TemporaryDirectory(prefix="inferencecheck-") as tmp, \
+            _inference_setup(model, device, result.notes):
+        job = Job(model, compat.pytree().tree_map(to_device, args),
+                  compat.pytree().tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
+                  the_store, stages, result.model, Path(tmp),
+                  tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
+                                                       else prebuild)), level)
+        try:
+            with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
+                pipeline.run(job, result)
+        except CheckTimeout as exc:
+            result.failures.append(Failure(
+                "timeout", f"the check {exc}" + (f": the {exc.stage} stage did not finish"
+                                                 if exc.stage else ""),
+                "find what hangs (a forward that waits, a compile that never ends: rerun with "
+                "-v to see the stages that finished), or raise timeout_s (marker option) or "
+                "--inference-check-timeout for a model that needs longer"))
+        except CheckFailed as failed:
+            result.failures.extend(_at_forward(f, model) for f in failed.failures)
+        except StageError as err:
+            where = err.where or (forward_location(model) if err.stage == "eager" else None)
+            frames = user_traceback(err.exc)
+            fault = fault_of(err.exc)
+            message = full_message(err.exc) + (f"\n{frames}" if frames else "")
+            result.failures.append(Failure(
+                err.stage, f"host fault, not the model's: {fault}\n{message}" if fault
+                else message, hint_for(fault) if fault else _STAGE_HINTS.get(err.stage, ""),
+                where.file if where else None, where.line if where else None))
+        except InferenceCheckError:
+            raise  # the caller's usage error: said as it is
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not pass for a verdict
+
+            result.failures.append(Failure(
+                "internal", f"pytest-inferencecheck internal error (a bug of this tool, not of "
+                            f"your model or host): {full_message(exc)}\n"
+                            + "".join(traceback.format_exception(exc)).rstrip(),
+                "please report it with this message and traceback"))
+        finally:
+            if "torch._dynamo" in sys.modules:  # never import Dynamo only to reset it
+                torch.compiler.reset()
+            the_store.release()
+            result.stages = stages.stages
+            result.artifacts = list(job.uses)
+            result.notes.extend(n for n in [*job.notes, the_store.note] if n
+                                and n not in result.notes)
+    _deviation(result)
+    return result
+
+
+def _reject_meta(model: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+    """A model or input on the meta device has no data: nothing can run or be compared."""
+    meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()]
+            if t.is_meta]
+    leaves = [x for x in compat.pytree().tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
+    if meta or any(x.is_meta for x in leaves):
+        what = f"the model's {', '.join(meta[:3])}" + (" ..." if len(meta) > 3 else "") \
+            if meta else "an example input"
+        raise InferenceCheckError(
+            f"{what} is on the meta device (shapes without data): nothing can run or be "
+            "compared. Materialize it first (model.to_empty(device='cpu') and load or "
+            "initialize the weights; real tensors as inputs)")
+
+
+def _check_dynamic_shapes(model: torch.nn.Module, spec: Any) -> None:
+    """dynamic_shapes must have torch.export's shape: a dict keyed by forward's argument names,
+    or a tuple/list in argument order. A wrong one is a usage error, never a model verdict."""
+
+    if spec is None:
+        return
+    if not isinstance(spec, (dict, tuple, list)):
+        raise InferenceCheckError(
+            f"dynamic_shapes must be a dict keyed by forward's argument names, or a tuple/list "
+            f"in argument order (torch.export's form), got {type(spec).__name__} {spec!r}")
+    if not isinstance(spec, dict):
+        return
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [k for k in spec if k not in params]
+    if unknown:
+        raise InferenceCheckError(
+            f"dynamic_shapes names {', '.join(map(repr, unknown))}, which forward does not take; "
+            f"its arguments: {', '.join(params) or 'none'}")
+
+
+def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:
+    """An eager failure with no line of its own points at the model's forward."""
+    where = forward_location(model) if failure.stage == "eager" and not failure.file else None
+    return dataclasses.replace(failure, file=where.file, line=where.line) if where else failure
+
+
+def _deviation(result: CheckResult) -> None:
+    rec = result.recommendation
+    if result.declared and rec and result.declared != rec.technology:
+        result.deviation = (f"declared {result.declared!r} but {rec.reason}: deploy with "
+                            f"{rec.technology} or fix what moved the model off "
+                            f"{result.declared}")

@@ -1,0 +1,93 @@
+"""Helper processes building store entries ahead of the check that needs them: the record of
+what runs, waiting for one, and ending all of them.
+
+The low level of `prebuild`: runners wait here for an entry a helper is building, and never learn
+which runner builds what (that is `prebuild`, which calls the runners). A helper never outlives
+the run: `stop` ends every one still running (Ctrl-C, the end of the run), so nothing writes into
+the store after the run exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_inferencecheck.host.cpp_build import lower_priority
+from pytest_inferencecheck.store.artifacts import BUILT, REUSED, Use
+
+
+@dataclass
+class Ahead:
+    """A helper process building one entry."""
+
+    kind: str
+    key: str
+    process: subprocess.Popen
+    started: float
+
+
+_RUNNING: dict[tuple[str, str], Ahead] = {}
+
+
+def launch(kind: str, key: str, cmd: list[str]) -> Ahead:
+    """Start one helper process (its own session, lower priority: the item's own compile is
+    what the run waits for) and record it."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    lower_priority(proc.pid)
+    _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
+    return ahead
+
+
+def running(kind: str, key: str) -> bool:
+    """Whether a helper of this run is building this entry."""
+    return (kind, key) in _RUNNING
+
+
+def wait(kind: str, key: str) -> Ahead | None:
+    """If a helper is building this entry, wait for it; the helper, or None."""
+    ahead = _RUNNING.pop((kind, key), None)
+    if ahead is not None:
+        ahead.process.wait()
+    return ahead
+
+
+def account(use: Use, ahead: Ahead | None) -> Use:
+    """An entry our helper built counts as built by this check (once, here), not reused."""
+    if ahead is None or use.status != REUSED or ahead.process.returncode != 0:
+        return use
+    return Use(use.kind, use.key, BUILT, use.bytes,
+               "built ahead by a helper process while another target of this model compiled")
+
+
+def stop() -> None:
+    """End every helper still running and wait for it: the run is ending (or interrupted), and
+    a helper left running would write into the store after it. Its half-built entry stays in
+    the store's scratch directory, which the next run clears (the helper's pid is gone)."""
+    while _RUNNING:
+        _, ahead = _RUNNING.popitem()
+        if ahead.process.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(ahead.process.pid, signal.SIGKILL)  # its own session: it and its compiler
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            ahead.process.wait(timeout=30)
+
+
+atexit.register(stop)
+
+
+def remove_when_done(path: str, procs: list[subprocess.Popen]) -> None:
+    """Delete `path` once every one of `procs` has exited."""
+    def reap() -> None:
+        for p in procs:
+            p.wait()
+        Path(path).unlink(missing_ok=True)
+
+    threading.Thread(target=reap, name="inferencecheck-prebuild-reaper", daemon=True).start()

@@ -1,0 +1,55 @@
+"""One check's inputs: the model, its arguments, the target, options, the store and the stages."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.config.options import CheckOptions
+from pytest_inferencecheck.recommendations.table import Target
+from pytest_inferencecheck.store.artifacts import ArtifactStore, Use
+from pytest_inferencecheck.store.keys import Uncacheable, value_fingerprint
+
+
+@dataclass
+class Job:
+    """Everything a check works from; stages and store uses accumulate as it goes."""
+
+    model: torch.nn.Module
+    args: tuple
+    kwargs: dict
+    target: Target
+    opts: CheckOptions
+    device: str
+    store: ArtifactStore
+    stages: Stages
+    name: str
+    workdir: Path
+    prebuild: tuple[str, ...] = ()  # other targets of this model: their artifacts may be built ahead
+    level: str = "full"  # "quick": facts and the row only, nothing compiled, lowered or run
+    uses: list[Use] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def call(self) -> Any:
+        """Run the eager model on the example inputs."""
+        return self.model(*self.args, **self.kwargs)
+
+    @functools.cached_property
+    def inputs_key(self) -> str | None:
+        """The example inputs by value (None when they cannot be keyed)."""
+        try:
+            return value_fingerprint((self.args, self.kwargs))
+        except Uncacheable as exc:
+            self.notes.append(f"the example inputs cannot be keyed ({exc}): nothing measured "
+                              "on them is reused")
+            return None
+
+    def used(self, use: Use) -> Use:
+        """Record a store entry this check built or reused."""
+        self.uses.append(use)
+        return use

@@ -1,0 +1,148 @@
+"""Build the artifacts of a model's other targets in a helper process, while this one compiles.
+
+A model checked on `server-x86-python` and `mobile-android` needs an AOTI package and an
+ExecuTorch program from the same exported program. Once the first item has exported it, the
+second artifact is built by a helper process on another core, into the store, under the store's
+lock; the later item finds it there. Nothing here decides a verdict: if the helper fails, the
+item builds the artifact itself and reports the real error.
+
+The helper builds under the key the item computed only if it computes the same key itself (the
+same program key, and the same device, versions, environment and configs in its own process);
+otherwise it builds nothing. The processes themselves are recorded (and ended) in `helpers`.
+
+    python -m pytest_inferencecheck.check.prebuild STORE KIND KEY PROGRAM_KEY PROGRAM LABEL OPTIONS
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from pytest_inferencecheck.check import helpers
+from pytest_inferencecheck.check.facts import weight_bytes
+from pytest_inferencecheck.check.helpers import Ahead
+from pytest_inferencecheck.check.runners.aoti_python import (
+    compile_into,
+    package_parts,
+    stored_package,
+)
+from pytest_inferencecheck.check.runners.base import artifact_key
+from pytest_inferencecheck.check.runners.executorch import ExecuTorchRunner, lower_into, pte_parts
+from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.recommendations.table import TARGETS
+from pytest_inferencecheck.store.artifacts import ArtifactStore
+from pytest_inferencecheck.store.keys import Uncacheable
+from pytest_inferencecheck.support import compat
+
+if TYPE_CHECKING:
+    from pytest_inferencecheck.check.facts import Facts
+    from pytest_inferencecheck.check.job import Job
+
+MAX_PROGRAM_BYTES = 256 * 2**20  # larger programs are not copied to a helper: memory over speed
+
+
+def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
+    """Start helpers for the entries `targets` will need that this item will not build itself."""
+    if (not targets or facts.program is None or facts.program_key is None or facts.graph_breaks
+            or not facts.export.ok or facts.weight_bytes > MAX_PROGRAM_BYTES):
+        return []
+    own = _own_kind(job.target)
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in targets:
+        t = TARGETS.get(name)
+        if t is None or t.platform == "mac" or _own_kind(t) == own:
+            continue
+        if _own_kind(t) == "executorch":
+            stored = ExecuTorchRunner().stored(job, facts)
+            wanted[(stored.kind, stored.key)] = {"partitioners": list(
+                job.opts.executorch_partitioners)}
+        elif t.device == job.device:
+            stored = stored_package(job, facts)
+            wanted[(stored.kind, stored.key)] = {"device": job.device}
+    todo = {k: v for k, v in wanted.items() if k[1] is not None and not helpers.running(*k)
+            and not job.store.holds(*k)}
+    if not todo or not job.store.persistent:
+        return []
+    program = str(job.store.scratch_file("program", ".pt2"))
+    torch.export.save(facts.program, program)
+    started = []
+    imports = _spec_modules(facts.program)
+    for (kind, key), options in todo.items():
+        options = {**options, "imports": imports}
+        cmd = [sys.executable, "-m", "pytest_inferencecheck.check.prebuild", str(job.store.root), kind,
+               key, facts.program_key, program, f"{job.name} ({kind})", json.dumps(options)]
+        ahead = helpers.launch(kind, key, cmd)
+        started.append(ahead)
+    helpers.remove_when_done(program, [a.process for a in started])
+    return started
+
+
+def _spec_modules(program: Any) -> list[str]:
+    """Modules defining the pytree types in the program's calling convention (a Hugging Face
+    ModelOutput, say): the helper imports them so that the saved program loads."""
+    pytree = compat.pytree()
+
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if isinstance(kind, str) and "." in kind:
+                names.add(kind.rsplit(".", 1)[0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for spec in (program.call_spec.in_spec, program.call_spec.out_spec):
+        try:
+            walk(json.loads(pytree.treespec_dumps(spec)))
+        except Exception:  # noqa: BLE001 - an unserializable spec: the helper may fail, harmlessly
+            pass
+    return sorted(n for n in names if n != "builtins" and not n.startswith("collections"))
+
+
+def _own_kind(target: Any) -> str:
+    if target.platform in ("phone", "edge"):
+        return "executorch"
+    return "aoti" if target.platform == "server" else "none"
+
+
+def main(argv: list[str]) -> int:
+    """The helper: load the exported program, build one entry into the store (exit 3, and
+    nothing built, when this process would key the entry differently)."""
+    root, kind, key, program_key, program_path, label, options_json = argv[:7]
+    options = json.loads(options_json)
+    try:
+        parts = package_parts(options["device"]) if kind == "aoti" else \
+            pte_parts(options["partitioners"])
+        if artifact_key(kind, program_key, parts) != key:
+            return 3
+    except Uncacheable:
+        return 3
+    for module in options.get("imports", []):
+        importlib.import_module(module)
+    program = torch.export.load(program_path)
+    store = ArtifactStore(Path(root))
+    stages = Stages()
+    size = 2 * weight_bytes(program)
+    if kind == "aoti":
+        store.obtain(kind, key, lambda folder: compile_into(program, folder, options["device"]),
+                     label=label, size_hint=size)
+    elif kind == "executorch":
+        store.obtain(kind, key, lambda folder: lower_into(program, options["partitioners"],
+                                                          folder, stages), label=label,
+                     size_hint=size)
+    else:
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

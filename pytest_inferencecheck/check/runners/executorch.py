@@ -1,0 +1,198 @@
+"""Rows 1-2: ExecuTorch: exported program -> `to_edge_transform_and_lower` -> `.pte` -> runtime."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from pytest_inferencecheck.check.runners.aoti_python import program_call
+from pytest_inferencecheck.check.runners.base import (
+    Built,
+    ProgramCall,
+    Stored,
+    obtain,
+    reuse_detail,
+)
+from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.config.options import CheckOptions
+from pytest_inferencecheck.recommendations.partitioners import (  # noqa: F401 - re-exported
+    PARTITIONERS,
+    Partitioner,
+    validate_partitioners,
+)
+from pytest_inferencecheck.result import Failure
+from pytest_inferencecheck.store.keys import runtime_state, versions
+from pytest_inferencecheck.support import compat
+from pytest_inferencecheck.support.quiet import capture_fd, quiet_torch
+
+if TYPE_CHECKING:
+    from pytest_inferencecheck.check.facts import Facts
+    from pytest_inferencecheck.check.job import Job
+
+PTE = "model.pte"
+
+INSTALL_HINT = "install it with `pip install 'pytest-inferencecheck[executorch]'`"
+
+
+class ExecuTorchMissing(RuntimeError):
+    """ExecuTorch is not installed: mobile and edge targets cannot be checked."""
+
+
+def _require_executorch() -> None:
+    try:
+        importlib.import_module("executorch.exir")
+    except ImportError as exc:
+        raise ExecuTorchMissing(f"ExecuTorch is not installed ({exc}): {INSTALL_HINT}") from None
+    compat.executorch_flatc()
+
+
+def _partitioner(name: str) -> Any:
+    spec = PARTITIONERS[name]
+    try:
+        return getattr(importlib.import_module(spec.module), spec.cls)()
+    except Exception as exc:  # noqa: BLE001 - optional backends bring optional dependencies
+        raise RuntimeError(f"the {name} partitioner cannot be created here: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def delegation_facts(graph_module: torch.fx.GraphModule) -> dict[str, Any]:
+    """Delegated and non-delegated node counts and the operators left out, before to_executorch."""
+    from executorch.devtools.backend_debug import get_delegation_info  # noqa: PLC0415 - defers ExecuTorch (optional)
+
+    info = get_delegation_info(graph_module)
+    left_out = Counter({op: b.non_delegated for op, b in info.delegation_by_operator.items()
+                        if b.non_delegated and op != "getitem"})
+    delegated, non_delegated = info.num_delegated_nodes, info.num_non_delegated_nodes
+    total = delegated + non_delegated
+    return {"delegated_nodes": delegated, "non_delegated_nodes": non_delegated,
+            "delegated_subgraphs": info.num_delegated_subgraphs,
+            "delegation": round(delegated / total, 4) if total else 0.0,
+            "ops_not_delegated": dict(sorted(left_out.items()))}
+
+
+class ExecuTorchArtifact:
+    """Calls like the model; runs the `.pte` with the ExecuTorch runtime."""
+
+    def __init__(self, method: Any, call: ProgramCall) -> None:
+        self.method, self.call = method, call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call.outputs(self.method.execute(self.call.flat_inputs(args, kwargs)))
+
+
+def not_executed_reason(facts: dict[str, Any]) -> str | None:
+    """Why a lowered program was not run here (its backend is missing from this runtime)."""
+    missing = [b for b, ok in facts.get("backends_available", {}).items() if not ok]
+    if not missing:
+        return None
+    return (f"lowered with {', '.join(facts['partitioners'])} ({facts['delegation']:.0%} of nodes "
+            f"delegated), not executed here: this ExecuTorch runtime lacks {', '.join(missing)}")
+
+
+def gates(facts: dict[str, Any], opts: CheckOptions) -> list[Failure]:
+    """The delegation and size limits a check asked for, applied to the lowering facts."""
+    failures = []
+    left_out = ", ".join(f"{op} x{n}" for op, n in facts.get("ops_not_delegated", {}).items())
+    if opts.min_delegation is not None and facts.get("delegation", 1.0) < opts.min_delegation:
+        failures.append(Failure(
+            "delegation", f"{facts['delegation']:.1%} of nodes delegated to "
+                          f"{', '.join(facts['partitioners'])}, below min_delegation="
+                          f"{opts.min_delegation:g}; left to the portable runtime: "
+                          f"{left_out or 'none'}",
+            "replace the operators left out with ones the backend supports, or add a "
+            "partitioner that takes them"))
+    if opts.max_pte_bytes is not None and facts.get("pte_bytes", 0) > opts.max_pte_bytes:
+        failures.append(Failure(
+            "pte_size", f".pte is {facts['pte_bytes']} bytes, over max_pte_bytes="
+                        f"{opts.max_pte_bytes}",
+            "quantize the model (torchao / XNNPACK quantizer) or shrink it"))
+    return failures
+
+
+def pte_parts(partitioners: Any) -> tuple[Any, ...]:
+    """What decides a `.pte` besides its program, in this process."""
+    return tuple(partitioners), versions(), runtime_state()
+
+
+class ExecuTorchRunner:
+    """Lowers with the requested partitioners (XNNPACK by default) and runs where it can."""
+
+    technology = "executorch"
+
+    def stored(self, job: Job, facts: Facts) -> Stored:
+        """The `.pte` of this program with these partitioners, ExecuTorch, torch, and the
+        environment and configs of this process."""
+        return Stored.keyed("executorch", ("lower", "to_executorch"), facts,
+                            lambda: pte_parts(job.opts.executorch_partitioners))
+
+    def run_parts(self, job: Job) -> tuple[Any, ...]:
+        """Nothing besides the program and the inputs."""
+        return ()
+
+    def build(self, job: Job, facts: Facts) -> Built:
+        """Lower and serialize the program once (into the store); load it where it can run."""
+        _require_executorch()
+        names = list(job.opts.executorch_partitioners)
+        stored = self.stored(job, facts)
+        start = time.perf_counter()
+        got = obtain(job, stored, lambda folder: lower_into(
+            facts.require_program(), names, folder, job.stages), size_hint=2 * facts.weight_bytes)
+        entry = got.entry
+        if not got.built_here and got.use is not None:  # stored, or built ahead by a helper
+            waited = time.perf_counter() - start
+            for stage in stored.build_stages:
+                job.stages.record(stage, waited, reuse_detail(got.use))
+                waited = 0.0
+        et = dict(entry.meta["executorch"])
+        reason = not_executed_reason(et)
+        et["executed"] = reason is None
+        if reason:
+            job.stages.skip("et_load", reason.split(", not executed here: ")[-1])
+            return Built(None, executorch=et, skip_reason=reason)
+        from executorch.runtime import Runtime  # noqa: PLC0415 - defers ExecuTorch (optional)
+
+        with job.stages.stage("et_load"), capture_fd() as err:
+            try:
+                method = Runtime.get().load_program(str(entry.file(PTE))).load_method("forward")
+            except Exception as exc:
+                raise RuntimeError(f"{exc}\nruntime log:\n{err.text.strip()[-2000:]}") from exc
+
+        return Built(ExecuTorchArtifact(method, program_call(facts, entry)), executorch=et,
+                     entry=entry)
+
+
+def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: Path,
+               stages: Stages) -> dict[str, Any]:
+    """Lower, serialize into `folder`, and note what was delegated and which backends this
+    runtime has."""
+    from executorch.exir import to_edge_transform_and_lower  # noqa: PLC0415 - defers ExecuTorch (optional)
+    from executorch.runtime import Runtime  # noqa: PLC0415 - defers ExecuTorch (optional)
+
+    _require_executorch()
+    et: dict[str, Any] = {"partitioners": names}
+    with stages.stage("lower") as st, quiet_torch():
+        edge = to_edge_transform_and_lower(program, partitioner=[_partitioner(n) for n in names])
+        et.update(delegation_facts(edge.exported_program().graph_module))
+        st.detail = (f"{', '.join(names)}: {et['delegated_nodes']} of "
+                     f"{et['delegated_nodes'] + et['non_delegated_nodes']} nodes delegated")
+    with stages.stage("to_executorch") as st, quiet_torch():
+        program_manager = edge.to_executorch()
+        del edge  # the edge program holds its own copy of the weights
+        with open(folder / PTE, "wb") as handle:
+            program_manager.write_to_file(handle)
+        del program_manager
+        gc.collect()  # FX graphs are cyclic: their weights go only when the collector runs
+        et["pte_bytes"] = (folder / PTE).stat().st_size
+        st.detail = f"{et['pte_bytes']} bytes"
+    with capture_fd():  # the runtime logs CPU probing to fd 2 on first use
+        registry = Runtime.get().backend_registry
+    et["backends_available"] = {PARTITIONERS[n].backend:
+                                bool(registry.is_available(PARTITIONERS[n].backend))
+                                for n in names}
+    return {"executorch": et, "call": ProgramCall(program).to_meta()}

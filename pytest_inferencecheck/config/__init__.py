@@ -1,0 +1,1 @@
+"""Every knob: run-wide settings, per-check options, and `[tool.inferencecheck]` in pyproject.toml."""

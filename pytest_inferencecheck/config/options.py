@@ -1,0 +1,178 @@
+"""Check options: each defined once (default, command-line form, help, validation), validated once,
+with errors that name where a value came from (a marker, a config table, the command line)."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_inferencecheck.config.settings import Settings
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.recommendations.partitioners import validate_partitioners
+from pytest_inferencecheck.recommendations.table import resolve_technology
+
+Validator = Callable[[str, Any, str], Any]  # (name, value, source) -> the value to keep
+
+
+def _number(*, low: float = 0.0, high: float | None = None, integer: bool = False,
+            strict_low: bool = False) -> Validator:
+    def check(name: str, value: Any, source: str) -> Any:
+        ok_type = (int,) if integer else (int, float)
+        bad = isinstance(value, bool) or not isinstance(value, ok_type)
+        if not bad:
+            bad = not math.isfinite(value) or (value <= low if strict_low else value < low)
+            bad = bad or (high is not None and value > high)
+        if bad:
+            kind = "an integer" if integer else "a finite number"
+            bounds = f"> {low:g}" if strict_low else f">= {low:g}"
+            if high is not None:
+                bounds += f" and <= {high:g}"
+            raise InferenceCheckError(f"{name}={value!r} from {source}: must be {kind} {bounds}")
+        return value if integer else float(value)
+
+    return check
+
+
+def _flag(name: str, value: Any, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise InferenceCheckError(f"{name}={value!r} from {source}: must be True or False")
+    return value
+
+
+def _names(name: str, value: Any, source: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InferenceCheckError(f"{name}={value!r} from {source}: must be a list of names")
+    return tuple(value)
+
+
+def _technology(name: str, value: Any, source: str) -> str:
+    return resolve_technology(value)
+
+
+def _backends(name: str, value: Any, source: str) -> tuple[str, ...]:
+    names = _names(name, value, source)
+    if not names:
+        return ()
+    import torch.compiler  # noqa: PLC0415 - defers torch; only when backends are named: Dynamo is slow to import
+
+    available = set(torch.compiler.list_backends(exclude_tags=()))
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise InferenceCheckError(
+            f"torch.compile backend(s) {', '.join(map(repr, unknown))} from {source} are not "
+            f"registered here; available: {', '.join(sorted(available))}")
+    return tuple(dict.fromkeys(names))
+
+
+def _partitioners(name: str, value: Any, source: str) -> tuple[str, ...]:
+    return tuple(validate_partitioners(_names(name, value, source)))
+
+
+def _any(name: str, value: Any, source: str) -> Any:
+    return value
+
+
+def option(default: Any, help: str, validate: Validator, cli: type | None = None) -> Any:
+    """One check option: its default, its help, how a value is checked, and its command-line
+    type (None: Python API and marker only)."""
+    return dataclasses.field(default=default,
+                             metadata={"help": help, "validate": validate, "cli": cli})
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything that tunes one check besides the model, its inputs and the target."""
+
+    uses: str | None = option(
+        None, "The technology you deploy with; a different recommendation is a deviation",
+        _technology, str)
+    atol: float = option(1e-4, "Absolute tolerance against eager; default: 1e-4", _number(),
+                         float)
+    rtol: float = option(1e-4, "Relative tolerance against eager; default: 1e-4", _number(),
+                         float)
+    dynamic_shapes: Any = option(None, "torch.export dynamic_shapes (Python objects: API and "
+                                       "marker only)", _any)
+    strict_export: bool = option(False, "Export with strict=True; default: non-strict", _flag,
+                                 bool)
+    require_device: bool = option(False, "Fail instead of checking on a host proxy when the "
+                                         "target's device is missing; default: off", _flag)
+    max_graph_breaks: int | None = option(
+        None, "Fail when the graph breaks on any target exceed this, counted both as distinct "
+              "sites and as torch._dynamo.explain counts them; default: none",
+        _number(integer=True), int)
+    backends: tuple[str, ...] = option(
+        (), "torch.compile backends to race against inductor (row 7), comma-separated; "
+            "default: none", _backends, list)
+    executorch_partitioners: tuple[str, ...] = option(
+        ("xnnpack",), "ExecuTorch partitioners, comma-separated; default: xnnpack",
+        _partitioners, list)
+    min_delegation: float | None = option(
+        None, "Fail below this fraction of nodes delegated (0-1); default: none",
+        _number(high=1.0), float)
+    max_pte_bytes: int | None = option(None, "Fail when the .pte is larger; default: none",
+                                       _number(integer=True, strict_low=True), int)
+    cpp_timeout_s: float = option(300.0, "Kill the C++ runner after this many seconds; "
+                                         "default: 300", _number(strict_low=True), float)
+    timeout_s: float | None = option(
+        None, "Fail the check as timed out after this many seconds, whatever stage hangs; "
+              "default: the run's --inference-check-timeout (1800)", _number(strict_low=True))
+
+    def check_kwargs(self, settings: Settings | None = None) -> dict[str, Any]:
+        """These options as keyword arguments of `check()`; a run's `require_device` adds to them."""
+        kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if settings is not None:
+            kwargs["require_device"] = kwargs["require_device"] or settings.require_device
+            if kwargs["timeout_s"] is None:
+                kwargs["timeout_s"] = settings.timeout or None
+        return kwargs
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(CheckOptions)}
+OPTION_NAMES = tuple(FIELDS)
+
+
+def add_cli_options(addoption: Callable[..., Any]) -> None:
+    """Register the options that have a command-line form (`--atol`, `--backends`, ...)."""
+    for name, f in FIELDS.items():
+        kind, help_text = f.metadata["cli"], f.metadata["help"]
+        if kind is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            addoption(flag, action="store_true", dest=name, default=None, help=help_text)
+        elif kind is list:
+            addoption(flag, dest=name, default=None, metavar="A,B",
+                      type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                      help=help_text)
+        else:
+            addoption(flag, dest=name, default=None, type=kind, help=help_text)
+
+
+def from_namespace(namespace: Any, source: str) -> CheckOptions:
+    """CheckOptions from parsed command-line arguments (unset ones keep their defaults)."""
+    given = {n: getattr(namespace, n) for n, f in FIELDS.items()
+             if f.metadata["cli"] is not None and getattr(namespace, n, None) is not None}
+    return validate(given, source)
+
+
+def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
+    """CheckOptions from a mapping (marker kwargs, config table, keyword arguments).
+
+    None keeps an option's default; every other value goes through the option's validator.
+    """
+    unknown = [k for k in values if k not in FIELDS]
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, OPTION_NAMES, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise InferenceCheckError(f"unknown option {', '.join(hints)} from {source}; valid "
+                                  f"options: {', '.join(OPTION_NAMES)}")
+    return CheckOptions(**{name: FIELDS[name].metadata["validate"](name, value, source)
+                           for name, value in values.items() if value is not None})

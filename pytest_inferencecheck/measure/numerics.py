@@ -1,0 +1,164 @@
+"""Model outputs as named leaves, and their comparison: every leaf, any nesting, against eager."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from pytest_inferencecheck.result import Mismatch, Numerics
+
+SCALARS = (bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+_MAX_DEPTH = 12
+
+
+def leaves(obj: Any, path: str = "output") -> list[tuple[str, Any]]:
+    """Flatten an output into (path, leaf) pairs.
+
+    Tensors and Python scalars are leaves; tuples, lists, dicts (Hugging Face `ModelOutput`
+    included), dataclasses and other objects holding tensors (e.g. a `DynamicCache`) are walked.
+    `None` carries no value and is dropped, as `ModelOutput` itself does.
+    """
+    out: list[tuple[str, Any]] = []
+    _walk(obj, path, out, set(), 0)
+    return out
+
+
+def _walk(obj: Any, path: str, out: list, seen: set[int], depth: int) -> None:
+    if obj is None:
+        return
+    if isinstance(obj, (torch.Tensor, *SCALARS)):
+        out.append((path, obj))
+        return
+    if id(obj) in seen or depth > _MAX_DEPTH:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            _walk(v, f"{path}[{k!r}]", out, seen, depth + 1)
+    elif isinstance(obj, (tuple, list)):
+        for i, v in enumerate(obj):
+            _walk(v, f"{path}[{i}]", out, seen, depth + 1)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            _walk(getattr(obj, f.name), f"{path}.{f.name}", out, seen, depth + 1)
+    elif hasattr(obj, "__dict__") and not callable(obj):
+        for k, v in vars(obj).items():
+            if not k.startswith("_"):
+                _walk(v, f"{path}.{k}", out, seen, depth + 1)
+    else:
+        out.append((path, obj))  # opaque: reported as not comparable
+
+
+def non_finite(outputs: list[tuple[str, Any]]) -> list[str]:
+    """Paths of floating-point leaves that hold NaN or infinity."""
+    bad = []
+    for path, v in outputs:
+        if isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex()):
+            if not bool(torch.isfinite(v).all()):
+                bad.append(path)
+        elif isinstance(v, float) and not math.isfinite(v):
+            bad.append(path)
+    return bad
+
+
+_CHUNK = 1 << 22  # elements widened at a time: a large output is never copied whole in float64
+
+
+def _tensor_errors(actual: torch.Tensor, expected: torch.Tensor, atol: float,
+                   rtol: float) -> tuple[float, float, bool]:
+    """Max abs and rel error, and allclose (equal NaNs and equal infinities count as equal)."""
+    if actual.numel() == 0:
+        return 0.0, 0.0, True
+    wide = torch.complex128 if actual.is_complex() or expected.is_complex() else torch.float64
+    flat_a = actual.detach().reshape(-1)
+    flat_e = expected.detach().reshape(-1)
+    abs_err = rel_err = 0.0
+    close = True
+    for start in range(0, flat_a.numel(), _CHUNK):
+        a = flat_a[start:start + _CHUNK].to("cpu", wide)
+        e = flat_e[start:start + _CHUNK].to("cpu", wide)
+        same = (a == e) | (torch.isnan(a) & torch.isnan(e))
+        diff = torch.where(same, 0.0, (a - e).abs())
+        close = close and bool((same | (diff <= atol + rtol * e.abs())).all())  # 0*inf: NaN
+        rel = torch.where(diff == 0, 0.0, diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny))
+        abs_err, rel_err = _worst(abs_err, float(diff.max())), _worst(rel_err, float(rel.max()))
+    return abs_err, rel_err, close
+
+
+def _worst(a: float, b: float) -> float:
+    """The larger error, NaN winning as it does in `Tensor.max`."""
+    return math.nan if math.isnan(a) or math.isnan(b) else max(a, b)
+
+
+def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: float,
+                  numerics: Numerics) -> None:
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(actual, torch.Tensor):
+            numerics.mismatches.append(Mismatch(path, f"expected a tensor, got {type(actual).__name__}"))
+            return
+        if actual.shape != expected.shape:
+            numerics.mismatches.append(Mismatch(
+                path, f"shape {tuple(actual.shape)} differs from eager's {tuple(expected.shape)}"))
+            return
+        if actual.dtype != expected.dtype:
+            numerics.notes.append(f"{path}: dtype {actual.dtype} differs from eager's {expected.dtype}")
+        abs_err, rel_err, close = _tensor_errors(actual, expected, atol, rtol)
+    elif isinstance(expected, (int, float, complex)) and not isinstance(expected, bool):
+        if not isinstance(actual, (int, float, complex)) or isinstance(actual, bool):
+            numerics.mismatches.append(Mismatch(path, f"expected a number, got {type(actual).__name__}"))
+            return
+        abs_err = abs(actual - expected)
+        rel_err = abs_err / abs(expected) if expected else (0.0 if abs_err == 0 else math.inf)
+        close = abs_err <= atol + rtol * abs(expected)
+    elif isinstance(expected, SCALARS):
+        abs_err = rel_err = 0.0 if actual == expected else math.inf
+        close = actual == expected
+        if not close:
+            numerics.mismatches.append(Mismatch(path, f"{actual!r} differs from eager's {expected!r}"))
+            return
+    else:
+        numerics.notes.append(f"{path}: {type(expected).__name__} is not a tensor; not compared")
+        return
+    numerics.compared += 1
+    numerics.max_abs_err = max(numerics.max_abs_err, abs_err)
+    numerics.max_rel_err = max(numerics.max_rel_err, rel_err)
+    if not close:
+        numerics.mismatches.append(Mismatch(
+            path, f"beyond tolerance: max abs err {abs_err:.3g}, max rel err {rel_err:.3g} "
+                  f"(atol={atol:g}, rtol={rtol:g})", abs_err, rel_err))
+
+
+def compare(actual: Any, expected: Any, *, atol: float, rtol: float) -> Numerics:
+    """Compare every leaf of `actual` with `expected` (eager) using allclose semantics."""
+    return compare_leaves(leaves(actual), leaves(expected), atol=atol, rtol=rtol)
+
+
+def compare_leaves(got: list[tuple[str, Any]], want: list[tuple[str, Any]], *, atol: float,
+                   rtol: float) -> Numerics:
+    """`compare` on outputs already flattened by `leaves` (e.g. outputs read from the store)."""
+    numerics = Numerics(ok=True, max_abs_err=0.0, max_rel_err=0.0, atol=atol, rtol=rtol)
+    got_paths, want_paths = [p for p, _ in got], [p for p, _ in want]
+    if got_paths != want_paths:
+        if len(got) == len(want):
+            # e.g. an artifact that returns a flat tuple where eager returned a ModelOutput
+            numerics.notes.append("output structure differs from eager's; leaves compared in order")
+            got = [(p, v) for (p, _), (_, v) in zip(want, got)]
+        else:
+            missing = sorted(set(want_paths) - set(got_paths))
+            extra = sorted(set(got_paths) - set(want_paths))
+            numerics.mismatches.append(Mismatch(
+                "output", f"{len(got)} output leaves where eager has {len(want)}"
+                          + (f"; missing {', '.join(missing[:5])}" if missing else "")
+                          + (f"; unexpected {', '.join(extra[:5])}" if extra else "")))
+            numerics.ok = False
+            return numerics
+    for (path, a), (_, e) in zip(got, want):
+        _compare_leaf(path, a, e, atol, rtol, numerics)
+    if numerics.compared == 0 and not numerics.mismatches:
+        numerics.notes.append("no tensor or number in the outputs: nothing was compared")
+    numerics.ok = not numerics.mismatches
+    return numerics

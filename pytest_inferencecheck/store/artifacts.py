@@ -1,0 +1,602 @@
+"""The artifact store: content-addressed entries, checked before use, each built once.
+
+The rule every user of the store keeps: a result built from reused entries is exactly the result
+a cold run (an empty store) would give. So an entry's key names everything that decides it
+(`keys`, `runners`, `paths`): nothing measured by a trace is stored, only what comes after it,
+keyed by the program the check's own trace produced; where an input cannot be keyed faithfully,
+nothing is kept and the work is done again. The store itself only guarantees that an entry is the
+one its builder wrote, whole.
+
+An entry is a directory holding files and a `manifest.json` that lists every file with its size
+and SHA-256; an entry is published by renaming a finished temporary directory into place, so a
+reader sees a whole entry or none. Builders take an exclusive `flock` per key, so two processes
+(xdist workers, parallel CI jobs) that need the same entry build it once: the other one waits and
+reuses it. Readers take a shared lock while a check uses an entry, and pruning (least recently
+used first, down to a size cap that counts the scratch directory too) skips entries that are
+locked. Scratch left by a killed run (a half-built entry, a helper's program file: each named
+with its writer's pid) is removed when the store is next opened.
+
+A store that cannot be written (read-only, full, not a directory) degrades to a temporary
+directory for this process and says so in `note`; it never fails a check. A corrupt, truncated or
+foreign entry is rebuilt and the use says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_inferencecheck.store.locks import PINS, lock_file
+
+SCHEMA = "inferencecheck-store/1"
+LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
+MANIFEST = "manifest.json"
+DEFAULT_MAX_BYTES = 5 * 2**30
+MARGIN_BYTES = 32 * 2**20  # room kept free beyond what a build says it writes
+ENV_DIR = "INFERENCECHECK_CACHE_DIR"
+_STALE_TMP_S = 24 * 3600
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                 errno.ENOTDIR, errno.EEXIST}
+
+BUILT, REUSED, REBUILT = "built", "reused", "rebuilt"
+
+
+def default_root() -> Path:
+    """`$INFERENCECHECK_CACHE_DIR`, else `$XDG_CACHE_HOME/pytest-inferencecheck`, else ~/.cache."""
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-inferencecheck"
+
+
+def parse_size(text: str | int) -> int:
+    """`5G`, `500M`, `2GiB`, `1048576` -> bytes; raises ValueError with what is valid."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text <= 0:
+            raise ValueError(f"size must be positive, got {text}")
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"size must be a string like '5G' or a number of bytes, got {text!r}")
+    s = text.strip().upper().removesuffix("IB").removesuffix("B")
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    scale = units.get(s[-1:], 1)
+    number = s[:-1] if s[-1:] in units else s
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"size {text!r} is not a size: use bytes or a number with K, M, G or T "
+                         "(e.g. 5G)") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"size {text!r} must be positive")
+    return int(value * scale)
+
+
+def human(n: int) -> str:
+    """Bytes as a short human-readable size."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (artifacts can be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A verified entry: its directory, its files and what its builder recorded."""
+
+    kind: str
+    key: str
+    path: Path
+    files: dict[str, dict[str, Any]]
+    meta: dict[str, Any]
+
+    def file(self, name: str) -> Path:
+        """The path of one of the entry's files."""
+        return self.path / name
+
+    @property
+    def bytes(self) -> int:
+        """The total size of the entry's files."""
+        return sum(int(f["bytes"]) for f in self.files.values())
+
+
+@dataclass(frozen=True)
+class Use:
+    """What obtaining one entry did: `built`, `reused` or `rebuilt`, and why when not plain."""
+
+    kind: str
+    key: str
+    status: str
+    bytes: int = 0
+    note: str | None = None
+
+    @property
+    def short_key(self) -> str:
+        """The first 12 characters of the key, as shown on stage lines."""
+        return self.key[:12]
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One entry as `inferencecheck cache` lists it."""
+
+    kind: str
+    key: str
+    bytes: int
+    last_used: float
+    label: str
+
+
+class _Invalid(Exception):
+    """An entry that exists but cannot be trusted; the message says why."""
+
+
+class ArtifactStore:
+    """Entries by (kind, key) under one root; see the module docstring for the guarantees."""
+
+    def __init__(self, root: Path | str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 persistent: bool = True) -> None:
+        self.max_bytes = max_bytes
+        self.requested = Path(root).expanduser() if root is not None else default_root()
+        self.note: str | None = None
+        self._read_only_root: Path | None = None
+        if not persistent:
+            self.root, self.persistent = self._temporary_root(), False
+            return
+        self.root, self.persistent = self.requested, True
+        problem = self._prepare(self.root)
+        if problem:
+            self._degrade(problem, keep_reading=self._readable(self.requested))
+        else:  # what a killed run left behind (a helper's program, a half-built entry)
+            self._remove_stale_tmp()
+
+    # -- where entries live ---------------------------------------------------------------------
+    def _temporary_root(self) -> Path:
+        root = Path(tempfile.mkdtemp(prefix="inferencecheck-store-"))
+        weakref.finalize(self, shutil.rmtree, root, True)
+        self._prepare(root)
+        return root
+
+    @staticmethod
+    def _prepare(root: Path) -> str | None:
+        """Create the layout and prove it writable; a reason when it is not."""
+        try:
+            for sub in ("entries", "locks", "tmp"):
+                (root / LAYOUT / sub).mkdir(parents=True, exist_ok=True)
+            tag = root / "CACHEDIR.TAG"
+            if not tag.exists():
+                tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n"
+                               "# pytest-inferencecheck's artifact store; safe to delete.\n")
+            fd, probe = tempfile.mkstemp(dir=root / LAYOUT / "tmp", prefix=".probe-")
+            try:
+                os.write(fd, b"\0" * 4096)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            return _os_reason(exc)
+        return None
+
+    @staticmethod
+    def _readable(root: Path) -> bool:
+        return (root / LAYOUT / "entries").is_dir() and os.access(root / LAYOUT / "entries",
+                                                                  os.R_OK | os.X_OK)
+
+    def _degrade(self, reason: str, *, keep_reading: bool) -> None:
+        """Switch writes to a temporary directory for the rest of this process, with a note."""
+        if not self.persistent and self.note:
+            return
+        self.note = (f"the artifact cache at {self.requested} cannot be written ({reason}): "
+                     "artifacts are built in a temporary directory and not kept after this run")
+        if keep_reading:
+            self._read_only_root = self.requested
+        self.root, self.persistent = self._temporary_root(), False
+
+    def _dir(self, root: Path, kind: str, key: str) -> Path:
+        return root / LAYOUT / "entries" / kind / key
+
+    def _lock_path(self, kind: str, key: str) -> Path:
+        return self.root / LAYOUT / "locks" / f"{kind}-{key}.lock"
+
+    # -- locks ----------------------------------------------------------------------------------
+    def _pin(self, kind: str, key: str, fd: int | None = None) -> None:
+        PINS.pin(self._lock_path(kind, key), fd)
+
+    def _unpin_everywhere(self, kind: str, key: str) -> None:
+        PINS.unpin_everywhere(self._lock_path(kind, key))
+
+    def _unpin_mine(self, kind: str, key: str) -> None:
+        PINS.unpin_mine(self._lock_path(kind, key))
+
+    def _pinned_here(self, kind: str, key: str) -> bool:
+        return PINS.pinned(self._lock_path(kind, key))
+
+    @staticmethod
+    def release() -> None:
+        """Let go of every entry this thread pinned (a check calls this when it ends)."""
+        PINS.release_thread()
+
+    def holds(self, kind: str, key: str) -> bool:
+        """True if the store has a valid entry for (kind, key). Pins nothing, and leaves this
+        thread's pins as they were, this entry's included."""
+        mine = self._pinned_by_me(kind, key)
+        try:
+            return self.lookup(kind, key) is not None
+        finally:
+            if not mine:
+                self._unpin_mine(kind, key)
+
+    def _pinned_by_me(self, kind: str, key: str) -> bool:
+        return PINS.held_by_me(self._lock_path(kind, key))
+
+    def scratch_file(self, prefix: str, suffix: str = "") -> Path:
+        """A new file in the store's scratch directory, named with this process's id so that
+        the next run removes it if this process dies before it does."""
+        fd, name = tempfile.mkstemp(prefix=f"{prefix}-{os.getpid()}-", suffix=suffix,
+                                    dir=self.root / LAYOUT / "tmp")
+        os.close(fd)
+        return Path(name)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _read(self, root: Path, kind: str, key: str) -> Entry | None:
+        """The verified entry, None when absent; `_Invalid` when present but untrustworthy."""
+        folder = self._dir(root, kind, key)
+        manifest = folder / MANIFEST
+        try:
+            raw = manifest.read_text()
+        except FileNotFoundError:
+            if folder.exists():
+                raise _Invalid("it has no manifest (an interrupted or foreign write)") from None
+            return None
+        except OSError as exc:
+            raise _Invalid(f"its manifest cannot be read ({_os_reason(exc)})") from None
+        try:
+            data = json.loads(raw)
+            files = data["files"]
+            ok = (data.get("schema") == SCHEMA and data.get("kind") == kind
+                  and data.get("key") == key and isinstance(files, dict))
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            raise _Invalid("its manifest is not a valid manifest for this key (a foreign or "
+                           "damaged entry)")
+        for name, info in files.items():
+            path = folder / name
+            try:
+                size = path.stat().st_size
+            except OSError:
+                raise _Invalid(f"{name} is missing") from None
+            if size != info.get("bytes"):
+                raise _Invalid(f"{name} is {size} bytes where {info.get('bytes')} were "
+                               "written (truncated or overwritten)")
+            if file_sha256(path) != info.get("sha256"):
+                raise _Invalid(f"{name} fails its SHA-256 checksum (corrupted)")
+        return Entry(kind, key, folder, files, dict(data.get("meta") or {}))
+
+    def _use(self, root: Path, kind: str, key: str) -> Entry | None:
+        """Pin, then read and verify: an entry is never checked and then pruned before use (a
+        key being built elsewhere is waited for)."""
+        if root != self.root:
+            return self._read(root, kind, key)
+        self._pin(kind, key)
+        try:
+            entry = self._read(root, kind, key)
+        except BaseException:
+            self._unpin_mine(kind, key)
+            raise
+        if entry is None:
+            self._unpin_mine(kind, key)
+        else:
+            self._touch(entry)
+        return entry
+
+    def lookup(self, kind: str, key: str) -> Entry | None:
+        """The entry if it exists and passes its checksums (and pin it); None otherwise."""
+        for root in filter(None, (self.root, self._read_only_root)):
+            try:
+                entry = self._use(root, kind, key)
+            except _Invalid:
+                continue
+            if entry is not None:
+                return entry
+        return None
+
+    def _touch(self, entry: Entry) -> None:
+        with contextlib.suppress(OSError):
+            os.utime(entry.path / MANIFEST)
+
+    # -- building ---------------------------------------------------------------------------------
+    def obtain(self, kind: str, key: str, build: Callable[[Path], dict[str, Any] | None], *,
+               label: str = "", accept: Callable[[Entry], str | None] | None = None,
+               size_hint: int = 0) -> tuple[Entry, Use]:
+        """The entry for (kind, key): reused when valid, else built once under the key's lock.
+
+        `build(folder)` writes the entry's files into `folder` and returns its metadata.
+        `accept(entry)` may reject a valid entry whose inputs went stale (a reason string):
+        it is then rebuilt in place, as a corrupt one is. `size_hint` is about how many bytes
+        the build writes: without that much room (and a margin) the build goes elsewhere, since
+        torch's package writer aborts the whole process on a full disk.
+        """
+        problem: str | None = None
+        for root in filter(None, (self.root, self._read_only_root)):
+            try:
+                entry = self._use(root, kind, key)
+            except _Invalid as exc:
+                problem = f"the stored entry was unusable: {exc}"
+                continue
+            if entry is not None:
+                problem = accept(entry) if accept else None
+                if problem is None:
+                    return entry, Use(kind, key, REUSED, entry.bytes)
+        try:
+            return self._build_locked(kind, key, build, label, accept, size_hint)
+        except _StoreUnwritable as exc:
+            self._degrade(exc.reason, keep_reading=False)
+            return self._build_locked(kind, key, build, label, accept, size_hint,
+                                      note=self.note)
+
+    def _build_locked(self, kind: str, key: str, build: Callable[[Path], dict | None],
+                      label: str, accept: Callable[[Entry], str | None] | None,
+                      size_hint: int, note: str | None = None) -> tuple[Entry, Use]:
+        self._unpin_everywhere(kind, key)
+        try:
+            fd = lock_file(self._lock_path(kind, key), exclusive=True)
+        except OSError as exc:
+            raise _StoreUnwritable(_os_reason(exc)) from None
+        try:
+            problem: str | None = None
+            try:
+                entry = self._read(self.root, kind, key)
+                if entry is not None and accept is not None:
+                    problem = accept(entry)
+                    entry = None if problem else entry
+            except _Invalid as exc:
+                entry, problem = None, f"the stored entry was unusable: {exc}"
+            if entry is not None:  # another process built it while this one waited
+                self._pin(kind, key, fd)
+                self._touch(entry)
+                return entry, Use(kind, key, REUSED, entry.bytes)
+            self._make_room(size_hint)
+            entry = self._build_and_publish(kind, key, build, label)
+            self._pin(kind, key, fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        self.prune(keep={(kind, key)})
+        status = REBUILT if problem else BUILT
+        return entry, Use(kind, key, status, entry.bytes,
+                          "; ".join(filter(None, (problem, note or self.note))) or None)
+
+    def _build_and_publish(self, kind: str, key: str, build: Callable[[Path], dict | None],
+                           label: str) -> Entry:
+        tmp_root = self.root / LAYOUT / "tmp"
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{key[:12]}-{os.getpid()}-",
+                                           dir=tmp_root))
+        except OSError as exc:
+            raise _StoreUnwritable(_os_reason(exc)) from None
+        try:
+            try:
+                meta = build(folder) or {}
+            except BaseException:
+                reason = self._unwritable_reason() if self.persistent else None
+                if reason:  # the build died because the store's disk is full or read-only
+                    raise _StoreUnwritable(reason) from None
+                raise
+            try:
+                files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+                         for p in sorted(folder.iterdir()) if p.is_file()}
+                manifest = {"schema": SCHEMA, "kind": kind, "key": key, "label": label,
+                            "created": time.time(), "files": files, "meta": meta}
+                _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+                final = self._dir(self.root, kind, key)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.exists():  # a corrupt or stale entry: move it aside, then replace it
+                    trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-", dir=tmp_root))
+                    os.rename(final, trash / "old")
+                    shutil.rmtree(trash, ignore_errors=True)
+                os.rename(folder, final)
+            except OSError as exc:
+                if exc.errno in _WRITE_ERRNOS or exc.errno == errno.ENOTEMPTY:
+                    raise _StoreUnwritable(_os_reason(exc)) from None
+                raise
+        finally:
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+        return Entry(kind, key, final, files, meta)
+
+    def _make_room(self, size_hint: int) -> None:
+        """Refuse to build where the bytes will not fit, before anything is written."""
+        need = size_hint + MARGIN_BYTES
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return
+        if free >= need:
+            return
+        reason = (f"No space left on device: {human(free)} free in {self.root}, about "
+                  f"{human(need)} needed")
+        if self.persistent:
+            raise _StoreUnwritable(reason)
+        raise OSError(errno.ENOSPC, f"{reason}: free space there (or set TMPDIR to a roomier "
+                                    "disk) and run again")
+
+    def _unwritable_reason(self) -> str | None:
+        """Why the store's disk cannot take a write now (full, read-only), or None if it can."""
+        return self._prepare(self.root)
+
+    # -- housekeeping -----------------------------------------------------------------------------
+    def entries(self) -> list[EntryInfo]:
+        """Every entry with its size and last use (most recent first)."""
+        out = []
+        base = self.root / LAYOUT / "entries"
+        for manifest in base.glob(f"*/*/{MANIFEST}"):
+            try:
+                data = json.loads(manifest.read_text())
+                size = sum(int(f["bytes"]) for f in data["files"].values())
+                used = manifest.stat().st_mtime
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                size, used, data = _dir_size(manifest.parent), 0.0, {}
+            out.append(EntryInfo(manifest.parent.parent.name, manifest.parent.name, size, used,
+                                 str(data.get("label") or "")))
+        for folder in base.glob("*/*"):  # entries without a manifest: interrupted or foreign
+            if folder.is_dir() and not (folder / MANIFEST).exists():
+                out.append(EntryInfo(folder.parent.name, folder.name, _dir_size(folder), 0.0,
+                                     "(no manifest)"))
+        return sorted(out, key=lambda e: e.last_used, reverse=True)
+
+    def has_kind(self, kind: str) -> bool:
+        """True if the store holds any entry of this kind (a cheap sign of a warm store)."""
+        folder = self.root / LAYOUT / "entries" / kind
+        return folder.is_dir() and any(folder.iterdir())
+
+    def size(self) -> int:
+        """Total bytes of all entries."""
+        return sum(e.bytes for e in self.entries())
+
+    def prune(self, max_bytes: int | None = None, *, keep: set[tuple[str, str]] = frozenset()
+              ) -> list[EntryInfo]:
+        """Remove least recently used entries until the store fits `max_bytes` (default: the cap).
+
+        Entries in use (locked by any process) and `keep` are skipped; stale temporary
+        directories of dead or long-gone builders are removed as well.
+        """
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        self._remove_stale_tmp()
+        entries = self.entries()
+        total = sum(e.bytes for e in entries) + self.scratch_bytes()
+        removed: list[EntryInfo] = []
+        for e in sorted(entries, key=lambda e: e.last_used):
+            if total <= limit:
+                break
+            if (e.kind, e.key) in keep or self._pinned_here(e.kind, e.key):
+                continue
+            if self._remove(e.kind, e.key):
+                total -= e.bytes
+                removed.append(e)
+        return removed
+
+    def scratch_bytes(self) -> int:
+        """Bytes in the scratch directory: entries being built, helpers' programs."""
+        return _dir_size(self.root / LAYOUT / "tmp")
+
+    def discard(self, kind: str, key: str) -> bool:
+        """Remove one entry (unless in use elsewhere): it was found to be wrong."""
+        self._unpin_everywhere(kind, key)
+        return self._remove(kind, key)
+
+    def clear(self) -> list[EntryInfo]:
+        """Remove every entry not in use."""
+        removed = [e for e in self.entries() if self._remove(e.kind, e.key)]
+        self._remove_stale_tmp()
+        return removed
+
+    def _remove(self, kind: str, key: str) -> bool:
+        try:
+            fd = lock_file(self._lock_path(kind, key), exclusive=True, blocking=False)
+        except BlockingIOError:
+            return False  # in use by a check somewhere
+        except OSError:
+            return False
+        try:
+            folder = self._dir(self.root, kind, key)
+            if folder.exists():
+                trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-",
+                                              dir=self.root / LAYOUT / "tmp"))
+                os.rename(folder, trash / "old")
+                shutil.rmtree(trash, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.unlink(self._lock_path(kind, key))
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    def _remove_stale_tmp(self) -> None:
+        """Remove scratch whose writer is gone: named `<what>-<...>-<pid>-<random>`, a dead pid
+        (or a day old) means a killed run left it."""
+        tmp = self.root / LAYOUT / "tmp"
+        now = time.time()
+        for path in tmp.glob("*"):
+            if path.name.startswith(".probe-"):
+                continue
+            try:
+                parts = path.name.split("-")
+                pid = int(parts[-2]) if len(parts) >= 3 else None
+            except ValueError:
+                pid = None
+            try:
+                old = now - path.lstat().st_mtime > _STALE_TMP_S
+            except OSError:
+                continue
+            dead = not _alive(pid) if pid is not None else path.name.startswith("trash-")
+            if old or dead:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+
+
+class _StoreUnwritable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _os_reason(exc: OSError) -> str:
+    text = exc.strerror or str(exc)
+    return f"{text}: {exc.filename}" if exc.filename else text
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dir_size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):  # removed while we walk: a builder finished
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    return total
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
