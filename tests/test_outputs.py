@@ -95,3 +95,23 @@ def test_equal_infinities_and_nans_count_as_equal_but_one_sided_nan_does_not():
     assert compare(inf_nan.clone(), inf_nan, atol=0, rtol=0).ok
     n = compare(torch.tensor([math.nan, 1.0]), torch.tensor([0.0, 1.0]), atol=1, rtol=1)
     assert not n.ok
+
+
+def test_integer_outputs_that_differ_say_how_many_elements_not_a_relative_error():
+    # Issue 19: token ids that differ printed "max rel err 1.35e+308" (a division by the
+    # smallest float where eager's value is 0).
+    eager = torch.tensor([[0, 5, 7], [2, 0, 1]])
+    got = torch.tensor([[1, 5, 7], [2, 0, 3]])
+    n = compare(got, eager, atol=1e-4, rtol=1e-4)
+    assert not n.ok
+    (m,) = n.mismatches
+    assert m.message == ("2 of 6 elements differ from eager (torch.int64: exact); first at "
+                         "[0, 0]: 1 where eager has 0")
+    assert "e+308" not in m.message
+
+
+def test_a_float_output_against_an_eager_zero_has_an_unbounded_relative_error():
+    n = compare(torch.tensor([0.5, 1.0]), torch.tensor([0.0, 1.0]), atol=1e-4, rtol=1e-4)
+    (m,) = n.mismatches
+    assert "max rel err unbounded (eager is 0 where they differ)" in m.message
+    assert "e+308" not in m.message and "max abs err 0.5" in m.message

@@ -100,6 +100,18 @@ def test_unknown_target_on_the_command_line(repo):
                                  "'mobile-android'?*from command line --inference-check-target*"])
 
 
+@pytest.mark.parametrize("args", [
+    ["--inference-check-target="],  # an empty value (a CI variable that was never set)
+    ["--inference-check-target= , "],
+])
+def test_a_target_option_that_names_no_target_is_a_usage_error(repo, args):
+    # Issue 19: an empty --inference-check-target= silently checked every target.
+    result = repo.runpytest("--inference-check", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*from command line --inference-check-target names no target; "
+                                 "name at least one (valid: mobile-ios*), or leave it out*"])
+
+
 @pytest.mark.parametrize("mark, message", [
     ('"server-x86-pthon"', "*unknown deployment target 'server-x86-pthon'. "
                            "Did you mean 'server-x86-python'?*"),
@@ -368,3 +380,36 @@ def test_xdist_workers_results_reach_the_summary(repo):
     summary = result.stdout.str().split("inference check")[-1]
     for row in ("clean  mac", "clean  server-x86-python", "clean  edge", "breaks  mac"):
         assert " ".join(row.split()) in " ".join(summary.split()), summary
+
+
+def test_a_deviation_points_at_the_marker_not_at_a_docstring_that_names_it(repo):
+    # Issue 19: the first source line containing "deploy_target" was taken, so a method's
+    # docstring (or a module docstring above `pytestmark`) won over the marker itself.
+    repo.makepyfile(test_cls='''
+        import pytest, torch, mymodels
+
+        @pytest.mark.deploy_target("mac", uses="aoti-python")
+        class TestRanker:
+            def test_x(self, inference_check):
+                """Checked on every deploy_target of the class."""
+                inference_check(mymodels.Clean(), (torch.ones(2, 4),))
+    ''', test_mod='''
+        """These models ship to one deploy_target: a Mac."""
+        import pytest, torch, mymodels
+
+        pytestmark = [pytest.mark.slow,
+                      pytest.mark.deploy_target("mac", uses="aoti-python")]
+
+        def test_y(inference_check):
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),))
+    ''')
+    result = repo.runpytest("--inference-check")
+    result.assert_outcomes(passed=2, warnings=2)
+    result.stdout.fnmatch_lines_random(["*test_cls.py:3: DeploymentDeviation*",
+                                        "*test_mod.py:5: DeploymentDeviation*"])
+    result = repo.runpytest("--inference-check", "--inference-check-strict")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines_random([
+        "*FAILED (row 8, stage deviation) at test_cls.py:3: declared *aoti-python*",
+        "*FAILED (row 8, stage deviation) at test_mod.py:5: declared *aoti-python*",
+    ])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck.errors import InferenceCheckError
-from pytest_inferencecheck.recommendations.table import resolve_target
+from pytest_inferencecheck.recommendations.table import TARGETS, resolve_target
 from pytest_inferencecheck.store.artifacts import ArtifactStore, parse_size
 
 ENV_SWITCH = "INFERENCECHECK"
@@ -178,7 +178,9 @@ def _bool(value: Any, source: str, key: str) -> bool:
     raise InferenceCheckError(f"{key}={value!r} from {source}: must be true or false")
 
 
-def _targets(value: Any, source: str) -> tuple[str, ...]:
+def _targets(value: Any, source: str, given: bool = True) -> tuple[str, ...]:
+    """Target ids, resolved. Given but naming none (`--inference-check-target=`, a mistyped
+    variable) is an error: it would silently mean every target."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise InferenceCheckError(f"targets={value!r} from {source}: must be a list of targets")
@@ -190,6 +192,10 @@ def _targets(value: Any, source: str) -> tuple[str, ...]:
                     out.append(resolve_target(name).id)
                 except InferenceCheckError as exc:
                     raise InferenceCheckError(f"{exc} (from {source})") from None
+    if given and not out:
+        raise InferenceCheckError(
+            f"targets={value!r} from {source} names no target; name at least one (valid: "
+            f"{', '.join(TARGETS)}), or leave it out to check every target")
     return tuple(dict.fromkeys(out))
 
 
@@ -216,7 +222,7 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
         elif s.kind == "level":
             values[s.key] = check_level(raw, f"{s.key}={raw!r} from {source}")
         else:
-            values[s.key] = _targets(raw, source)
+            values[s.key] = _targets(raw, source, given=source != "the default")
     if values["only"] and cli.get("enabled") is not False:
         values["enabled"] = True  # "check only the models" means: check them
     return Settings(**values)

@@ -127,9 +127,31 @@ def _compare_leaf(path: str, actual: Any, expected: Any, atol: float, rtol: floa
     numerics.max_abs_err = max(numerics.max_abs_err, abs_err)
     numerics.max_rel_err = max(numerics.max_rel_err, rel_err)
     if not close:
-        numerics.mismatches.append(Mismatch(
-            path, f"beyond tolerance: max abs err {abs_err:.3g}, max rel err {rel_err:.3g} "
-                  f"(atol={atol:g}, rtol={rtol:g})", abs_err, rel_err))
+        exact = isinstance(expected, torch.Tensor) and not (
+            expected.is_floating_point() or expected.is_complex())
+        text = (_differing_elements(actual, expected) if exact else
+                f"beyond tolerance: max abs err {abs_err:.3g}, max rel err {_rel(rel_err)} "
+                f"(atol={atol:g}, rtol={rtol:g})")
+        numerics.mismatches.append(Mismatch(path, text, abs_err, rel_err))
+
+
+def _rel(rel_err: float) -> str:
+    """A relative error as people read it: one against an eager value of 0 is unbounded, not
+    the 1e308 that dividing by the smallest float gives."""
+    return "unbounded (eager is 0 where they differ)" if rel_err > 1e300 else f"{rel_err:.3g}"
+
+
+def _differing_elements(actual: torch.Tensor, expected: torch.Tensor) -> str:
+    """Integer and boolean outputs (indices, token ids, masks) are exact: how many elements
+    differ, and the first one, rather than a relative error."""
+    differ = (actual.detach().cpu().reshape(-1) != expected.detach().cpu().reshape(-1))
+    count = int(differ.sum())
+    first = int(differ.nonzero()[0, 0]) if count else 0
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), expected.shape))
+    got = actual.detach().cpu().reshape(-1)[first].item()
+    want = expected.detach().cpu().reshape(-1)[first].item()
+    return (f"{count} of {expected.numel()} elements differ from eager ({expected.dtype}: exact); "
+            f"first at {list(index)}: {got!r} where eager has {want!r}")
 
 
 def compare(actual: Any, expected: Any, *, atol: float, rtol: float) -> Numerics:

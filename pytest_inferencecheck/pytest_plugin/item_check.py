@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
+import textwrap
 import warnings
 from typing import Any
 
@@ -85,11 +87,34 @@ def declared_at(item: pytest.Item) -> SourceLine | None:
             file = inspect.getsourcefile(obj)  # type: ignore[arg-type]
         except (OSError, TypeError):
             continue
-        for i, text in enumerate(lines):
-            if marker.NAME in text:
-                return SourceLine(str(file), max(start, 1) + i)
+        line = _marker_line("".join(lines), module=inspect.ismodule(obj))
+        if line is not None:
+            return SourceLine(str(file), max(start, 1) + line - 1)
     path, line, _ = item.location
     return SourceLine(str(item.config.rootpath / path), (line or 0) + 1)
+
+
+def _marker_line(source: str, module: bool) -> int | None:
+    """The line (1-based, in `source`) of the `deploy_target` marker applied by this code: a
+    decorator of the function or class, or a module's `pytestmark`. A docstring or a comment
+    that names the marker is not where it is applied."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return None
+    if module:
+        where: list[ast.AST] = [n for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                                and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                        for t in (n.targets if isinstance(n, ast.Assign)
+                                                  else [n.target]))]
+    else:
+        first = tree.body[0] if tree.body else None
+        where = list(getattr(first, "decorator_list", []))
+    for node in where:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and sub.attr == marker.NAME:
+                return sub.lineno
+    return None
 
 
 def gate_of(config: pytest.Config) -> Gate:

@@ -16,6 +16,17 @@ class WriteError(OSError):
     """A report could not be written; the message says which, where and why."""
 
 
+def _mode_for(target: Path) -> int:
+    """The mode a plain `open(target, "w")` would leave: the replaced file's own mode, else
+    0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report",
                  durable: bool = True) -> Path:
     """Replace `path` with `text` atomically; raise `WriteError` naming the file on failure.
@@ -29,6 +40,7 @@ def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report",
             raise IsADirectoryError(f"{target} is a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, _mode_for(target))  # mkstemp's 0600 would hide the report from CI's readers
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
