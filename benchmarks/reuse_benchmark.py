@@ -137,7 +137,7 @@ def pytest_unconfigure(config):
 RUNNER_RSS = '''
 import subprocess, sys, tempfile, torch
 from pathlib import Path
-from pytest_inferencecheck.check.runners import tensor_file
+from pytest_inferencecheck.checking.runners import tensor_file
 runner, package = sys.argv[1:3]
 folder = Path(tempfile.mkdtemp())
 tensor_file.write(folder / "in.bin", [torch.randn(1, 4096)])

@@ -5,15 +5,15 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── __init__.py      the Python API: check(), recommend(), the table, ArtifactStore
 ├── cli.py           the `inferencecheck` command (table, recommend, run, cache, lint)
 ├── plugin.py        the pytest plugin: hooks only (the pytest11 entry point)
-├── errors.py        InferenceCheckError: bad input, with what is valid
+├── errors.py        every error, by who acts: usage, host fault, a bug of ours (internal)
 ├── result.py        CheckResult: the one result type every reporter renders
 ├── pytest_plugin/   marker, one check per item, config-declared models, the session, hookspecs
 ├── lint/            `inferencecheck lint`: static rules on syntax trees (never imports torch)
 ├── gate/            verdict (strict, baseline) decided once; the baseline; the end of a run
 ├── reporters/       text, summary, JSON, JUnit (+ schema-valid JUnit XML), GitHub annotations
-├── check/           check() (api), facts, pipeline, one path, row 7's race, prebuild + helpers,
+├── checking/        check() (api), facts, pipeline, one path, row 7's race, prebuild + helpers,
 │   └── runners/     one runner per technology: eager, aoti_python, aoti_cpp, executorch, torch_compile
-├── config/          settings (run-wide), options (per check), [tool.inferencecheck] (pyproject)
+├── config/          one registry of knobs: settings (run-wide), options (per check), pyproject
 ├── measure/         graph breaks, export issues, numerics against eager, hints
 ├── host/            compilers (toolchain), devices, host faults, the C++ runner's build, prewarm
 ├── store/           the artifact store (artifacts), what keys an entry (keys), file locks
@@ -45,7 +45,7 @@ __all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "Chec
            "__version__"]
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.api import check
+    from pytest_inferencecheck.checking.api import check
     from pytest_inferencecheck.result import CheckResult
 
 
@@ -53,7 +53,7 @@ def __getattr__(name: str) -> Any:
     # torch is imported only when a check is asked for: the table, the decision and the
     # linter stay importable (and fast) without it.
     if name == "check":
-        from pytest_inferencecheck.check.api import check  # noqa: PLC0415 - defers torch
+        from pytest_inferencecheck.checking.api import check  # noqa: PLC0415 - defers torch
 
         return check
     if name == "CheckResult":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck import __version__
-from pytest_inferencecheck.check.seed import SEED
+from pytest_inferencecheck.checking.seed import seed_torch
 from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.options import add_cli_options, from_namespace, validate
 from pytest_inferencecheck.config.pyproject import build_model, load_callable
@@ -25,7 +25,8 @@ from pytest_inferencecheck.gate.finish import (
     terminal_lines,
     write_outputs,
 )
-from pytest_inferencecheck.gate.verdict import Gate, decide
+from pytest_inferencecheck.gate.step import check_and_decide
+from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
 from pytest_inferencecheck.lint.cli import main as lint_main
 from pytest_inferencecheck.recommendations.decision import recommend
@@ -34,8 +35,8 @@ from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import interrupted
 from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
-    ArtifactStore,
     human,
+    open_store,
     parse_size,
 )
 
@@ -80,10 +81,7 @@ def _recommend(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch  # noqa: PLC0415 - defers torch
-
-    from pytest_inferencecheck.check.api import check  # noqa: PLC0415 - defers torch
-    from pytest_inferencecheck.check.helpers import stop as stop_helpers  # noqa: PLC0415 - defers torch
+    from pytest_inferencecheck.checking.helpers import stop as stop_helpers  # noqa: PLC0415 - defers torch
     from pytest_inferencecheck.host.cpp_build import stop as stop_runner_build  # noqa: PLC0415 - defers torch
 
     s = settings.resolve(vars(args), {}, "the command line")
@@ -100,12 +98,11 @@ def _run(args: argparse.Namespace) -> int:
     name, target = args.name or args.factory, targets[0]
     try:
         for target in targets:
-            torch.manual_seed(SEED)  # a model built with random weights is the same on every run
+            seed_torch()  # a model built with random weights is the same on every run
             model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
                                                 "pass --inputs module:function")
-            result = check(model, example_inputs, target, name=name, store=store,
-                           level=s.level, **opts.check_kwargs(s))
-            decide(result, gate)  # the same verdict the plugin reaches
+            result, _ = check_and_decide(model, example_inputs, target, settings=s,
+                                         options=opts, store=store, gate=gate, name=name)
             end.results.append(result)
             print(explain(result), flush=True)
     except KeyboardInterrupt:
@@ -127,7 +124,7 @@ def _cache(args: argparse.Namespace) -> int:
         limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
     except ValueError as exc:
         raise InferenceCheckError(f"--max-size: {exc}") from None
-    store = ArtifactStore(args.cache_dir, max_bytes=limit)
+    store = open_store(args.cache_dir, max_bytes=limit, shared=False)
     if store.note:
         print(f"inferencecheck: {store.note}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_inferencecheck.check.seed import seed_torch
+from pytest_inferencecheck.checking.seed import seed_torch
 from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.pyproject import TABLE, read_table
 from pytest_inferencecheck.errors import InferenceCheckError
@@ -75,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End work still running in the background (helpers building ahead, a runner build):
     nothing may write into the store after the run, interrupted or not."""
-    for name in ("check.helpers", "host.cpp_build"):
+    for name in ("checking.helpers", "host.cpp_build"):
         module = sys.modules.get(f"{__package__}.{name}")  # never import torch only to stop
         if module is not None:
             module.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pytest_inferencecheck.recommendations.decision import Recommendation
 from pytest_inferencecheck.recommendations.table import TARGETS
@@ -49,6 +49,12 @@ class GraphBreak:
                 "<unknown location>"
         return f"{display_path(self.file)}:{self.line} in {self.function}"
 
+    def describe(self) -> str:
+        """One line: where, the break, what to do; the library frame below a user line once."""
+        inside = (f" (inside {self.library_frame})"
+                  if self.file is not None and self.library_frame else "")
+        return f"{self.where}: [{self.type}] {self.reason} -> {self.hint}{inside}"
+
     def to_dict(self) -> dict:
         """Render as one entry of `graph_breaks.breaks` in the JSON report."""
         return dataclasses.asdict(self)
@@ -63,6 +69,18 @@ class ExportIssue:
     file: str | None = None
     line: int | None = None
     hint: str = ""
+
+    @property
+    def where(self) -> str | None:
+        """`file:line` in the user's code, or None when torch named no location."""
+        if self.file is None:
+            return None
+        return f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
+
+    def describe(self) -> str:
+        """One line: where (when known), the issue, what to do."""
+        where = f"{self.where}: " if self.where else ""
+        return f"{where}[{self.kind}] {self.message} -> {self.hint}"
 
     def to_dict(self) -> dict:
         """Render as one entry of `export.issues` in the JSON report."""
@@ -88,11 +106,27 @@ class ExportFacts:
                    issues=[ExportIssue(**i) for i in d["issues"]])
 
 
+#: Every stage a check records or fails at, in the order a check meets them. Reports, hints and
+#: the skipped stages of the quick level name stages only from here (tests/test_result_types.py
+#: reads every stage name in the package and holds it to this list).
+StageName = Literal[
+    "device", "eager", "graph_breaks", "export",  # the facts, measured on every check
+    "race",  # row 7
+    "aoti_compile", "aoti_load", "runner_build",  # AOTInductor, Python and C++
+    "compile",  # torch.compile
+    "lower", "to_executorch", "et_load", "delegation", "pte_size", "executorch",  # ExecuTorch
+    "run", "run_second_shape", "compare", "compare_second_shape", "latency",  # every artifact
+    "deviation", "baseline",  # the gate
+    "timeout", "interrupted", "crashed", "internal",  # how a check can end early
+]
+STAGES: tuple[str, ...] = get_args(StageName)
+
+
 @dataclass
 class Stage:
     """One timed step of a check (eager, graph_breaks, export, compile, load, run, compare...)."""
 
-    name: str
+    name: StageName
     status: str  # passed | failed | skipped
     seconds: float
     detail: str = ""
@@ -152,9 +186,18 @@ class Latency:
 
     eager_ms: float | None = None
     artifact_ms: float | None = None
+    load: float | None = None  # the host's load per core while measured (None: unknown)
 
     def __post_init__(self) -> None:
         self.eager_ms, self.artifact_ms = _measured(self.eager_ms), _measured(self.artifact_ms)
+
+    @property
+    def noise(self) -> str | None:
+        """A word on the figures' noise when the host was busy while they were measured."""
+        if self.load is None or self.load <= 1.0:
+            return None
+        return (f"measured on a loaded host ({self.load:.1f} runnable tasks per core): the "
+                "figures are noisy; compare latencies on a quiet machine")
 
     def to_dict(self) -> dict:
         """Render as the `latency` entry of the JSON report."""
@@ -245,7 +288,7 @@ class SourceLine:
 class Failure:
     """Why a check failed: the stage, what happened, where in the user's code, what to do."""
 
-    stage: str
+    stage: StageName
     message: str
     hint: str = ""
     file: str | None = None
@@ -261,7 +304,7 @@ class Fallback:
     """Why the recommended path moved away from AOTI (row 5): the stage and error it hit."""
 
     technology: str
-    stage: str
+    stage: StageName
     error: str
 
     def to_dict(self) -> dict:

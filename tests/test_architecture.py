@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,11 +51,11 @@ def test_the_import_contracts_hold():
 
 @pytest.mark.parametrize("module, line, broken", [
     # a helper at the bottom reaching up into the check: an upward import
-    ("support/timing.py", "from pytest_inferencecheck.check import api", "Layers"),
+    ("support/timing.py", "from pytest_inferencecheck.checking import api", "Layers"),
     # two modules of one package importing each other: a cycle
-    ("check/stages.py", "from pytest_inferencecheck.check import prebuild", "No cycles"),
+    ("checking/stages.py", "from pytest_inferencecheck.checking import prebuild", "No cycles"),
     # the prebuild coordinator's old circle: a runner importing the coordinator back
-    ("check/runners/base.py", "from pytest_inferencecheck.check import prebuild", "No cycles"),
+    ("checking/runners/base.py", "from pytest_inferencecheck.checking import prebuild", "No cycles"),
 ])
 def test_each_contract_fails_on_an_injected_violation(tmp_path, module, line, broken):
     tree = tmp_path / "repo"
@@ -78,3 +79,22 @@ def test_imports_are_at_the_top_except_where_they_defer_torch():
                    for n, text in enumerate(path.read_text().splitlines(), 1)
                    if "noqa: PLC0415" in text and "noqa: PLC0415 - " not in text]
     assert not unexplained
+
+
+def test_no_subpackage_shadows_a_public_name():
+    # A subpackage named like a public name (`check/` beside `check()`) replaces it on the
+    # package as soon as any of its modules is imported: `from pytest_inferencecheck import check`
+    # then returns a module.
+    code = textwrap.dedent('''
+        import pkgutil, types, pytest_inferencecheck as p
+        for m in pkgutil.walk_packages(p.__path__, "pytest_inferencecheck."):
+            if not m.name.endswith("__main__"):
+                __import__(m.name)
+        from pytest_inferencecheck import check
+        assert callable(check) and not isinstance(check, types.ModuleType), check
+        shadowed = [n for n in p.__all__ if isinstance(getattr(p, n), types.ModuleType)]
+        assert not shadowed, shadowed
+    ''')
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]

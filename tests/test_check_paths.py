@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+import torch
 
 from pytest_inferencecheck.reporters.text import explain
 
@@ -97,3 +99,27 @@ def test_every_result_renders_as_json(checked):
                           "deviation", "graph_breaks", "export", "stages", "numerics",
                           "executorch", "latency", "outcome", "failures"}
         assert d["graph_breaks"]["count"] == len(d["graph_breaks"]["breaks"])
+
+
+def test_random_numbers_drawn_in_forward_are_not_called_a_numerics_bug(tmp_path):
+    # Issue 19: a model that seeds and draws inside forward matches itself in eager, and its
+    # compiled artifact differs (inductor's own generator): that was reported as "a numerics bug
+    # in the compiled artifact".
+    from pytest_inferencecheck import check
+
+    class Noisy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 8)
+
+        def forward(self, x):
+            torch.manual_seed(0)
+            return self.lin(x) + torch.randn(x.shape)  # draws here
+
+    r = check(Noisy(), (torch.ones(2, 8),), "server-x86-python", store=tmp_path)
+    (failure,) = [f for f in r.failures if f.stage == "compare"]
+    assert "numerics bug" not in failure.hint
+    line = next(n for n, text in enumerate(open(__file__).read().splitlines(), 1)
+                if text.endswith("# draws" + " here"))
+    assert re.search(rf"aten\.randn at \S*test_check_paths\.py:{line}\b", failure.hint)
+    assert "fallback_random = True" in failure.hint

@@ -216,3 +216,25 @@ def test_dynamos_explain_is_found_or_reported_missing(monkeypatch):
     assert compat.dynamo_explain() is torch._dynamo.explain
     monkeypatch.delattr(torch._dynamo, "explain")
     assert compat.dynamo_explain() is None
+
+
+def test_an_error_inside_inductors_compiler_search_is_not_taken_for_a_missing_compiler(
+        monkeypatch):
+    # Issue 19: any exception from inductor's search (an import error deep in inductor, say)
+    # became "no working C++ compiler", a host fault with advice to install g++.
+    import torch._inductor.cpp_builder as cpp_builder
+
+    def broken():
+        raise ImportError("cannot import name 'x' from 'torch._inductor.codecache'")
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", broken)
+    with pytest.raises(ImportError, match="torch._inductor.codecache"):
+        compat.inductor_compiler()
+
+    from torch._inductor.exc import InvalidCxxCompiler
+
+    def none_runs():
+        raise InvalidCxxCompiler()
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", none_runs)
+    assert compat.inductor_compiler() is None  # inductor's own verdict: no compiler runs

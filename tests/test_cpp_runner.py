@@ -77,7 +77,7 @@ def test_dynamic_batch_runs_in_cpp_at_a_second_shape_timed_once(monkeypatch, fre
         calls.append(list(cmd))
         return real_run(cmd, *args, **kwargs)
 
-    monkeypatch.setattr("pytest_inferencecheck.check.runners.aoti_cpp.subprocess.run", recording_run)
+    monkeypatch.setattr("pytest_inferencecheck.checking.runners.aoti_cpp.subprocess.run", recording_run)
     batch = torch.export.Dim("batch", min=1, max=16)
     r = check(models.SmallCNN(), (torch.randn(4, 3, 16, 16),), "server-x86-cpp",
               dynamic_shapes=({0: batch},))
@@ -123,7 +123,7 @@ def _fake_runner(tmp_path, script: str):
 def test_a_failing_runner_process_is_a_failed_run_stage(tmp_path, monkeypatch, script, expected,
                                                        fresh_store):
     # A real process that fails the way a broken runner would; the model is compiled for real.
-    monkeypatch.setattr("pytest_inferencecheck.check.runners.aoti_cpp.ensure_runner",
+    monkeypatch.setattr("pytest_inferencecheck.checking.runners.aoti_cpp.ensure_runner",
                         lambda store: _fake_runner(tmp_path, script))
     r = check(models.SmallCNN(), models.cnn_inputs(), "server-x86-cpp")
     assert r.outcome == "failed"
@@ -172,7 +172,7 @@ def test_runner_runs_without_python(fresh_cache, monkeypatch):
 
 
 def test_tensor_files_round_trip_every_dtype_and_shape(tmp_path):
-    from pytest_inferencecheck.check.runners import tensor_file
+    from pytest_inferencecheck.checking.runners import tensor_file
 
     tensors = [torch.randn(2, 3), torch.tensor(3.5), torch.arange(5), torch.zeros(0, 4),
                torch.ones(2, dtype=torch.bool), torch.randn(3).to(torch.bfloat16),

@@ -78,3 +78,28 @@ def test_missing_executorch_is_a_failure_that_says_how_to_install(monkeypatch, f
     (f,) = r.failures
     assert f.stage == "executorch" and "pytest-inferencecheck[executorch]" in f.hint
     assert "ExecuTorch is not installed" in f.message
+
+
+def test_a_partitioner_not_installed_here_is_the_hosts_fault_with_what_to_do(tmp_path):
+    # Issue 19: a backend missing here failed the 'lower' stage with a hint aimed at the model
+    # ("remove the unsupported operators it names").
+    r = check(models.SmallCNN(), models.cnn_inputs(), "mobile-android", store=tmp_path,
+              executorch_partitioners=["qnn"])
+    (f,) = r.failures
+    assert f.stage == "lower"
+    assert "host fault, not the model's: the qnn partitioner cannot be created here" in f.message
+    assert f.hint.startswith("install the qnn backend of ExecuTorch") and "operators" not in f.hint
+
+
+def test_a_partitioner_that_will_not_construct_is_our_bug_not_the_models(tmp_path, monkeypatch):
+    from pytest_inferencecheck.recommendations.partitioners import PARTITIONERS, Partitioner
+
+    (tmp_path / "brokenpart.py").write_text(
+        "class Broken:\n    def __init__(self):\n        raise TypeError('missing compile_specs')\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.setitem(PARTITIONERS, "xnnpack", Partitioner("brokenpart", "Broken",
+                                                             "XnnpackBackend"))
+    r = check(models.SmallCNN(), models.cnn_inputs(), "mobile-android", store=tmp_path / "s")
+    (f,) = r.failures
+    assert f.stage == "internal" and "Broken() could not be created: TypeError" in f.message
+    assert f.hint == "please report it with this message and traceback"

@@ -230,6 +230,11 @@ class Doubles(__import__("torch").nn.Module):
     ("nonsense", "dynamic_shapes must be a dict keyed by forward's argument names"),
     ({"y": {0: "batch"}}, "dynamic_shapes names 'y', which forward does not take; its "
                           "arguments: x"),
+    # Issue 19: these wrong forms fell to row 5 and passed
+    ([1, 2, 3], r"dynamic_shapes has 3 entries in argument order, and the model is called with "
+                r"1 input\(s\)"),
+    ({"x": "zz"}, r"dynamic_shapes holds 'zz' \(str\): each dimension is a torch.export.Dim"),
+    (({0: "batch"},), r"dynamic_shapes holds 'batch' \(str\)"),
 ])
 def test_invalid_dynamic_shapes_is_a_usage_error_not_row_5(spec, message):
     import torch
@@ -451,7 +456,7 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
             if "[server-x86-python] export" in line:
                 break
         deadline = time.monotonic() + 60
-        while not _processes_naming("pytest_inferencecheck.check.prebuild"):
+        while not _processes_naming("pytest_inferencecheck.checking.prebuild"):
             assert time.monotonic() < deadline, "no helper process was started"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # Ctrl-C, while the helper and the first compile run

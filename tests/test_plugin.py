@@ -6,6 +6,8 @@ the compiled paths are covered by the check() tests and by the examples run.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from repo_sources import MODELS, line_of
@@ -413,3 +415,29 @@ def test_a_deviation_points_at_the_marker_not_at_a_docstring_that_names_it(repo)
         "*FAILED (row 8, stage deviation) at test_cls.py:3: declared *aoti-python*",
         "*FAILED (row 8, stage deviation) at test_mod.py:5: declared *aoti-python*",
     ])
+
+
+def test_two_checks_in_one_test_need_two_names(repo):
+    # Issue 19: two calls yielded two results with one identity (one JUnit case, one baseline
+    # entry for two models), and the run could exit 0 while JUnit said a failure.
+    repo.makepyfile(test_two='''
+        import pytest, torch, mymodels
+
+        @pytest.mark.deploy_target("mac")
+        def test_same(inference_check):
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),))
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),))
+
+        @pytest.mark.deploy_target("mac")
+        def test_named(inference_check):
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="first")
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="second")
+    ''')
+    result = repo.runpytest("--inference-check", "--inference-check-json=r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*inference_check(test_two.py::test_same[[]mac[]]): "
+                                 "inference_check was already called in this test: each check "
+                                 "in one test needs its own name=*"])
+    report = json.loads((repo.path / "r.json").read_text())
+    named = [r["identity"] for r in report["results"] if "test_named" in r["nodeid"]]
+    assert named == ["first", "second"]

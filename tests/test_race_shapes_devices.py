@@ -87,7 +87,7 @@ def test_dynamic_batch_is_checked_at_a_second_shape():
 
 
 def test_second_shape_keeps_values_valid_and_shares_a_dim():
-    from pytest_inferencecheck.check.shapes import second_shape
+    from pytest_inferencecheck.checking.shapes import second_shape
 
     seq = torch.export.Dim("seq", min=2, max=64)
     ids, mask = torch.randint(0, 100, (1, 2)), torch.ones(1, 2, dtype=torch.long)

@@ -465,7 +465,7 @@ def test_two_checks_of_one_model_in_two_states_share_no_fact_within_a_run(pytest
 
 # -- CUDA devices (no GPU here: torch.cuda's answers are replaced, and only they) --------------
 def test_packages_for_two_gpus_have_two_keys(monkeypatch):
-    from pytest_inferencecheck.check.runners.aoti_python import package_parts
+    from pytest_inferencecheck.checking.runners.aoti_python import package_parts
     from pytest_inferencecheck.host import devices
 
     def gpu(name: str, capability: tuple[int, int], driver: str) -> tuple:

@@ -28,3 +28,18 @@ def test_samples_are_taken_after_warm_up():
     calls = []
     t = samples_ms(lambda: calls.append(1), warmup=2, runs=7, budget_s=10)
     assert len(t.samples) == 7 and len(calls) == 9
+
+
+def test_latencies_measured_on_a_loaded_host_say_they_are_noisy():
+    # Issue 19: latencies measured while other work ran were printed with no word on noise.
+    from pytest_inferencecheck.reporters.text import explain
+    from pytest_inferencecheck.result import CheckResult, Latency, from_dict
+    from pytest_inferencecheck.support.timing import host_load
+
+    load = host_load()
+    assert load is None or load >= 0  # Linux says; the figure is per core
+    busy = CheckResult(model="m", target="mac", latency=Latency(1.0, 2.0, load=3.5))
+    quiet = CheckResult(model="m", target="mac", latency=Latency(1.0, 2.0, load=0.2))
+    assert "measured on a loaded host (3.5 runnable tasks per core)" in explain(busy)
+    assert "loaded host" not in explain(quiet)
+    assert from_dict(busy.to_dict()).latency == busy.latency  # kept in the JSON

@@ -37,7 +37,7 @@ API = """
 import torch, sys
 sys.path.insert(0, "examples")
 import example_models as zoo
-from pytest_inferencecheck.check.api import check
+from pytest_inferencecheck.checking.api import check
 r = check(zoo.SmallCNN(), zoo.image_batch(), sys.argv[1], name="cnn", store="/tmp/api-store")
 print(r.outcome, r.proxy, [(f.stage, f.message[:300]) for f in r.failures], [(s.name, s.status) for s in r.stages], flush=True)
 """

@@ -1,5 +1,6 @@
-"""Check options: each defined once (default, command-line form, help, validation), validated once,
-with errors that name where a value came from (a marker, a config table, the command line)."""
+"""Check options: one `Knob` each (the registry: default, command-line form, help, validation),
+validated once, with errors that name where a value came from (a marker, a config table, the
+command line)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_inferencecheck.config.settings import Settings
+from pytest_inferencecheck.config.registry import Form, Knob, Validator, add_arguments
+from pytest_inferencecheck.config.settings import SETTINGS, Settings
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.partitioners import validate_partitioners
 from pytest_inferencecheck.recommendations.table import resolve_technology
-
-Validator = Callable[[str, Any, str], Any]  # (name, value, source) -> the value to keep
 
 
 def _number(*, low: float = 0.0, high: float | None = None, integer: bool = False,
@@ -78,11 +78,15 @@ def _any(name: str, value: Any, source: str) -> Any:
     return value
 
 
+_FORMS: dict[type | None, Form | None] = {bool: "flag", list: "list", None: None}
+
+
 def option(default: Any, help: str, validate: Validator, cli: type | None = None) -> Any:
     """One check option: its default, its help, how a value is checked, and its command-line
-    type (None: Python API and marker only)."""
-    return dataclasses.field(default=default,
-                             metadata={"help": help, "validate": validate, "cli": cli})
+    type (None: Python API, marker and config only). The field's `Knob` is made from these."""
+    return dataclasses.field(default=default, metadata={"knob": Knob(
+        "", "check", default, help, validate, _FORMS.get(cli, "value"),
+        convert=cli if cli not in _FORMS else None)})
 
 
 @dataclass(frozen=True)
@@ -133,31 +137,21 @@ class CheckOptions:
         return kwargs
 
 
-FIELDS = {f.name: f for f in dataclasses.fields(CheckOptions)}
-OPTION_NAMES = tuple(FIELDS)
+CHECK_KNOBS: tuple[Knob, ...] = tuple(
+    dataclasses.replace(f.metadata["knob"], name=f.name) for f in dataclasses.fields(CheckOptions))
+KNOBS = {k.name: k for k in CHECK_KNOBS}
+OPTION_NAMES = tuple(KNOBS)
 
 
 def add_cli_options(addoption: Callable[..., Any]) -> None:
     """Register the options that have a command-line form (`--atol`, `--backends`, ...)."""
-    for name, f in FIELDS.items():
-        kind, help_text = f.metadata["cli"], f.metadata["help"]
-        if kind is None:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if kind is bool:
-            addoption(flag, action="store_true", dest=name, default=None, help=help_text)
-        elif kind is list:
-            addoption(flag, dest=name, default=None, metavar="A,B",
-                      type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-                      help=help_text)
-        else:
-            addoption(flag, dest=name, default=None, type=kind, help=help_text)
+    add_arguments(addoption, CHECK_KNOBS, prefix="--")
 
 
 def from_namespace(namespace: Any, source: str) -> CheckOptions:
     """CheckOptions from parsed command-line arguments (unset ones keep their defaults)."""
-    given = {n: getattr(namespace, n) for n, f in FIELDS.items()
-             if f.metadata["cli"] is not None and getattr(namespace, n, None) is not None}
+    given = {k.name: getattr(namespace, k.dest) for k in CHECK_KNOBS
+             if k.form is not None and getattr(namespace, k.dest, None) is not None}
     return validate(given, source)
 
 
@@ -166,7 +160,7 @@ def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
 
     None keeps an option's default; every other value goes through the option's validator.
     """
-    unknown = [k for k in values if k not in FIELDS]
+    unknown = [k for k in values if k not in KNOBS]
     if unknown:
         hints = []
         for k in unknown:
@@ -174,5 +168,10 @@ def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise InferenceCheckError(f"unknown option {', '.join(hints)} from {source}; valid "
                                   f"options: {', '.join(OPTION_NAMES)}")
-    return CheckOptions(**{name: FIELDS[name].metadata["validate"](name, value, source)
+    return CheckOptions(**{name: KNOBS[name].validate(name, value, source)
                            for name, value in values.items() if value is not None})
+
+
+#: Every knob, run-wide and per check: the one registry the docs, the config file and the
+#: front ends read.
+REGISTRY: tuple[Knob, ...] = SETTINGS + CHECK_KNOBS

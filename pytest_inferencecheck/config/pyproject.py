@@ -25,7 +25,7 @@ except ImportError:  # 3.10: the lint hook may run on a bare python3 without tom
         tomllib = None
 
 TABLE = "[tool.inferencecheck]"
-SECTION_KEYS = {s.key for s in SETTINGS} | {"models", "lint"}
+SECTION_KEYS = {s.name for s in SETTINGS} | {"models", "lint"}
 MODEL_KEYS = {"factory", "inputs", "targets", "options"}
 _SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 

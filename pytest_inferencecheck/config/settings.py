@@ -1,4 +1,4 @@
-"""Run-wide settings: one definition per option, shared by the pytest plugin and the CLI.
+"""Run-wide settings: one `Knob` each (the registry), shared by the pytest plugin and the CLI.
 
 Precedence, highest first: command line > environment (the on/off switch) > `[tool.inferencecheck]`
 > default. A bad value names where it came from.
@@ -13,100 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_inferencecheck.config.registry import (
+    PYTEST_PREFIX,
+    Form,
+    Knob,
+    Validator,
+    add_arguments,
+)
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.table import TARGETS, resolve_target
-from pytest_inferencecheck.store.artifacts import ArtifactStore, parse_size
+from pytest_inferencecheck.store.artifacts import open_store, parse_size
 
 ENV_SWITCH = "INFERENCECHECK"
-PYTEST_PREFIX = "--inference-check-"
+DEFAULT = "the default"  # the source of a value nobody gave
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One run-wide option: its flag, config key, kind, default and help."""
-
-    key: str  # config key and attribute name
-    flag: str  # the pytest flag; the CLI drops its "--inference-check-" prefix
-    kind: str  # "flag" | "targets" | "path" | "size" | "seconds" | "level"
-    help: str
-    default: Any = None
-    env: str | None = None
-
-    @property
-    def dest(self) -> str:
-        """The argparse destination (the same for pytest and the CLI, so `resolve` serves both)."""
-        return self.flag.lstrip("-").replace("-", "_")
-
-    def flag_for(self, prefix: str) -> str:
-        """This option's flag under a prefix ("--inference-check-" in pytest, "--" in the CLI)."""
-        return prefix + self.flag[len(PYTEST_PREFIX):] if self.flag.startswith(PYTEST_PREFIX) \
-            else self.flag
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("enabled", "--inference-check", "flag",
-            f"Run the deploy_target checks (also {ENV_SWITCH}=1 or `enabled = true` in "
-            "[tool.inferencecheck]); default: off, marked tests are skipped", False, ENV_SWITCH),
-    Setting("only", "--inference-check-only", "flag",
-            "Run the inference checks and deselect every other test (implies "
-            "--inference-check); default: off", False),
-    Setting("targets", "--inference-check-target", "targets",
-            "Only check these deployment targets (comma-separated, repeatable); default: all",
-            ()),
-    Setting("strict", "--inference-check-strict", "flag",
-            "Fail on deviations from the table instead of warning; default: off", False),
-    Setting("require_device", "--inference-check-require-device", "flag",
-            "Fail targets whose device is missing here instead of checking a host proxy; "
-            "default: off", False),
-    Setting("json", "--inference-check-json", "path",
-            "Write the inferencecheck-report/1 JSON report to PATH; default: none"),
-    Setting("junit", "--inference-check-junit", "path",
-            "Write a JUnit XML report (a suite per target) to PATH; default: none"),
-    Setting("baseline", "--inference-check-baseline", "path",
-            "Graph-break baseline file: more breaks than it accepts fail; default: none"),
-    Setting("update_baseline", "--inference-check-update-baseline", "flag",
-            "Rewrite the baseline from this run's graph breaks instead of gating on it; "
-            "default: off", False),
-    Setting("cache", "--inference-check-cache", "flag",
-            "Keep built artifacts and their recorded runs in the artifact store and reuse them "
-            "where their keys prove them unchanged; with --no-inference-check-cache nothing is "
-            "kept between runs; default: on", True),
-    Setting("cache_dir", "--inference-check-cache-dir", "path",
-            "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
-            "~/.cache/pytest-inferencecheck"),
-    Setting("level", "--inference-check-level", "level",
-            "quick: eager, graph breaks, export and the row, in seconds, with nothing compiled, "
-            "lowered or run (pre-commit, pull requests); full: the whole path; default: full",
-            "full", "INFERENCECHECK_LEVEL"),
-    Setting("timeout", "--inference-check-timeout", "seconds",
-            "Fail a check that runs longer than this many seconds (a hang in any stage ends as "
-            "a failed 'timeout' stage, and the run goes on); marker option timeout_s overrides "
-            "it; 0 turns it off; default: 1800", 1800.0),
-    Setting("cache_size", "--inference-check-cache-size", "size",
-            "Size cap of the artifact store (e.g. 5G); least recently used entries are pruned "
-            "past it; default: 5G", "5G"),
-)
-
-
-def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
-                keys: tuple[str, ...] | None = None) -> None:
-    """Register settings with an argparse-like `addoption` (pytest's group or the CLI's)."""
-    for s in SETTINGS:
-        if keys is not None and s.key not in keys:
-            continue
-        flag = s.flag_for(prefix)
-        if s.kind == "flag":
-            addoption(flag, action="store_true", dest=s.dest, default=None, help=s.help)
-            addoption("--no-" + flag[2:], action="store_false", dest=s.dest, default=None,
-                      help=f"Turn {flag} off (overrides config and environment)")
-        elif s.kind in ("path", "size", "seconds", "level"):
-            addoption(flag, action="store", dest=s.dest, default=None,
-                      metavar={"path": "PATH", "size": "SIZE", "level": "{full,quick}"}.get(
-                          s.kind, "SECONDS"), help=s.help)
-        else:
-            addoption(flag, action="append", dest=s.dest, default=None, metavar="TARGET",
-                      help=s.help)
+def _run(name: str, flag: str, form: Form, validate: Validator, help: str, default: Any = None,
+         *, metavar: str | None = None, env: str | None = None) -> Knob:
+    return Knob(name, "run", default, help, validate, form, flag, metavar, env=env)
 
 
 @dataclass(frozen=True)
@@ -132,16 +57,16 @@ class Settings:
         """The artifact store these settings describe (`cache_dir` relative to `root`)."""
 
         where = root / self.cache_dir if self.cache_dir else None
-        return ArtifactStore(where, max_bytes=self.cache_size, persistent=self.cache)
+        return open_store(where, max_bytes=self.cache_size, persistent=self.cache, shared=False)
 
 
-def _path(value: Any, source: str, key: str) -> str | None:
+def _path(key: str, value: Any, source: str) -> str | None:
     if value is None or (isinstance(value, str) and value.strip()):
         return value
     raise InferenceCheckError(f"{key}={value!r} from {source}: must be a file path")
 
 
-def _size(value: Any, source: str, key: str) -> int:
+def _size(key: str, value: Any, source: str) -> int:
     try:
         return parse_size(value)
     except ValueError as exc:
@@ -149,6 +74,10 @@ def _size(value: Any, source: str, key: str) -> int:
 
 
 LEVELS = ("full", "quick")
+
+
+def _level(key: str, value: Any, source: str) -> str:
+    return check_level(value, f"{key}={value!r} from {source}")
 
 
 def check_level(value: Any, where: str) -> str:
@@ -159,7 +88,7 @@ def check_level(value: Any, where: str) -> str:
     return level
 
 
-def _seconds(value: Any, source: str, key: str) -> float:
+def _seconds(key: str, value: Any, source: str) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -170,7 +99,7 @@ def _seconds(value: Any, source: str, key: str) -> float:
     return seconds
 
 
-def _bool(value: Any, source: str, key: str) -> bool:
+def _bool(key: str, value: Any, source: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
@@ -178,7 +107,7 @@ def _bool(value: Any, source: str, key: str) -> bool:
     raise InferenceCheckError(f"{key}={value!r} from {source}: must be true or false")
 
 
-def _targets(value: Any, source: str, given: bool = True) -> tuple[str, ...]:
+def _targets(key: str, value: Any, source: str) -> tuple[str, ...]:
     """Target ids, resolved. Given but naming none (`--inference-check-target=`, a mistyped
     variable) is an error: it would silently mean every target."""
     items = [value] if isinstance(value, str) else value
@@ -192,11 +121,64 @@ def _targets(value: Any, source: str, given: bool = True) -> tuple[str, ...]:
                     out.append(resolve_target(name).id)
                 except InferenceCheckError as exc:
                     raise InferenceCheckError(f"{exc} (from {source})") from None
-    if given and not out:
+    if source != DEFAULT and not out:
         raise InferenceCheckError(
             f"targets={value!r} from {source} names no target; name at least one (valid: "
             f"{', '.join(TARGETS)}), or leave it out to check every target")
     return tuple(dict.fromkeys(out))
+
+
+SETTINGS: tuple[Knob, ...] = (
+    _run("enabled", "--inference-check", "switch", _bool,
+         f"Run the deploy_target checks (also {ENV_SWITCH}=1 or `enabled = true` in "
+         "[tool.inferencecheck]); default: off, marked tests are skipped", False, env=ENV_SWITCH),
+    _run("only", "--inference-check-only", "switch", _bool,
+         "Run the inference checks and deselect every other test (implies "
+         "--inference-check); default: off", False),
+    _run("targets", "--inference-check-target", "append", _targets,
+         "Only check these deployment targets (comma-separated, repeatable); default: all", (),
+         metavar="TARGET"),
+    _run("strict", "--inference-check-strict", "switch", _bool,
+         "Fail on deviations from the table instead of warning; default: off", False),
+    _run("require_device", "--inference-check-require-device", "switch", _bool,
+         "Fail targets whose device is missing here instead of checking a host proxy; "
+         "default: off", False),
+    _run("json", "--inference-check-json", "value", _path,
+         "Write the inferencecheck-report/1 JSON report to PATH; default: none", metavar="PATH"),
+    _run("junit", "--inference-check-junit", "value", _path,
+         "Write a JUnit XML report (a suite per target) to PATH; default: none", metavar="PATH"),
+    _run("baseline", "--inference-check-baseline", "value", _path,
+         "Graph-break baseline file: more breaks than it accepts fail; default: none",
+         metavar="PATH"),
+    _run("update_baseline", "--inference-check-update-baseline", "switch", _bool,
+         "Rewrite the baseline from this run's graph breaks instead of gating on it; "
+         "default: off", False),
+    _run("cache", "--inference-check-cache", "switch", _bool,
+         "Keep built artifacts and their recorded runs in the artifact store and reuse them "
+         "where their keys prove them unchanged; with --no-inference-check-cache nothing is "
+         "kept between runs; default: on", True),
+    _run("cache_dir", "--inference-check-cache-dir", "value", _path,
+         "The artifact store's directory; default: $INFERENCECHECK_CACHE_DIR, else "
+         "~/.cache/pytest-inferencecheck", metavar="PATH"),
+    _run("level", "--inference-check-level", "value", _level,
+         "quick: eager, graph breaks, export and the row, in seconds, with nothing compiled, "
+         "lowered or run (pre-commit, pull requests); full: the whole path; default: full",
+         "full", metavar="{full,quick}", env="INFERENCECHECK_LEVEL"),
+    _run("timeout", "--inference-check-timeout", "value", _seconds,
+         "Fail a check that runs longer than this many seconds (a hang in any stage ends as "
+         "a failed 'timeout' stage, and the run goes on); marker option timeout_s overrides "
+         "it; 0 turns it off; default: 1800", 1800.0, metavar="SECONDS"),
+    _run("cache_size", "--inference-check-cache-size", "value", _size,
+         "Size cap of the artifact store (e.g. 5G); least recently used entries are pruned "
+         "past it; default: 5G", "5G", metavar="SIZE"),
+)
+
+
+def add_options(addoption: Callable[..., Any], prefix: str = PYTEST_PREFIX,
+                keys: tuple[str, ...] | None = None) -> None:
+    """Register settings with an argparse-like `addoption` (pytest's group or the CLI's)."""
+    add_arguments(addoption, tuple(s for s in SETTINGS if keys is None or s.name in keys),
+                  prefix)
 
 
 def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str,
@@ -204,25 +186,14 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
     """Combine command line, environment and config table into Settings."""
     values: dict[str, Any] = {}
     for s in SETTINGS:
-        raw, source = s.default, "the default"
-        if s.key in table:
-            raw, source = table[s.key], config_source
+        raw, source = s.default, DEFAULT
+        if s.name in table:
+            raw, source = table[s.name], config_source
         if s.env and s.env in environ:
             raw, source = environ[s.env], f"environment variable {s.env}"
         if cli.get(s.dest) is not None:
             raw, source = cli[s.dest], f"command line {s.flag}"
-        if s.kind == "flag":
-            values[s.key] = _bool(raw, source, s.key)
-        elif s.kind == "path":
-            values[s.key] = _path(raw, source, s.key)
-        elif s.kind == "size":
-            values[s.key] = _size(raw, source, s.key)
-        elif s.kind == "seconds":
-            values[s.key] = _seconds(raw, source, s.key)
-        elif s.kind == "level":
-            values[s.key] = check_level(raw, f"{s.key}={raw!r} from {source}")
-        else:
-            values[s.key] = _targets(raw, source, given=source != "the default")
+        values[s.name] = s.validate(s.name, raw, source)
     if values["only"] and cli.get("enabled") is not False:
         values["enabled"] = True  # "check only the models" means: check them
     return Settings(**values)

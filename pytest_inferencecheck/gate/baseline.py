@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.errors import BaselineError, InferenceCheckError  # noqa: F401 - re-exported
 from pytest_inferencecheck.result import CheckResult, GraphBreak
 from pytest_inferencecheck.store.locks import lock_file
 from pytest_inferencecheck.support.files import write_atomic
@@ -52,10 +52,6 @@ def key_of(b: GraphBreak, root: Path) -> Key:
                 break
         return (b.type, path, function)
     return (b.type, _rel(b.file, root), b.function or "<unknown>")
-
-
-class BaselineError(InferenceCheckError):
-    """The baseline file cannot be used as it is (unreadable, corrupt, malformed, old format)."""
 
 
 def empty() -> dict:

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 
 from pytest_inferencecheck.host.toolchain import identity
-from pytest_inferencecheck.store.artifacts import REBUILT, REUSED, ArtifactStore, Use
+from pytest_inferencecheck.store.artifacts import REBUILT, REUSED, ArtifactStore, Use, open_store
 
-SOURCE = Path(__file__).parent.parent / "check" / "runners" / "aoti_runner.cpp"
+SOURCE = Path(__file__).parent.parent / "checking" / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"
 
 
@@ -114,7 +114,7 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
     `background`: built ahead of need, at a lower CPU priority than the checks.
     """
     compiler = find_compiler()
-    store = store or ArtifactStore()
+    store = store or open_store()
 
     def build(folder: Path) -> dict[str, Any]:
         output = folder / BINARY_NAME

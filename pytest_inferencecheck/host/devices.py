@@ -28,7 +28,7 @@ def host_has(device: str) -> bool:
 
 def proxy_for(target: Target) -> str | None:
     """None when the target's device is here; otherwise what the host stands in with."""
-    if target.platform in {"phone", "edge"}:
+    if target.on_device:
         return None  # ExecuTorch targets run the same portable runtime and kernels on the host
     if host_has(target.device):
         return None

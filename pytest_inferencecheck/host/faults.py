@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 
+from pytest_inferencecheck.errors import HostFault
 from pytest_inferencecheck.host import toolchain
 from pytest_inferencecheck.support import compat
 
@@ -20,10 +21,6 @@ _HOST_ERRNOS = {errno.ENOSPC: "no space left on the device",
                 errno.EACCES: "permission denied"}
 _HOST_TEXT = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
               "Read-only file system": errno.EROFS}
-
-
-class HostFault(RuntimeError):
-    """The host cannot do what the check needs; the message says what and what to do."""
 
 
 def require_compiler() -> None:
@@ -61,6 +58,22 @@ def fault_of(exc: BaseException) -> str | None:
             return "no working C++ compiler on this host"
         current = current.__cause__ or current.__context__
     return None
+
+
+def host_fault(exc: BaseException) -> tuple[str, str] | None:
+    """(what, what to do) of the host fault behind an exception, or None: a `HostFault`'s own
+    hint where it has one, else the hint for its kind."""
+    fault = fault_of(exc)
+    if fault is None:
+        return None
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, HostFault) and current.hint:
+            return fault, current.hint
+        current = current.__cause__ or current.__context__
+    return fault, hint_for(fault)
 
 
 def hint_for(fault: str) -> str:

@@ -54,7 +54,7 @@ def settle_cpu_probe(timeout_s: float = 300.0) -> None:
 def build_runner(store: ArtifactStore, targets: Iterable[str]) -> threading.Thread | None:
     """Start building the C++ runner if a selected target needs it and the store lacks it."""
     wanted = [TARGETS[t] for t in targets if t in TARGETS]
-    if not any(t.runtime == "no-python" for t in wanted) or _have_runner(store):
+    if not any(t.cpp_server for t in wanted) or _have_runner(store):
         return None
 
     def work() -> None:

@@ -100,6 +100,18 @@ def _draft_issues(model: torch.nn.Module, args: tuple, kwargs: dict,
     return issues
 
 
+def merge_issues(first: ExportIssue, drafts: list[ExportIssue]) -> list[ExportIssue]:
+    """Export's own error first, then what draft export found besides it: an issue of the same
+    kind at the same place, or of the same kind with no place at all, is the same issue again."""
+    issues = [first]
+    for issue in drafts:
+        seen = [i for i in issues if i.kind == issue.kind]
+        if any(issue.file is None or (i.file, i.line) == (issue.file, issue.line) for i in seen):
+            continue
+        issues.append(issue)
+    return issues
+
+
 def export_model(model: torch.nn.Module, args: tuple, kwargs: dict, *,
                  dynamic_shapes: Any = None, strict: bool = False) -> Exported:
     """`torch.export.export` the model; on failure, enumerate every issue with a hint."""
@@ -110,9 +122,7 @@ def export_model(model: torch.nn.Module, args: tuple, kwargs: dict, *,
         return Exported(ExportFacts(ok=True, strict=strict), ep)
     except Exception as exc:  # noqa: BLE001 - every export failure is a fact to report
         first = issue_from_exception(exc, model)
-        issues = [first]
-        if not first.kind.startswith("unregistered-pytree"):
-            for issue in _draft_issues(model, args, kwargs, dynamic_shapes):
-                if (issue.file, issue.line) != (first.file, first.line) or issue.kind != first.kind:
-                    issues.append(issue)
+        drafts = ([] if first.kind.startswith("unregistered-pytree")
+                  else _draft_issues(model, args, kwargs, dynamic_shapes))
+        issues = merge_issues(first, drafts)
         return Exported(ExportFacts(ok=False, strict=strict, issues=issues), None, exc)

@@ -1,4 +1,5 @@
-"""One-line advice for the common kinds of graph break and export failure (pure, no torch)."""
+"""Advice, in one place: per stage that failed, per kind of graph break and export failure, and
+for a break failure by where the breaks live and which row the target has (pure, no torch)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ GRAPH_BREAK_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 DEFAULT_GRAPH_BREAK_HINT = (
-    "see the PyTorch graph-break reference for this break type; restructure forward so Dynamo "
-    "can trace it, or accept torch.compile (row 4) instead of AOTI"
+    "see the PyTorch graph-break reference for this break type, and restructure forward so "
+    "Dynamo can trace it"
 )
 
 
@@ -94,3 +95,73 @@ DRAFT_KIND_HINTS: dict[str, tuple[str, str]] = {
                                "the fake kernel of a custom op disagrees with the real one "
                                "in shape or dtype: fix its `register_fake` implementation"),
 }
+
+
+#: What to do when a stage fails with an error of the model's (a host fault has its own).
+STAGE_HINTS = {
+    "eager": "the model must run in plain PyTorch on its example inputs first: fix the error at "
+             "the user line shown, or the example inputs",
+    "graph_breaks": "Dynamo crashed while tracing (not a graph break): try the latest torch, or "
+                    "report it to PyTorch with this traceback",
+    "aoti_compile": "AOTInductor could not compile the exported program: report it to PyTorch "
+                    "with this model, or serve it with torch.compile (Python deployments only)",
+    "aoti_load": "the compiled .pt2 package could not be loaded",
+    "runner_build": "the C++ runner is built against the installed torch with the system "
+                    "compiler: make sure a C++20 compiler is installed (or set CXX)",
+    "compile": "torch.compile could not compile the model with this backend",
+    "lower": "ExecuTorch could not lower the exported program with these partitioners: try "
+             "another partitioner, or remove the unsupported operators it names",
+    "to_executorch": "ExecuTorch could not serialize the lowered program to a .pte",
+    "et_load": "the ExecuTorch runtime could not load the .pte",
+    "run": "the artifact raised on the example inputs; the message above is the runtime's own",
+}
+
+
+def break_failure_hint(user_code: bool, *, cpp_server: bool) -> str:
+    """What to do about graph breaks that fail a check: at the user's lines when any break is in
+    their code; otherwise the library the breaks live in is where the fix is. A server without
+    Python may also move to a Python deployment, where torch.compile serves breaks (row 4); a
+    phone or edge device has no such row."""
+    hint = ("remove each break at the user line shown (hints per break above)" if user_code else
+            "every break is inside library code, not yours: upgrade that library (or torch), "
+            "call it the way its export guide says (e.g. a static cache), or report the break "
+            "to it")
+    if cpp_server:
+        hint += ("; or deploy with Python, where torch.compile serves a model with breaks "
+                 "(row 4)")
+    return hint
+
+
+NUMERICS_HINT = ("a numerics bug in the compiled artifact: loosen atol/rtol only if the error is "
+                 "expected (e.g. reduced precision), otherwise report it with this model")
+
+
+def random_numerics_hint(ops: list[str]) -> str:
+    """Outputs that differ where forward draws random numbers: inductor's generator is not
+    eager's, so the same seed gives other numbers; that is not a bug in the artifact."""
+    return (f"forward draws random numbers ({', '.join(ops[:3])}): a compiled artifact draws "
+            "them from inductor's own generator, so even after the same manual_seed they differ "
+            "from eager's. Compare with `torch._inductor.config.fallback_random = True` (eager's "
+            "generator, slower), or move the randomness out of forward")
+
+
+_OPERATOR = re.compile(r"\b(?:aten|torch\.ops\.\w+)\.\w+(?:\.\w+)?")
+_PASS = re.compile(r"\b(\w+Pass)\b")
+
+
+def lower_hint(message: str, user_line: bool) -> str:
+    """What to do when ExecuTorch cannot lower a program, by what its error names: an operator
+    (in the user's code or in a library's), one of ExecuTorch's own passes, or nothing."""
+    op = _OPERATOR.search(message)
+    failing_pass = _PASS.search(message)
+    if op:
+        where = ("at the user line shown" if user_line else
+                 "in library code (no line of yours calls it directly): upgrade that library, or "
+                 "export the model the way its ExecuTorch guide says")
+        return (f"ExecuTorch cannot lower `{op.group(0)}` {where}; replace it with operators of "
+                "the Core ATen opset, or try another partitioner")
+    if failing_pass:
+        return (f"ExecuTorch's own {failing_pass.group(1)} failed on this program: a limitation "
+                "or bug of ExecuTorch, not an operator of yours; try another partitioner, a "
+                "newer ExecuTorch, or report it to ExecuTorch with this model")
+    return STAGE_HINTS["lower"]

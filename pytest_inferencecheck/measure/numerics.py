@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from pytest_inferencecheck.result import Mismatch, Numerics
+from pytest_inferencecheck.support.locations import display_path
 
 SCALARS = (bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
 _MAX_DEPTH = 12
@@ -184,3 +186,33 @@ def compare_leaves(got: list[tuple[str, Any]], want: list[tuple[str, Any]], *, a
         numerics.notes.append("no tensor or number in the outputs: nothing was compared")
     numerics.ok = not numerics.mismatches
     return numerics
+
+
+# ATen's random number generators: inductor draws from its own generator (Philox), not eager's,
+# so a compiled artifact's random draws differ from eager's even after the same manual_seed.
+_RANDOM = ("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+           "bernoulli", "multinomial", "normal", "uniform", "exponential", "geometric",
+           "cauchy", "log_normal", "native_dropout", "dropout", "poisson", "random")
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def random_ops(program: Any) -> list[str]:
+    """The random-number ops an exported program calls (`aten.randn`, ...), each once, with the
+    user line that calls it where the node records one."""
+    found: dict[str, str] = {}
+    modules = [program.graph_module] if hasattr(program, "graph_module") else []
+    while modules:
+        gm = modules.pop()
+        modules.extend(m for m in gm.children() if isinstance(m, torch.fx.GraphModule))
+        for node in gm.graph.nodes:
+            if node.op != "call_function":
+                continue
+            packet = getattr(node.target, "_overloadpacket", None)
+            name = getattr(packet, "__name__", "") or ""
+            if name.rstrip("_") in _RANDOM and name not in found:
+                frames = _FRAME.findall(node.meta.get("stack_trace") or "")
+                where = f"{display_path(frames[-1][0])}:{frames[-1][1]}" if frames else ""
+                found[name] = f"aten.{name}" + (f" at {where}" if where else "")
+    return list(found.values())

@@ -13,10 +13,12 @@ import pytest
 
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.config.settings import Settings
-from pytest_inferencecheck.gate.verdict import Gate, decide
+from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.gate.step import check_and_decide
+from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.pytest_plugin import marker
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.result import SourceLine, Stage
+from pytest_inferencecheck.result import SourceLine, Stage, without_target
 
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
@@ -125,20 +127,22 @@ def gate_of(config: pytest.Config) -> Gate:
 def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
               options: CheckOptions, **call_kwargs: Any):  # type: ignore[no-untyped-def]
     """Check `model` for `target` on behalf of `item` and turn the result into its verdict."""
-    from pytest_inferencecheck.check.api import check  # noqa: PLC0415 - defers torch; torch loads only when a check runs
-
-    settings = item.config.stash.get(SETTINGS, Settings())
-    kwargs = {**options.check_kwargs(settings), **call_kwargs}
+    earlier = item.stash.get(RESULTS, [])
+    name = call_kwargs.get("name")
+    if any(r.identity == (name or without_target(item.nodeid, target)) for r in earlier):
+        raise InferenceCheckError(
+            "inference_check was already called in this test" + (f" with name={name!r}"
+                                                                 if name else "")
+            + ": each check in one test needs its own name= (its identity in the reports "
+              "and the baseline), or put each model in its own test")
     # xdist workers already fill the cores: nothing is built ahead there
     siblings = () if hasattr(item.config, "workerinput") else \
         item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
-    result = check(model, example_inputs, target, on_stage=_progress(item, target),
-                   store=store_of(item.config), level=settings.level,
-                   prebuild=tuple(t for t in siblings if t != target), **kwargs)
-    result.nodeid = item.nodeid
-    result.identity = call_kwargs.get("name") or result.test  # an explicit name= wins
-    result.source = declared_at(item)
-    left = decide(result, gate_of(item.config))  # the one verdict every report renders
+    result, left = check_and_decide(
+        model, example_inputs, target, settings=item.config.stash.get(SETTINGS, Settings()),
+        options=options, store=store_of(item.config), gate=gate_of(item.config),
+        nodeid=item.nodeid, source=declared_at(item), on_stage=_progress(item, target),
+        prebuild=tuple(t for t in siblings if t != target), **call_kwargs)
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":

@@ -42,13 +42,12 @@ def recommend(
         tech = row(number).technology
         return Recommendation(number, tech, backend, f"row {number}: {why} -> {tech}")
 
-    if t.platform == "phone":
-        return rec(1, f"mobile deployment ({t.id})")
-    if t.platform == "edge":
-        return rec(2, f"embedded/edge deployment ({t.id})")
-    if t.platform == "mac":
+    if t.on_device:
+        return (rec(1, f"mobile deployment ({t.id})") if t.platform == "phone"
+                else rec(2, f"embedded/edge deployment ({t.id})"))
+    if t.local_mac:
         return rec(8, f"local development on a Mac ({t.id})")
-    if t.runtime == "no-python":
+    if not t.python_server:
         # Row 6 has no fallback: a break or an unsupported model is a failure, not another row.
         return rec(6, f"server deployment without Python ({t.id}), "
                       f"{_breaks(graph_breaks) if graph_breaks else 'no graph break'}")

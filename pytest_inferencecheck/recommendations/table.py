@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Literal
 
 from pytest_inferencecheck.errors import InferenceCheckError
 
@@ -48,15 +49,58 @@ def row(number: int) -> Row:
     return TABLE[number - 1]
 
 
+Platform = Literal["phone", "edge", "server", "mac"]
+Runtime = Literal["on-device", "python", "no-python", "local"]
+Artifact = Literal["executorch", "aoti"]
+
+
 @dataclass(frozen=True)
 class Target:
-    """A deployment target: where the model runs and how."""
+    """A deployment target: where the model runs and how. Code asks its typed properties
+    (`on_device`, `python_server`, `artifact`), never compares platform strings itself."""
 
     id: str
-    platform: str  # "phone" | "edge" | "server" | "mac"
-    runtime: str  # "on-device" | "python" | "no-python" | "local"
+    platform: Platform
+    runtime: Runtime
     device: str  # the device the artifact runs on: "cpu", "cuda", "aarch64", "mps"
     description: str
+
+    @property
+    def on_device(self) -> bool:
+        """A phone or an edge device: the ExecuTorch runtime, the same portable kernels as here."""
+        return self.platform in ("phone", "edge")
+
+    @property
+    def local_mac(self) -> bool:
+        """Local development on a Mac: eager (row 8)."""
+        return self.platform == "mac"
+
+    @property
+    def server(self) -> bool:
+        """A server, with or without Python."""
+        return self.platform == "server"
+
+    @property
+    def python_server(self) -> bool:
+        """A server running Python: rows 3, 4, 5 and 7, where torch.compile is the fallback."""
+        return self.server and self.runtime == "python"
+
+    @property
+    def cpp_server(self) -> bool:
+        """A server without Python: row 6, the C++ runner."""
+        return self.server and self.runtime == "no-python"
+
+    @property
+    def has_fallback(self) -> bool:
+        """Whether the table offers another row when the model breaks or does not export:
+        only a Python server does (rows 1, 2 and 6 have none; row 8 needs none)."""
+        return self.python_server or self.local_mac
+
+    @property
+    def artifact(self) -> Artifact | None:
+        """The artifact the recommended path builds for a clean model: a `.pte` on a device, an
+        AOTI package on a server, none on a Mac."""
+        return "executorch" if self.on_device else "aoti" if self.server else None
 
 
 TARGETS: dict[str, Target] = {

@@ -39,13 +39,11 @@ def explain(result: CheckResult) -> str:
             lines.append(f"    what to do: {f.hint}")
     if result.graph_breaks and not any(f.stage == "graph_breaks" for f in result.failures):
         lines.append(f"  graph breaks ({len(result.graph_breaks)}):")
-        lines.extend(f"    - {b.where}: [{b.type}] {b.reason} -> {b.hint}"
-                     for b in result.graph_breaks)
+        lines.extend(f"    - {b.describe()}" for b in result.graph_breaks)
     if result.export and not result.export.ok and not any(
             f.stage == "export" for f in result.failures):
         lines.append(f"  export issues ({len(result.export.issues)}):")
-        lines.extend(f"    - {display_path(i.file) if i.file else '<unknown>'}:{i.line}: "
-                     f"[{i.kind}] {i.message} -> {i.hint}" for i in result.export.issues)
+        lines.extend(f"    - {i.describe()}" for i in result.export.issues)
     if result.deviation:
         lines.append(f"  deviation: {result.deviation}")
     if result.numerics:
@@ -72,7 +70,8 @@ def explain(result: CheckResult) -> str:
             is not None else f"{e.backend} out ({e.error})" for e in result.race))
     if result.latency and result.latency.artifact_ms is not None:
         lines.append(f"  latency: eager {result.latency.eager_ms:.3f} ms, artifact "
-                     f"{result.latency.artifact_ms:.3f} ms")
+                     f"{result.latency.artifact_ms:.3f} ms"
+                     + (f" ({result.latency.noise})" if result.latency.noise else ""))
     if result.skip_reason:
         lines.append(f"  skipped: {result.skip_reason}")
     lines.extend(f"  note: {n}" for n in result.notes)

@@ -224,7 +224,11 @@ def inductor_compiler() -> str | None:
     if get_cpp_compiler is not None:
         try:
             name: str | None = get_cpp_compiler()
-        except Exception:  # noqa: BLE001 - InvalidCxxCompiler: none runs
+        except Exception as exc:
+            # Only inductor's own verdict means "no compiler runs"; anything else (an import
+            # error inside inductor, a bug) is not a missing compiler and must say what it is.
+            if type(exc).__name__ != "InvalidCxxCompiler":
+                raise
             return None
     else:
         name = next((c for c in _inductor_search() if _runs(c)), None)

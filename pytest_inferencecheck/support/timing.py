@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -55,6 +56,15 @@ def beats(challenger: Timing, incumbent: Timing, *, margin: float = 0.03) -> boo
     gap = incumbent.median - challenger.median
     noise = max(margin * incumbent.median, (challenger.spread + incumbent.spread) / 2)
     return gap > noise
+
+
+def host_load() -> float | None:
+    """The 1-minute load average per core (None where the OS does not say): above 1, other work
+    competed with the measurement."""
+    try:
+        return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def median_ms(fn: Callable[[], Any], *, warmup: int = 1, max_runs: int = 20,

@@ -28,7 +28,7 @@ def _uses(apis: set[str], platforms: set[str] | None = None, runtime: str | None
 
 
 def _executorch(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
-    if ctx.target.platform != "server":
+    if not ctx.target.server:
         return
     if isinstance(node, ast.Import):
         for alias in node.names:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_inferencecheck.check.runners.base import Built, ProgramCall, Stored, obtain_in_stage
+from pytest_inferencecheck.checking.runners.base import Built, ProgramCall, Stored, obtain_in_stage
 from pytest_inferencecheck.host.devices import identity
 from pytest_inferencecheck.host.faults import require_compiler
 from pytest_inferencecheck.host.prewarm import settle_cpu_probe
@@ -19,8 +19,8 @@ from pytest_inferencecheck.support import compat
 from pytest_inferencecheck.support.quiet import quiet_torch
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 PACKAGE = "model.pt2"
 

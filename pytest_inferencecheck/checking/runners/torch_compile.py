@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_inferencecheck.check.runners.base import Built
+from pytest_inferencecheck.checking.runners.base import Built
 from pytest_inferencecheck.host.faults import require_compiler
 from pytest_inferencecheck.support.quiet import quiet_torch
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 
 class TorchCompileRunner:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
-from pytest_inferencecheck.check import helpers
+from pytest_inferencecheck.checking import helpers
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry, Use
 from pytest_inferencecheck.store.keys import Uncacheable, digest
 from pytest_inferencecheck.support import compat
@@ -17,8 +17,8 @@ from pytest_inferencecheck.support import compat
 pytree = compat.pytree()
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 
 @dataclass(frozen=True)

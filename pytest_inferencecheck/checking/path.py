@@ -20,15 +20,16 @@ from typing import Any
 
 import torch
 
-from pytest_inferencecheck.check.facts import Facts
-from pytest_inferencecheck.check.job import Job
-from pytest_inferencecheck.check.runners import RUNNERS, Runner, Stored
-from pytest_inferencecheck.check.runners.base import reuse_detail
-from pytest_inferencecheck.check.shapes import second_shape
-from pytest_inferencecheck.check.stages import StageError, describe
+from pytest_inferencecheck.checking.facts import Facts
+from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.runners import RUNNERS, Runner, Stored
+from pytest_inferencecheck.checking.runners.base import reuse_detail
+from pytest_inferencecheck.checking.shapes import second_shape
+from pytest_inferencecheck.checking.stages import StageError, describe
 from pytest_inferencecheck.host.devices import identity
 from pytest_inferencecheck.host.faults import fault_of
-from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves
+from pytest_inferencecheck.measure.hints import NUMERICS_HINT, random_numerics_hint
+from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves, random_ops
 from pytest_inferencecheck.result import Failure, Latency, Numerics
 from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
 from pytest_inferencecheck.store.keys import (
@@ -38,7 +39,7 @@ from pytest_inferencecheck.store.keys import (
     value_fingerprint,
     versions,
 )
-from pytest_inferencecheck.support.timing import median_ms
+from pytest_inferencecheck.support.timing import host_load, median_ms
 
 OUTPUTS = "outputs.pt"
 RECORD_MAX_BYTES = 64 * 2**20  # larger outputs are not recorded: such runs happen every time
@@ -115,10 +116,10 @@ def _build_and_run(job: Job, facts: Facts, technology: str, runner: Runner,
             artifact_ms = median_ms(lambda: artifact(*job.args, **job.kwargs))
         st.detail = f"eager {eager_ms:.3f} ms, {technology} " + (
             f"{artifact_ms:.3f} ms" if artifact_ms is not None else "not measured")
-    outcome.numerics, outcome.latency = numerics, Latency(eager_ms, artifact_ms)
+    outcome.numerics, outcome.latency = numerics, Latency(eager_ms, artifact_ms, host_load())
     if run_key is not None and built.entry is not None:
         _record(job, run_key, got, got_second, outcome.latency, built.entry)
-    _numerics_failure(outcome)
+    _numerics_failure(outcome, facts)
     return outcome
 
 
@@ -162,16 +163,16 @@ def _second(job: Job, numerics: Numerics, got: list[tuple[str, Any]],
     numerics.ok = numerics.ok and numerics.second_shape.ok
 
 
-def _numerics_failure(outcome: PathOutcome) -> None:
+def _numerics_failure(outcome: PathOutcome, facts: Facts) -> None:
     n = outcome.numerics
     if n is None or n.ok:
         return
     bad = n.mismatches or (n.second_shape.mismatches if n.second_shape else [])
+    drawn = random_ops(facts.program) if facts.program is not None else []
     outcome.failures.append(Failure(
         "compare", f"{outcome.technology} outputs differ from eager: "
                    + "; ".join(f"{m.path}: {m.message}" for m in bad[:5]),
-        "a numerics bug in the compiled artifact: loosen atol/rtol only if the error is "
-        "expected (e.g. reduced precision), otherwise report it with this model"))
+        random_numerics_hint(drawn) if drawn and outcome.technology != "eager" else NUMERICS_HINT))
 
 
 def _record(job: Job, run_key: str, got: list, got_second: list | None,
@@ -242,5 +243,5 @@ def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: 
     job.stages.record("latency", 0.0, f"reused: eager {latency.eager_ms:.3f} ms, {technology} "
                                       f"{latency.artifact_ms:.3f} ms when it last ran")
     outcome.numerics, outcome.latency = numerics, latency
-    _numerics_failure(outcome)
+    _numerics_failure(outcome, facts)
     return outcome

@@ -8,14 +8,14 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_inferencecheck.check.runners import tensor_file
-from pytest_inferencecheck.check.runners.aoti_python import (
+from pytest_inferencecheck.checking.runners import tensor_file
+from pytest_inferencecheck.checking.runners.aoti_python import (
     PACKAGE,
     obtain_package,
     program_call,
     stored_package,
 )
-from pytest_inferencecheck.check.runners.base import Built, ProgramCall, Stored, reuse_detail
+from pytest_inferencecheck.checking.runners.base import Built, ProgramCall, Stored, reuse_detail
 from pytest_inferencecheck.host.cpp_build import (
     BuildError,
     build_key,
@@ -24,8 +24,8 @@ from pytest_inferencecheck.host.cpp_build import (
 )
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 LATENCY_REPEAT = 20
 _MEDIAN = re.compile(r"median_ms=([0-9.eE+-]+)")

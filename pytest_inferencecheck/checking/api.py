@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from pytest_inferencecheck.check import pipeline
-from pytest_inferencecheck.check.job import Job
-from pytest_inferencecheck.check.stages import (
+from pytest_inferencecheck.checking import pipeline
+from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.stages import (
     CheckFailed,
     CheckTimeout,
     StageError,
@@ -27,54 +27,24 @@ from pytest_inferencecheck.check.stages import (
 )
 from pytest_inferencecheck.config.options import validate
 from pytest_inferencecheck.config.settings import check_level
-from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.errors import InferenceCheckError, InternalError
 from pytest_inferencecheck.host.devices import proxy_for, run_device
-from pytest_inferencecheck.host.faults import fault_of, hint_for
-from pytest_inferencecheck.recommendations.decision import recommend
+from pytest_inferencecheck.host.faults import host_fault
+from pytest_inferencecheck.measure.hints import STAGE_HINTS, lower_hint
 from pytest_inferencecheck.recommendations.table import resolve_target
 from pytest_inferencecheck.result import CheckResult, Failure, Stage
-from pytest_inferencecheck.store.artifacts import ArtifactStore, default_root
+from pytest_inferencecheck.store.artifacts import ArtifactStore, open_store
 from pytest_inferencecheck.support import compat
 from pytest_inferencecheck.support.locations import forward_location
 from pytest_inferencecheck.support.quiet import torch_trace_to_torch_only
 
-_STAGE_HINTS = {
-    "eager": "the model must run in plain PyTorch on its example inputs first: fix the error at "
-             "the user line shown, or the example inputs",
-    "graph_breaks": "Dynamo crashed while tracing (not a graph break): try the latest torch, or "
-                    "report it to PyTorch with this traceback",
-    "aoti_compile": "AOTInductor could not compile the exported program: report it to PyTorch "
-                    "with this model, or serve it with torch.compile (Python deployments only)",
-    "aoti_load": "the compiled .pt2 package could not be loaded",
-    "runner_build": "the C++ runner is built against the installed torch with the system "
-                    "compiler: make sure a C++20 compiler is installed (or set CXX)",
-    "compile": "torch.compile could not compile the model with this backend",
-    "lower": "ExecuTorch could not lower the exported program with these partitioners: try "
-             "another partitioner, or remove the unsupported operators it names",
-    "to_executorch": "ExecuTorch could not serialize the lowered program to a .pte",
-    "et_load": "the ExecuTorch runtime could not load the .pte",
-    "run": "the artifact raised on the example inputs; the message above is the runtime's own",
-}
-
-_STORES: dict[tuple[str, bool], ArtifactStore] = {}
-
-
-
 
 def artifact_store(where: ArtifactStore | str | Path | bool | None = None) -> ArtifactStore:
-    """The store a check uses: one per location and process, so every check in it shares one.
-
-    None: `$INFERENCECHECK_CACHE_DIR`, else the user cache dir. A path: that directory.
-    False: a temporary store for this process only (nothing is kept).
-    """
+    """The store a check uses (`store=` of `check()`): see `open_store`."""
     if isinstance(where, ArtifactStore):
         return where
-    persistent = where is not False
-    root = Path(where).expanduser() if isinstance(where, (str, Path)) else default_root()
-    key = (str(root), persistent)
-    if key not in _STORES:
-        _STORES[key] = ArtifactStore(root, persistent=persistent)
-    return _STORES[key]
+    return open_store(where if isinstance(where, (str, Path)) else None,
+                      persistent=where is not False)
 
 
 def _as_args(example_inputs: Any) -> tuple:
@@ -147,12 +117,11 @@ def check(
         raise InferenceCheckError(
             f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
     _reject_meta(model, args, example_kwargs or {})
-    _check_dynamic_shapes(model, opts.dynamic_shapes)
+    _check_dynamic_shapes(model, opts.dynamic_shapes, len(args) + len(example_kwargs or {}))
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
                          proxy=proxy_for(t), identity=name, level=level)
-    if t.runtime != "python":  # these rows do not depend on measurements; failures can cite them
-        result.recommendation = recommend(t, graph_breaks=0)
+    result.recommendation = pipeline.decide(t)  # rows 1, 2, 6, 8: failures can cite them
     if result.proxy and opts.require_device:
         result.failures.append(Failure(
             "device", f"{t.id} needs a {t.device} device and this host has none",
@@ -183,23 +152,12 @@ def check(
         except CheckFailed as failed:
             result.failures.extend(_at_forward(f, model) for f in failed.failures)
         except StageError as err:
-            where = err.where or (forward_location(model) if err.stage == "eager" else None)
-            frames = user_traceback(err.exc)
-            fault = fault_of(err.exc)
-            message = full_message(err.exc) + (f"\n{frames}" if frames else "")
-            result.failures.append(Failure(
-                err.stage, f"host fault, not the model's: {fault}\n{message}" if fault
-                else message, hint_for(fault) if fault else _STAGE_HINTS.get(err.stage, ""),
-                where.file if where else None, where.line if where else None))
+            result.failures.append(_internal(err.exc) if isinstance(err.exc, InternalError)
+                                   else _stage_failure(err, model))
         except InferenceCheckError:
             raise  # the caller's usage error: said as it is
         except Exception as exc:  # noqa: BLE001 - a bug of ours must not pass for a verdict
-
-            result.failures.append(Failure(
-                "internal", f"pytest-inferencecheck internal error (a bug of this tool, not of "
-                            f"your model or host): {full_message(exc)}\n"
-                            + "".join(traceback.format_exception(exc)).rstrip(),
-                "please report it with this message and traceback"))
+            result.failures.append(_internal(exc))
         finally:
             if "torch._dynamo" in sys.modules:  # never import Dynamo only to reset it
                 torch.compiler.reset()
@@ -210,6 +168,28 @@ def check(
                                 and n not in result.notes)
     _deviation(result)
     return result
+
+
+def _stage_failure(err: StageError, model: torch.nn.Module) -> Failure:
+    """A stage that raised: the host's fault (with what to do about the host), else the model's
+    (with the stage's hint), at the user's line where there is one."""
+    where = err.where or (forward_location(model) if err.stage == "eager" else None)
+    frames = user_traceback(err.exc)
+    fault = host_fault(err.exc)
+    message = full_message(err.exc) + (f"\n{frames}" if frames else "")
+    hint = (fault[1] if fault else lower_hint(message, where is not None)
+            if err.stage == "lower" else STAGE_HINTS.get(err.stage, ""))
+    return Failure(err.stage, f"host fault, not the model's: {fault[0]}\n{message}" if fault
+                   else message, hint, where.file if where else None,
+                   where.line if where else None)
+
+
+def _internal(exc: BaseException) -> Failure:
+    """A bug of ours: said as one, with its traceback, never as the model's failure."""
+    return Failure("internal", f"pytest-inferencecheck internal error (a bug of this tool, not "
+                               f"of your model or host): {full_message(exc)}\n"
+                               + "".join(traceback.format_exception(exc)).rstrip(),
+                   "please report it with this message and traceback")
 
 
 def _reject_meta(model: torch.nn.Module, args: tuple, kwargs: dict) -> None:
@@ -226,18 +206,32 @@ def _reject_meta(model: torch.nn.Module, args: tuple, kwargs: dict) -> None:
             "initialize the weights; real tensors as inputs)")
 
 
-def _check_dynamic_shapes(model: torch.nn.Module, spec: Any) -> None:
+def _check_dynamic_shapes(model: torch.nn.Module, spec: Any, n_inputs: int) -> None:
     """dynamic_shapes must have torch.export's shape: a dict keyed by forward's argument names,
-    or a tuple/list in argument order. A wrong one is a usage error, never a model verdict."""
-
+    or a tuple/list in argument order, each dimension a Dim, an int or None. A wrong one is a
+    usage error at the call, never a model verdict (row 5)."""
     if spec is None:
         return
     if not isinstance(spec, (dict, tuple, list)):
         raise InferenceCheckError(
             f"dynamic_shapes must be a dict keyed by forward's argument names, or a tuple/list "
             f"in argument order (torch.export's form), got {type(spec).__name__} {spec!r}")
-    if not isinstance(spec, dict):
-        return
+    if isinstance(spec, dict):
+        _check_names(model, spec)
+    elif len(spec) != n_inputs:
+        raise InferenceCheckError(
+            f"dynamic_shapes has {len(spec)} entries in argument order, and the model is "
+            f"called with {n_inputs} input(s): give one entry (None for a static one) per "
+            f"input, e.g. ({{0: Dim('batch')}},) for one tensor")
+    bad = _bad_dim(spec)
+    if bad is not None:
+        raise InferenceCheckError(
+            f"dynamic_shapes holds {bad!r} ({type(bad).__name__}): each dimension is a "
+            f"torch.export.Dim (or Dim.AUTO / Dim.STATIC), an int or None, in a dict keyed by "
+            f"dimension index or a tuple/list per dimension")
+
+
+def _check_names(model: torch.nn.Module, spec: dict) -> None:
     try:
         params = inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
@@ -249,6 +243,18 @@ def _check_dynamic_shapes(model: torch.nn.Module, spec: Any) -> None:
         raise InferenceCheckError(
             f"dynamic_shapes names {', '.join(map(repr, unknown))}, which forward does not take; "
             f"its arguments: {', '.join(params) or 'none'}")
+
+
+def _bad_dim(spec: Any) -> Any:
+    """The first leaf of a dynamic_shapes spec that is not a dimension spec, or None."""
+    if spec is None or (isinstance(spec, int) and not isinstance(spec, bool)):
+        return None
+    if isinstance(spec, dict):
+        spec = list(spec.values())
+    if isinstance(spec, (list, tuple)):
+        return next((b for b in map(_bad_dim, spec) if b is not None), None)
+    kind = spec if isinstance(spec, type) else type(spec)
+    return None if kind.__module__.startswith("torch.export") else spec
 
 
 def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:

@@ -10,7 +10,7 @@ The helper builds under the key the item computed only if it computes the same k
 same program key, and the same device, versions, environment and configs in its own process);
 otherwise it builds nothing. The processes themselves are recorded (and ended) in `helpers`.
 
-    python -m pytest_inferencecheck.check.prebuild STORE KIND KEY PROGRAM_KEY PROGRAM LABEL OPTIONS
+    python -m pytest_inferencecheck.checking.prebuild STORE KIND KEY PROGRAM_KEY PROGRAM LABEL OPTIONS
 """
 
 from __future__ import annotations
@@ -23,25 +23,29 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_inferencecheck.check import helpers
-from pytest_inferencecheck.check.facts import weight_bytes
-from pytest_inferencecheck.check.helpers import Ahead
-from pytest_inferencecheck.check.runners.aoti_python import (
+from pytest_inferencecheck.checking import helpers
+from pytest_inferencecheck.checking.facts import weight_bytes
+from pytest_inferencecheck.checking.helpers import Ahead
+from pytest_inferencecheck.checking.runners.aoti_python import (
     compile_into,
     package_parts,
     stored_package,
 )
-from pytest_inferencecheck.check.runners.base import artifact_key
-from pytest_inferencecheck.check.runners.executorch import ExecuTorchRunner, lower_into, pte_parts
-from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.checking.runners.base import artifact_key
+from pytest_inferencecheck.checking.runners.executorch import (
+    ExecuTorchRunner,
+    lower_into,
+    pte_parts,
+)
+from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.recommendations.table import TARGETS
-from pytest_inferencecheck.store.artifacts import ArtifactStore
+from pytest_inferencecheck.store.artifacts import open_store
 from pytest_inferencecheck.store.keys import Uncacheable
 from pytest_inferencecheck.support import compat
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 MAX_PROGRAM_BYTES = 256 * 2**20  # larger programs are not copied to a helper: memory over speed
 
@@ -51,13 +55,13 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     if (not targets or facts.program is None or facts.program_key is None or facts.graph_breaks
             or not facts.export.ok or facts.weight_bytes > MAX_PROGRAM_BYTES):
         return []
-    own = _own_kind(job.target)
+    own = job.target.artifact
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     for name in targets:
         t = TARGETS.get(name)
-        if t is None or t.platform == "mac" or _own_kind(t) == own:
+        if t is None or t.artifact is None or t.artifact == own:
             continue
-        if _own_kind(t) == "executorch":
+        if t.artifact == "executorch":
             stored = ExecuTorchRunner().stored(job, facts)
             wanted[(stored.kind, stored.key)] = {"partitioners": list(
                 job.opts.executorch_partitioners)}
@@ -74,7 +78,7 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     imports = _spec_modules(facts.program)
     for (kind, key), options in todo.items():
         options = {**options, "imports": imports}
-        cmd = [sys.executable, "-m", "pytest_inferencecheck.check.prebuild", str(job.store.root), kind,
+        cmd = [sys.executable, "-m", "pytest_inferencecheck.checking.prebuild", str(job.store.root), kind,
                key, facts.program_key, program, f"{job.name} ({kind})", json.dumps(options)]
         ahead = helpers.launch(kind, key, cmd)
         started.append(ahead)
@@ -108,12 +112,6 @@ def _spec_modules(program: Any) -> list[str]:
     return sorted(n for n in names if n != "builtins" and not n.startswith("collections"))
 
 
-def _own_kind(target: Any) -> str:
-    if target.platform in ("phone", "edge"):
-        return "executorch"
-    return "aoti" if target.platform == "server" else "none"
-
-
 def main(argv: list[str]) -> int:
     """The helper: load the exported program, build one entry into the store (exit 3, and
     nothing built, when this process would key the entry differently)."""
@@ -129,7 +127,7 @@ def main(argv: list[str]) -> int:
     for module in options.get("imports", []):
         importlib.import_module(module)
     program = torch.export.load(program_path)
-    store = ArtifactStore(Path(root))
+    store = open_store(Path(root), shared=False)
     stages = Stages()
     size = 2 * weight_bytes(program)
     if kind == "aoti":

@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_inferencecheck.check.runners.aoti_python import program_call
-from pytest_inferencecheck.check.runners.base import (
+from pytest_inferencecheck.checking.runners.aoti_python import program_call
+from pytest_inferencecheck.checking.runners.base import (
     Built,
     ProgramCall,
     Stored,
     obtain,
     reuse_detail,
 )
-from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.config.options import CheckOptions
+from pytest_inferencecheck.errors import ExecuTorchMissing, HostFault, InternalError  # noqa: F401
 from pytest_inferencecheck.recommendations.partitioners import (  # noqa: F401 - re-exported
     PARTITIONERS,
     Partitioner,
@@ -32,16 +33,12 @@ from pytest_inferencecheck.support import compat
 from pytest_inferencecheck.support.quiet import capture_fd, quiet_torch
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 PTE = "model.pte"
 
 INSTALL_HINT = "install it with `pip install 'pytest-inferencecheck[executorch]'`"
-
-
-class ExecuTorchMissing(RuntimeError):
-    """ExecuTorch is not installed: mobile and edge targets cannot be checked."""
 
 
 def _require_executorch() -> None:
@@ -53,12 +50,22 @@ def _require_executorch() -> None:
 
 
 def _partitioner(name: str) -> Any:
+    """The partitioner named: a backend that is not installed here is the host's fault (with
+    what to do); one that exists but will not construct is ours."""
     spec = PARTITIONERS[name]
     try:
-        return getattr(importlib.import_module(spec.module), spec.cls)()
-    except Exception as exc:  # noqa: BLE001 - optional backends bring optional dependencies
-        raise RuntimeError(f"the {name} partitioner cannot be created here: "
-                           f"{type(exc).__name__}: {exc}") from None
+        cls = getattr(importlib.import_module(spec.module), spec.cls)
+    except (ImportError, AttributeError) as exc:  # optional backends bring optional dependencies
+        raise HostFault(
+            f"the {name} partitioner cannot be created here: {type(exc).__name__}: {exc}",
+            f"install the {name} backend of ExecuTorch and what it needs, or check with another "
+            "partitioner (executorch_partitioners=[...], e.g. xnnpack); the model is not at "
+            "fault") from None
+    try:
+        return cls()
+    except Exception as exc:
+        raise InternalError(f"{spec.cls}() could not be created: {type(exc).__name__}: "
+                            f"{exc}") from exc
 
 
 def delegation_facts(graph_module: torch.fx.GraphModule) -> dict[str, Any]:

@@ -6,18 +6,39 @@ technology, artifacts in the store) -> the result. Reporters render the result.
 
 from __future__ import annotations
 
-from pytest_inferencecheck.check import prebuild
-from pytest_inferencecheck.check.facts import Facts, gather
-from pytest_inferencecheck.check.job import Job
-from pytest_inferencecheck.check.path import PathOutcome, run_path
-from pytest_inferencecheck.check.race import race
-from pytest_inferencecheck.check.runners.executorch import INSTALL_HINT, ExecuTorchMissing, gates
-from pytest_inferencecheck.check.runners.torch_compile import TorchCompileRunner
-from pytest_inferencecheck.check.stages import StageError, describe
+from pytest_inferencecheck.checking import prebuild
+from pytest_inferencecheck.checking.facts import Facts, gather
+from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.path import PathOutcome, run_path
+from pytest_inferencecheck.checking.race import race
+from pytest_inferencecheck.checking.runners.executorch import (
+    INSTALL_HINT,
+    ExecuTorchMissing,
+    gates,
+)
+from pytest_inferencecheck.checking.runners.torch_compile import TorchCompileRunner
+from pytest_inferencecheck.checking.stages import StageError, describe
+from pytest_inferencecheck.errors import InternalError
 from pytest_inferencecheck.host.faults import fault_of
+from pytest_inferencecheck.measure.hints import break_failure_hint
 from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
+from pytest_inferencecheck.recommendations.table import Target
 from pytest_inferencecheck.result import CheckResult, Failure, Fallback
-from pytest_inferencecheck.support.locations import display_path
+
+
+def decide(target: Target, facts: Facts | None = None, *, fastest_backend: str | None = None,
+           aoti_failed: bool = False) -> Recommendation | None:
+    """The row, decided here and nowhere else, at both levels.
+
+    Without facts (before anything is measured), only the rows no measurement can move: 1, 2,
+    6 and 8, so that an early failure can cite them. With facts, the row they imply; at the
+    full level, what only building shows moves it on: the race's winner (row 7), an AOTI
+    compile that fails (row 5)."""
+    if facts is None:
+        return None if target.python_server else recommend(target, graph_breaks=0)
+    return recommend(target, graph_breaks=len(facts.graph_breaks),
+                     aoti_supported=facts.export.ok and not aoti_failed,
+                     fastest_backend=fastest_backend)
 
 
 def run(job: Job, result: CheckResult) -> None:
@@ -31,17 +52,18 @@ def run(job: Job, result: CheckResult) -> None:
     sites = len(facts.graph_breaks)
     if limit is not None and max(result.break_count, sites) > limit:  # neither count may pass it
         result.failures.append(_break_failure(
-            result, f"{sites} graph break sites ({result.break_count} breaks as "
+            result, job.target, f"{sites} graph break sites ({result.break_count} breaks as "
                     f"torch._dynamo.explain counts them), more than max_graph_breaks={limit}"))
-    t = job.target
+    result.recommendation = decide(job.target, facts)
+    if not job.target.has_fallback:
+        _no_fallback_failures(job, facts, result)
     if job.level == "quick":
         _quick(job, facts, result)
-    elif t.platform == "mac":
-        result.recommendation = recommend(t, graph_breaks=0)
+    elif job.target.local_mac:
         _apply(result, run_path(job, facts, "eager"))
-    elif t.runtime == "python":
+    elif job.target.python_server:
         _server_python(job, facts, result)
-    else:
+    elif not result.failures:
         _without_fallback(job, facts, result)
 
 
@@ -58,20 +80,11 @@ def _quick(job: Job, facts: Facts, result: CheckResult) -> None:
     What only the artifact can show is listed as skipped stages and said in a note: a row-3
     model may still move to row 5 when AOTI fails to compile it, and no artifact's numerics
     or latency were measured."""
-    t = job.target
-    if t.platform == "mac":
-        result.recommendation = recommend(t, graph_breaks=0)
-    elif t.runtime == "python":
-        breaks = len(facts.graph_breaks)
-        if breaks or facts.export.ok:
-            result.recommendation = recommend(t, graph_breaks=breaks)
-        else:
+    if job.target.python_server:
+        if not facts.graph_breaks and not facts.export.ok:
             result.fallback = _export_fallback(facts)
-            result.recommendation = recommend(t, graph_breaks=0, aoti_supported=False)
         if job.opts.backends:
             job.stages.skip("race", "quick level: row 7's backend race needs compiled models")
-    else:
-        _no_fallback_failures(job, facts, result)
     tech = result.recommendation.technology if result.recommendation else ""
     for stage in NOT_BUILT.get(tech, ()):
         job.stages.skip(stage, "quick level: not built or run")
@@ -93,30 +106,26 @@ def _apply(result: CheckResult, outcome: PathOutcome) -> None:
 
 def _server_python(job: Job, facts: Facts, result: CheckResult) -> None:
     """Rows 3, 4, 5 and 7: AOTI when the model allows it, else torch.compile, reasons kept."""
-    t = job.target
-    breaks = len(facts.graph_breaks)
     raced = race(job, facts) if job.opts.backends else None
     if raced is not None:
         result.race = raced.entries
-    if (raced and raced.winner) or breaks:
-        result.recommendation = recommend(t, graph_breaks=breaks,
-                                          fastest_backend=raced.winner if raced else None)
+        result.recommendation = decide(job.target, facts, fastest_backend=raced.winner)
+    if result.recommendation.row in (4, 7):  # torch.compile with the backend the row names
         backend = result.recommendation.backend or "inductor"
         runner = TorchCompileRunner(backend, raced.compiled.get(backend) if raced else None)
         _apply(result, run_path(job, facts, "torch.compile", runner))
         return
-    if facts.export.ok:
+    if result.recommendation.technology == "aoti-python":
         try:
-            result.recommendation = recommend(t, graph_breaks=0)
             _apply(result, run_path(job, facts, "aoti-python"))
             return
         except StageError as err:
-            if fault_of(err.exc):  # the host failed, not the model: no fallback, no row 5
-                raise
+            if fault_of(err.exc) or isinstance(err.exc, InternalError):
+                raise  # the host or this tool failed, not the model: no fallback, no row 5
             result.fallback = Fallback("aoti-python", err.stage, describe(err.exc))
+            result.recommendation = decide(job.target, facts, aoti_failed=True)
     else:
         result.fallback = _export_fallback(facts)
-    result.recommendation = recommend(t, graph_breaks=0, aoti_supported=False)
     _apply(result, run_path(job, facts, "torch.compile", TorchCompileRunner()))
 
 
@@ -128,23 +137,21 @@ def _export_fallback(facts: Facts) -> Fallback:
 
 def _no_fallback_failures(job: Job, facts: Facts, result: CheckResult) -> Recommendation:
     """Rows 1, 2 and 6 (at either level): breaks and export failures are hard failures."""
-    rec = result.recommendation = result.recommendation or recommend(job.target, graph_breaks=0)
+    rec = result.recommendation
     path = "AOTI C++ is required" if rec.technology == "aoti-cpp" else "ExecuTorch is the path"
     why = f"row {rec.row} ({job.target.id}): {path} and the table has no fallback"
     if facts.graph_breaks:
         n = len(facts.graph_breaks)
-        result.failures.append(_break_failure(result, f"{n} graph break{'s' if n != 1 else ''}; "
-                                                      f"{why}"))
+        result.failures.append(_break_failure(
+            result, job.target, f"{n} graph break{'s' if n != 1 else ''}; {why}"))
     if not facts.export.ok:
         result.failures.append(_export_failure(result, why))
     return rec
 
 
 def _without_fallback(job: Job, facts: Facts, result: CheckResult) -> None:
-    """Rows 1, 2 and 6: breaks and export failures are hard failures; then the path runs."""
-    rec = _no_fallback_failures(job, facts, result)
-    if result.failures:
-        return
+    """Rows 1, 2 and 6, their hard failures already found: the path runs."""
+    rec = result.recommendation
     if rec.technology == "aoti-cpp":
         _apply(result, run_path(job, facts, "aoti-cpp"))
         return
@@ -164,20 +171,18 @@ def _lines(items: list[str]) -> str:
     return "\n".join(f"  - {item}" for item in items)
 
 
-def _break_failure(result: CheckResult, why: str) -> Failure:
+def _break_failure(result: CheckResult, target: Target, why: str) -> Failure:
     breaks = result.graph_breaks or []
-    items = [f"{b.where}: [{b.type}] {b.reason} -> {b.hint}"
-             + (f" (inside {b.library_frame})" if b.library_frame else "") for b in breaks]
-    first = breaks[0] if breaks else None
-    return Failure("graph_breaks", f"{why}:\n{_lines(items)}",
-                   "remove each break at the user line shown (hints per break above)",
+    first = next((b for b in breaks if b.file), breaks[0] if breaks else None)
+    return Failure("graph_breaks", f"{why}:\n{_lines([b.describe() for b in breaks])}",
+                   break_failure_hint(any(b.user_code for b in breaks),
+                                      cpp_server=target.cpp_server),
                    first.file if first else None, first.line if first else None)
 
 
 def _export_failure(result: CheckResult, why: str) -> Failure:
     issues = result.export.issues if result.export else []
-    items = [f"{display_path(i.file) if i.file else '<unknown>'}:{i.line}: [{i.kind}] "
-             f"{i.message} -> {i.hint}" for i in issues]
+    items = [i.describe() for i in issues]
     first = issues[0] if issues else None
     return Failure("export", f"torch.export failed with {len(issues)} "
                              f"issue{'s' if len(issues) != 1 else ''}; {why}:\n{_lines(items)}",

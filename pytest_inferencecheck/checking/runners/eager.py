@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_inferencecheck.check.runners.base import Built
+from pytest_inferencecheck.checking.runners.base import Built
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.check.facts import Facts
-    from pytest_inferencecheck.check.job import Job
+    from pytest_inferencecheck.checking.facts import Facts
+    from pytest_inferencecheck.checking.job import Job
 
 
 class EagerRunner:

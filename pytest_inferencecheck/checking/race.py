@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from pytest_inferencecheck.check.facts import Facts
-from pytest_inferencecheck.check.job import Job
-from pytest_inferencecheck.check.stages import describe
+from pytest_inferencecheck.checking.facts import Facts
+from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.stages import describe
 from pytest_inferencecheck.measure.numerics import compare
 from pytest_inferencecheck.result import RaceEntry
 from pytest_inferencecheck.support.timing import beats, samples_ms

@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from pytest_inferencecheck.check.job import Job
-from pytest_inferencecheck.check.stages import CheckFailed
+from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.stages import CheckFailed
 from pytest_inferencecheck.measure.export import export_model
 from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
 from pytest_inferencecheck.measure.numerics import compare, leaves, non_finite

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from pytest_inferencecheck.check.stages import Stages
+from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.recommendations.table import Target
 from pytest_inferencecheck.store.artifacts import ArtifactStore, Use
