@@ -79,3 +79,13 @@ def test_to_dict_matches_the_report_schema():
     assert recommend("server-x86-python", graph_breaks=3).to_dict() == {
         "row": 4, "technology": "torch.compile", "backend": "inductor",
         "reason": "row 4: server + Python deployment with 3 graph breaks -> torch.compile"}
+
+
+def test_the_deviation_is_computed_with_the_decision():
+    from pytest_inferencecheck.recommendations.decision import deviation
+
+    rec = recommend("server-x86-python", graph_breaks=2)
+    assert deviation("aoti-python", rec) == (
+        "declared 'aoti-python' but row 4: server + Python deployment with 2 graph breaks -> "
+        "torch.compile: deploy with torch.compile or fix what moved the model off aoti-python")
+    assert deviation("torch.compile", rec) is None and deviation(None, rec) is None

@@ -31,6 +31,7 @@ from pytest_inferencecheck.errors import InferenceCheckError, InternalError
 from pytest_inferencecheck.host.devices import proxy_for, run_device
 from pytest_inferencecheck.host.faults import host_fault
 from pytest_inferencecheck.measure.hints import STAGE_HINTS, lower_hint
+from pytest_inferencecheck.recommendations.decision import deviation
 from pytest_inferencecheck.recommendations.table import resolve_target
 from pytest_inferencecheck.result import CheckResult, Failure, Stage
 from pytest_inferencecheck.store.artifacts import ArtifactStore, open_store
@@ -166,7 +167,7 @@ def check(
             result.artifacts = list(job.uses)
             result.notes.extend(n for n in [*job.notes, the_store.note] if n
                                 and n not in result.notes)
-    _deviation(result)
+    result.deviation = deviation(result.declared, result.recommendation)
     return result
 
 
@@ -263,9 +264,4 @@ def _at_forward(failure: Failure, model: torch.nn.Module) -> Failure:
     return dataclasses.replace(failure, file=where.file, line=where.line) if where else failure
 
 
-def _deviation(result: CheckResult) -> None:
-    rec = result.recommendation
-    if result.declared and rec and result.declared != rec.technology:
-        result.deviation = (f"declared {result.declared!r} but {rec.reason}: deploy with "
-                            f"{rec.technology} or fix what moved the model off "
-                            f"{result.declared}")
+

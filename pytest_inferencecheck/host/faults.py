@@ -11,10 +11,9 @@ import errno
 
 from pytest_inferencecheck.errors import HostFault
 from pytest_inferencecheck.host import toolchain
+from pytest_inferencecheck.measure.hints import host_hint
 from pytest_inferencecheck.support import compat
 
-INSTALL_COMPILER = ("install a C++ compiler (e.g. `apt-get install g++`), or set CXX to one; "
-                    "AOTInductor and inductor compile C++ with it")
 _HOST_ERRNOS = {errno.ENOSPC: "no space left on the device",
                 errno.EDQUOT: "disk quota exceeded",
                 errno.EROFS: "a read-only file system",
@@ -73,15 +72,4 @@ def host_fault(exc: BaseException) -> tuple[str, str] | None:
         if isinstance(current, HostFault) and current.hint:
             return fault, current.hint
         current = current.__cause__ or current.__context__
-    return fault, hint_for(fault)
-
-
-def hint_for(fault: str) -> str:
-    """What to do about a host fault."""
-    if "compiler" in fault:
-        return INSTALL_COMPILER
-    if "space" in fault or "quota" in fault:
-        return ("free space where the build writes (TMPDIR, the artifact store, "
-                "TORCHINDUCTOR_CACHE_DIR), or point them elsewhere; the model is not at fault")
-    return ("make the directory writable, or point TMPDIR / --inference-check-cache-dir / "
-            "TORCHINDUCTOR_CACHE_DIR at one that is; the model is not at fault")
+    return fault, host_hint(fault)

@@ -1,5 +1,6 @@
-"""Advice, in one place: per stage that failed, per kind of graph break and export failure, and
-for a break failure by where the breaks live and which row the target has (pure, no torch)."""
+"""Advice, in one place: per stage that failed, per kind of graph break and export failure, for
+a break failure by where the breaks live and which row the target has, for a lowering failure by
+what it names, for outputs that differ, and for host faults (pure, no torch)."""
 
 from __future__ import annotations
 
@@ -165,3 +166,18 @@ def lower_hint(message: str, user_line: bool) -> str:
                 "or bug of ExecuTorch, not an operator of yours; try another partitioner, a "
                 "newer ExecuTorch, or report it to ExecuTorch with this model")
     return STAGE_HINTS["lower"]
+
+
+INSTALL_COMPILER = ("install a C++ compiler (e.g. `apt-get install g++`), or set CXX to one; "
+                    "AOTInductor and inductor compile C++ with it")
+
+
+def host_hint(fault: str) -> str:
+    """What to do about a host fault (a missing compiler, no space, no write access)."""
+    if "compiler" in fault:
+        return INSTALL_COMPILER
+    if "space" in fault or "quota" in fault:
+        return ("free space where the build writes (TMPDIR, the artifact store, "
+                "TORCHINDUCTOR_CACHE_DIR), or point them elsewhere; the model is not at fault")
+    return ("make the directory writable, or point TMPDIR / --inference-check-cache-dir / "
+            "TORCHINDUCTOR_CACHE_DIR at one that is; the model is not at fault")

@@ -61,3 +61,12 @@ def recommend(
         return rec(5, f"server + Python deployment where AOTI cannot serve this model ({t.id})",
                    "inductor")
     return rec(3, f"server + Python deployment ({t.id}) with no graph break")
+
+
+def deviation(declared: str | None, rec: Recommendation | None) -> str | None:
+    """How a declared technology (`uses=`) departs from the row that applies, or None. The gate
+    (`gate.verdict`) judges it: a warning, or a failure under strict."""
+    if not declared or rec is None or declared == rec.technology:
+        return None
+    return (f"declared {declared!r} but {rec.reason}: deploy with {rec.technology} or fix what "
+            f"moved the model off {declared}")
