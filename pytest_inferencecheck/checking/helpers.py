@@ -16,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +39,38 @@ _RUNNING: dict[tuple[str, str], Ahead] = {}
 
 def launch(kind: str, key: str, cmd: list[str]) -> Ahead:
     """Start one helper process (its own session, lower priority: the item's own compile is
-    what the run waits for) and record it."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    what the run waits for) and record it. Ctrl-C is held off from before the process exists
+    until it is recorded: an interrupt in between would leave a helper `stop` cannot see, still
+    writing into the store after the run."""
+    with _interrupts_held():
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
     lower_priority(proc.pid)
-    _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
     return ahead
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Block SIGINT and SIGTERM in this thread; one that arrives is delivered on leaving."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def release_interrupts() -> None:
+    """In a helper: take back the interrupts its parent held while starting it (a child
+    inherits the blocked mask)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def running(kind: str, key: str) -> bool:

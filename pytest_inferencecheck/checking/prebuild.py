@@ -115,6 +115,7 @@ def _spec_modules(program: Any) -> list[str]:
 def main(argv: list[str]) -> int:
     """The helper: load the exported program, build one entry into the store (exit 3, and
     nothing built, when this process would key the entry differently)."""
+    helpers.release_interrupts()
     root, kind, key, program_key, program_path, label, options_json = argv[:7]
     options = json.loads(options_json)
     try:
