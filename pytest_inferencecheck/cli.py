@@ -33,10 +33,10 @@ from pytest_inferencecheck.recommendations.decision import recommend
 from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import interrupted
+from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
     human,
-    open_store,
     parse_size,
 )
 

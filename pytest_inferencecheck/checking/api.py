@@ -34,7 +34,8 @@ from pytest_inferencecheck.measure.hints import STAGE_HINTS, lower_hint
 from pytest_inferencecheck.recommendations.decision import deviation
 from pytest_inferencecheck.recommendations.table import resolve_target
 from pytest_inferencecheck.result import CheckResult, Failure, Stage
-from pytest_inferencecheck.store.artifacts import ArtifactStore, open_store
+from pytest_inferencecheck.store import open_store
+from pytest_inferencecheck.store.artifacts import ArtifactStore
 from pytest_inferencecheck.support import compat
 from pytest_inferencecheck.support.locations import forward_location
 from pytest_inferencecheck.support.quiet import torch_trace_to_torch_only

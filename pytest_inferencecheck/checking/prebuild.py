@@ -39,7 +39,7 @@ from pytest_inferencecheck.checking.runners.executorch import (
 )
 from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.recommendations.table import TARGETS
-from pytest_inferencecheck.store.artifacts import open_store
+from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.keys import Uncacheable
 from pytest_inferencecheck.support import compat
 

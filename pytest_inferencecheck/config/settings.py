@@ -22,7 +22,8 @@ from pytest_inferencecheck.config.registry import (
 )
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.table import TARGETS, resolve_target
-from pytest_inferencecheck.store.artifacts import open_store, parse_size
+from pytest_inferencecheck.store import open_store
+from pytest_inferencecheck.store.artifacts import parse_size
 
 ENV_SWITCH = "INFERENCECHECK"
 DEFAULT = "the default"  # the source of a value nobody gave

@@ -575,14 +575,12 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # this process too: signal 0 only asks
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, another user's
+        pass
     return True
 
 
@@ -600,25 +598,3 @@ def _write_synced(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-_OPEN: dict[tuple[str, bool, int], ArtifactStore] = {}
-
-
-def open_store(where: str | Path | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
-               persistent: bool = True, shared: bool = True) -> ArtifactStore:
-    """The one way a run opens its store: the pytest plugin and `inferencecheck run` (from their
-    settings, once per run) and `check()`.
-
-    None: `$INFERENCECHECK_CACHE_DIR`, else the user cache dir. A path: that directory.
-    `persistent=False`: a temporary store (nothing is kept). `shared`: one store per location,
-    size limit and persistence in this process, so that separate `check()` calls share one (and
-    its locks and pins); a run opens its own (`shared=False`), checked afresh for this run.
-    """
-    root = Path(where).expanduser() if where is not None else default_root()
-    if not shared:
-        return ArtifactStore(root, max_bytes=max_bytes, persistent=persistent)
-    key = (str(root), persistent, max_bytes)
-    if key not in _OPEN:
-        _OPEN[key] = ArtifactStore(root, max_bytes=max_bytes, persistent=persistent)
-    return _OPEN[key]
