@@ -98,3 +98,21 @@ def test_no_subpackage_shadows_a_public_name():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_the_tools_own_code_in_every_subpackage_keys_the_store(tmp_path):
+    # keys.tool_digest moved into store/ with the layout: it must still hash the whole package
+    # (a changed checker may measure differently), not only the store's own folder.
+    tree = tmp_path / "repo"
+    shutil.copytree(PACKAGE, tree / "pytest_inferencecheck",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = "from pytest_inferencecheck.store.keys import tool_digest; print(tool_digest())"
+
+    def digest() -> str:
+        return subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
+                              text=True, check=True, env={"PYTHONPATH": str(tree)}).stdout
+
+    before = digest()
+    pipeline = tree / "pytest_inferencecheck" / "checking" / "pipeline.py"
+    pipeline.write_text(pipeline.read_text() + "\n# a changed checker\n")
+    assert digest() != before
