@@ -238,3 +238,18 @@ def test_an_error_inside_inductors_compiler_search_is_not_taken_for_a_missing_co
 
     monkeypatch.setattr(cpp_builder, "get_cpp_compiler", none_runs)
     assert compat.inductor_compiler() is None  # inductor's own verdict: no compiler runs
+
+
+def test_inductors_cpu_probe_is_found_or_left_to_inductor(monkeypatch):
+    import importlib
+
+    from torch._inductor import cpu_vec_isa
+
+    for name in compat.CPU_PROBE_MODULES:
+        importlib.import_module(name)  # every module the probe needs exists on this torch
+    picked = []
+    monkeypatch.setattr(cpu_vec_isa, "pick_vec_isa",
+                        lambda real=cpu_vec_isa.pick_vec_isa: picked.append(real()))
+    assert compat.probe_cpu_isa() is True and len(picked) == 1  # inductor's own pick ran
+    monkeypatch.delattr(cpu_vec_isa, "x86_isa_checker")  # a torch that moved the name
+    assert compat.probe_cpu_isa() is False

@@ -15,19 +15,15 @@ modules a background job uses are imported on the calling thread before it start
 from __future__ import annotations
 
 import importlib
-import platform
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
+from pytest_inferencecheck.errors import BuildError
 from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.store.artifacts import ArtifactStore
+from pytest_inferencecheck.support import compat
 
 _PROBE: list[threading.Thread] = []
-# Everything the CPU probe imports, directly or lazily (`tests/test_prewarm.py` holds it to that)
-_PROBE_MODULES = ("torch._inductor.cpu_vec_isa", "torch._inductor.codecache",
-                  "torch._inductor.cpp_builder", "torch.utils._filelock",
-                  "torch.utils.cpp_extension")
 
 
 def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
@@ -38,7 +34,7 @@ def probe_cpu(store: ArtifactStore) -> threading.Thread | None:
     """
     if store.has_kind("aoti"):
         return None
-    thread = _background(_probe_cpu_isa, _PROBE_MODULES)
+    thread = _background(compat.probe_cpu_isa, compat.CPU_PROBE_MODULES)
     if thread is not None:
         _PROBE.append(thread)
     return thread
@@ -92,7 +88,7 @@ def _background(work: Callable[[], object], imports: tuple[str, ...]) -> threadi
 
 
 def _have_runner(store: ArtifactStore) -> bool:
-    from pytest_inferencecheck.host.cpp_build import BuildError, build_key, find_compiler  # noqa: PLC0415 - defers torch
+    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler  # noqa: PLC0415 - defers torch
 
     try:
         return store.lookup("runner", build_key(find_compiler())) is not None
@@ -100,18 +96,3 @@ def _have_runner(store: ArtifactStore) -> bool:
         return True  # nothing to build ahead: the check says the compiler is missing
     finally:
         store.release()
-
-
-def _probe_cpu_isa() -> None:
-    """Inductor compiles and loads a probe per vector ISA before its first CPU compile, one after
-    the other; run those probes side by side now (they are compiler processes), then let it pick.
-    """
-    from torch._inductor import cpu_vec_isa  # noqa: PLC0415 - defers torch; imported already, by `probe_cpu`
-
-    if platform.machine() in ("x86_64", "AMD64"):
-        flags = cpu_vec_isa.x86_isa_checker()
-        candidates = [isa for isa in cpu_vec_isa.supported_vec_isa_list
-                      if all(flag in flags for flag in str(isa).split())]
-        with ThreadPoolExecutor(max(1, len(candidates))) as pool:
-            list(pool.map(bool, candidates))  # each probe's verdict is cached by inductor
-    cpu_vec_isa.pick_vec_isa()

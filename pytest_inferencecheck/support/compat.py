@@ -13,10 +13,12 @@ import hashlib
 import importlib
 import inspect
 import os
+import platform
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
@@ -235,6 +237,35 @@ def inductor_compiler() -> str | None:
     if name is None:
         return None
     return shutil.which(name) or name
+
+
+# Everything `probe_cpu_isa` imports, directly or lazily: imported first on the calling thread
+# (`host.prewarm`), so the probe's thread never races the user's own import of torch.
+CPU_PROBE_MODULES = ("torch._inductor.cpu_vec_isa", "torch._inductor.codecache",
+                     "torch._inductor.cpp_builder", "torch.utils._filelock",
+                     "torch.utils.cpp_extension")
+
+
+def probe_cpu_isa() -> bool:
+    """Run inductor's CPU probes ahead of its first compile: it compiles and loads one probe per
+    vector ISA, one after the other; here they run side by side (they are compiler processes),
+    and inductor caches each verdict. False, doing nothing, where torch lacks these names
+    (`torch._inductor.cpu_vec_isa`): inductor then probes when it first compiles, as it would."""
+    try:
+        from torch._inductor import cpu_vec_isa  # noqa: PLC0415 - defers torch
+
+        checker = cpu_vec_isa.x86_isa_checker
+        supported = cpu_vec_isa.supported_vec_isa_list
+        pick = cpu_vec_isa.pick_vec_isa
+    except (ImportError, AttributeError):
+        return False
+    if platform.machine() in ("x86_64", "AMD64"):
+        flags = checker()
+        candidates = [isa for isa in supported if all(flag in flags for flag in str(isa).split())]
+        with ThreadPoolExecutor(max(1, len(candidates))) as pool:
+            list(pool.map(bool, candidates))  # each probe's verdict is cached by inductor
+    pick()
+    return True
 
 
 def inductor_search_text() -> str:
