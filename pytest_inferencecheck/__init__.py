@@ -5,7 +5,8 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── __init__.py      the Python API: check(), recommend(), the table, ArtifactStore
 ├── cli.py           the `inferencecheck` command (table, recommend, run, cache, lint)
 ├── plugin.py        the pytest plugin: hooks only (the pytest11 entry point)
-├── errors.py        every error, by who acts: usage, host fault, a bug of ours (internal)
+├── errors.py        every exception, in one module: usage, host fault, a bug of ours, and
+│                    the few a check raises and catches on the way to its result
 ├── result.py        CheckResult: the one result type every reporter renders
 ├── pytest_plugin/   marker, one check per item, config-declared models, the session, hookspecs
 ├── lint/            `inferencecheck lint`: static rules on syntax trees (never imports torch)

@@ -8,10 +8,22 @@
   with the traceback, never as the model's failure.
 
 What the *model* does wrong is not an exception anyone catches: it is a `Failure` in the
-result, with the stage, the user's file and line, and what to do.
+result, with the stage, the user's file and line, and what to do. The exceptions below the
+line carry it there: the pipeline raises and catches them, and none reaches the user as such.
+
+- **A check's own ending** (`StageError`, `CheckFailed`, `CheckTimeout`): a stage failed, the
+  check ends with these failures, the check ran past its `timeout_s`.
+- **Building and running the C++ runner** (`BuildError`, `CppRunnerError`): turned into a host
+  fault (no compiler) or a failure of the `run` stage, with the compiler's or runner's output.
+- **Reuse** (`Uncacheable`): a value cannot be keyed faithfully, so the check measures again.
+- **Reports** (`WriteError`): a report could not be written; the end of the run says which.
+
+This module imports nothing of the package: it is the bottom layer, so every layer can raise.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class InferenceCheckError(ValueError):
@@ -44,3 +56,50 @@ def reject_unknown_keys(table: dict, valid: set[str] | frozenset[str], where: st
     if unknown:
         raise InferenceCheckError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
                                   f"{', '.join(sorted(valid))}")
+
+
+# -- Carried to a result inside a check; none reaches the user as an exception ----------
+
+
+class StageError(Exception):
+    """A stage failed; carries the stage name, the original exception and its user location
+    (a `support.locations.Location`, or None)."""
+
+    def __init__(self, stage: str, exc: BaseException, where: Any):
+        super().__init__(f"{stage}: {exc}")
+        self.stage, self.exc, self.where = stage, exc, where
+
+
+class CheckFailed(Exception):
+    """The check ends here with these failures (`result.Failure`s; e.g. an eager reference
+    that cannot be trusted)."""
+
+    def __init__(self, *failures: Any) -> None:
+        super().__init__("; ".join(f.message for f in failures))
+        self.failures = list(failures)
+
+
+class CheckTimeout(BaseException):
+    """The check ran past its `timeout_s`. A BaseException, like KeyboardInterrupt, so that no
+    stage mistakes it for a failure of the model (a fallback, a lost race): the check ends."""
+
+    def __init__(self, seconds: float, stage: str | None) -> None:
+        super().__init__(f"ran past timeout_s={seconds:g}" + (f" in stage {stage}" if stage
+                                                               else ""))
+        self.seconds, self.stage = seconds, stage
+
+
+class Uncacheable(Exception):
+    """A value that cannot be keyed faithfully; the message names it."""
+
+
+class WriteError(OSError):
+    """A report could not be written; the message says which, where and why."""
+
+
+class BuildError(RuntimeError):
+    """The runner could not be built; the message holds the compiler's own output."""
+
+
+class CppRunnerError(RuntimeError):
+    """The runner process failed: crashed, exited non-zero, or hung."""

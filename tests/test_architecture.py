@@ -116,3 +116,30 @@ def test_the_tools_own_code_in_every_subpackage_keys_the_store(tmp_path):
     pipeline = tree / "pytest_inferencecheck" / "checking" / "pipeline.py"
     pipeline.write_text(pipeline.read_text() + "\n# a changed checker\n")
     assert digest() != before
+
+
+def test_every_exception_is_defined_in_errors():
+    """One error hierarchy in one module: a public exception class anywhere else is a second one.
+    Read from the syntax trees (no import): a class whose bases name an exception."""
+    import ast
+
+    exception_bases = {"Exception", "BaseException", "RuntimeError", "ValueError", "OSError",
+                       "TypeError", "KeyError"}
+    defined: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                defined[node.name] = str(path.relative_to(PACKAGE))
+    elsewhere = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = str(path.relative_to(PACKAGE))
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+                     for b in node.bases}
+            is_exception = bases & exception_bases or any(
+                defined.get(b) == "errors.py" for b in bases)
+            if is_exception and rel != "errors.py":
+                elsewhere.append(f"{rel}: {node.name}")
+    assert not elsewhere, "define these in errors.py: " + ", ".join(elsewhere)

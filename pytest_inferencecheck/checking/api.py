@@ -16,18 +16,16 @@ import torch
 
 from pytest_inferencecheck.checking import pipeline
 from pytest_inferencecheck.checking.job import Job
-from pytest_inferencecheck.checking.stages import (
-    CheckFailed,
-    CheckTimeout,
-    StageError,
-    Stages,
-    deadline,
-    full_message,
-    user_traceback,
-)
+from pytest_inferencecheck.checking.stages import Stages, deadline, full_message, user_traceback
 from pytest_inferencecheck.config.options import validate
 from pytest_inferencecheck.config.settings import check_level
-from pytest_inferencecheck.errors import InferenceCheckError, InternalError
+from pytest_inferencecheck.errors import (
+    CheckFailed,
+    CheckTimeout,
+    InferenceCheckError,
+    InternalError,
+    StageError,
+)
 from pytest_inferencecheck.host.devices import proxy_for, run_device
 from pytest_inferencecheck.host.faults import host_fault
 from pytest_inferencecheck.measure.hints import STAGE_HINTS, lower_hint

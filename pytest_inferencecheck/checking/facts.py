@@ -19,18 +19,12 @@ from typing import Any
 import torch
 
 from pytest_inferencecheck.checking.job import Job
-from pytest_inferencecheck.checking.stages import CheckFailed
+from pytest_inferencecheck.errors import CheckFailed, Uncacheable
 from pytest_inferencecheck.measure.export import export_model
 from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
 from pytest_inferencecheck.measure.numerics import compare, leaves, non_finite
 from pytest_inferencecheck.result import ExportFacts, Failure, GraphBreak
-from pytest_inferencecheck.store.keys import (
-    Uncacheable,
-    digest,
-    foreign_ops,
-    ops_fingerprint,
-    program_key,
-)
+from pytest_inferencecheck.store.keys import digest, foreign_ops, ops_fingerprint, program_key
 
 
 @dataclass

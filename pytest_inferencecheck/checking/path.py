@@ -25,20 +25,15 @@ from pytest_inferencecheck.checking.job import Job
 from pytest_inferencecheck.checking.runners import RUNNERS, Runner, Stored
 from pytest_inferencecheck.checking.runners.base import reuse_detail
 from pytest_inferencecheck.checking.shapes import second_shape
-from pytest_inferencecheck.checking.stages import StageError, describe
+from pytest_inferencecheck.checking.stages import describe
+from pytest_inferencecheck.errors import StageError, Uncacheable
 from pytest_inferencecheck.host.devices import identity
 from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import NUMERICS_HINT, random_numerics_hint
 from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves, random_ops
 from pytest_inferencecheck.result import Failure, Latency, Numerics
 from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
-from pytest_inferencecheck.store.keys import (
-    Uncacheable,
-    digest,
-    runtime_state,
-    value_fingerprint,
-    versions,
-)
+from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
 from pytest_inferencecheck.support.timing import host_load, median_ms
 
 OUTPUTS = "outputs.pt"

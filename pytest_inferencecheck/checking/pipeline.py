@@ -17,8 +17,8 @@ from pytest_inferencecheck.checking.runners.executorch import (
     gates,
 )
 from pytest_inferencecheck.checking.runners.torch_compile import TorchCompileRunner
-from pytest_inferencecheck.checking.stages import StageError, describe
-from pytest_inferencecheck.errors import InternalError
+from pytest_inferencecheck.checking.stages import describe
+from pytest_inferencecheck.errors import InternalError, StageError
 from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import break_failure_hint
 from pytest_inferencecheck.recommendations.decision import Recommendation, recommend

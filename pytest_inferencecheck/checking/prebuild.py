@@ -38,9 +38,9 @@ from pytest_inferencecheck.checking.runners.executorch import (
     pte_parts,
 )
 from pytest_inferencecheck.checking.stages import Stages
+from pytest_inferencecheck.errors import Uncacheable
 from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.store import open_store
-from pytest_inferencecheck.store.keys import Uncacheable
 from pytest_inferencecheck.support import compat
 
 if TYPE_CHECKING:

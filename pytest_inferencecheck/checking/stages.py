@@ -10,16 +10,9 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, Failure, Stage
+from pytest_inferencecheck.errors import CheckTimeout, StageError
+from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, Stage
 from pytest_inferencecheck.support.locations import Location, is_user_file, locate
-
-
-class StageError(Exception):
-    """A stage failed; carries the stage name, the original exception and its user location."""
-
-    def __init__(self, stage: str, exc: BaseException, where: Location | None):
-        super().__init__(f"{stage}: {exc}")
-        self.stage, self.exc, self.where = stage, exc, where
 
 
 def describe(exc: BaseException) -> str:
@@ -47,16 +40,6 @@ def exception_location(exc: BaseException) -> Location | None:
     frames = [(f.filename, f.lineno or 0, f.name) for f in traceback.extract_tb(exc.__traceback__)]
     user, _ = locate(frames)
     return user if user and user.user_code else None
-
-
-class CheckTimeout(BaseException):
-    """The check ran past its `timeout_s`. A BaseException, like KeyboardInterrupt, so that no
-    stage mistakes it for a failure of the model (a fallback, a lost race): the check ends."""
-
-    def __init__(self, seconds: float, stage: str | None) -> None:
-        super().__init__(f"ran past timeout_s={seconds:g}" + (f" in stage {stage}" if stage
-                                                               else ""))
-        self.seconds, self.stage = seconds, stage
 
 
 @contextlib.contextmanager
@@ -146,9 +129,3 @@ class Stages:
         self._add(Stage(name, FAILED, seconds, detail))
 
 
-class CheckFailed(Exception):
-    """The check ends here with these failures (e.g. an eager reference that cannot be trusted)."""
-
-    def __init__(self, *failures: Failure) -> None:
-        super().__init__("; ".join(f.message for f in failures))
-        self.failures = list(failures)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pytest_inferencecheck.config.settings import Settings
+from pytest_inferencecheck.errors import WriteError
 from pytest_inferencecheck.gate import baseline
 from pytest_inferencecheck.reporters import github, json_report, junit, summary
 from pytest_inferencecheck.result import CheckResult
-from pytest_inferencecheck.support.files import WriteError
 
 
 @dataclass

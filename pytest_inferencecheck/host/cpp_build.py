@@ -15,16 +15,13 @@ from typing import Any
 
 import torch
 
+from pytest_inferencecheck.errors import BuildError
 from pytest_inferencecheck.host.toolchain import identity
 from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import REBUILT, REUSED, ArtifactStore, Use
 
 SOURCE = Path(__file__).parent.parent / "checking" / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"
-
-
-class BuildError(RuntimeError):
-    """The runner could not be built; the message holds the compiler's own output."""
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 from pytest_inferencecheck import __version__
-from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.errors import InferenceCheckError, WriteError
 from pytest_inferencecheck.lint.config import Overrides, load_explicit, parse_per_file
 from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.engine import LintResult, lint_paths, lint_stdin
 from pytest_inferencecheck.lint.rules import BY_CODE, RULES
 from pytest_inferencecheck.lint.selection import Selection, validate_codes, validate_select
-from pytest_inferencecheck.support.files import WriteError, write_atomic
+from pytest_inferencecheck.support.files import write_atomic
 
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 

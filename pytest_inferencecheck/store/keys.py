@@ -27,15 +27,12 @@ from typing import Any
 
 import torch
 
+from pytest_inferencecheck.errors import Uncacheable
 from pytest_inferencecheck.support import compat
 
 KEY_CHARS = 32
 _MAX_DEPTH = 10
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
-
-
-class Uncacheable(Exception):
-    """A value that cannot be keyed faithfully; the message names it."""
 
 
 def digest(*parts: Any) -> str:

@@ -11,9 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-
-class WriteError(OSError):
-    """A report could not be written; the message says which, where and why."""
+from pytest_inferencecheck.errors import WriteError
 
 
 def _mode_for(target: Path) -> int:

@@ -16,12 +16,8 @@ from pytest_inferencecheck.checking.runners.aoti_python import (
     stored_package,
 )
 from pytest_inferencecheck.checking.runners.base import Built, ProgramCall, Stored, reuse_detail
-from pytest_inferencecheck.host.cpp_build import (
-    BuildError,
-    build_key,
-    ensure_runner,
-    find_compiler,
-)
+from pytest_inferencecheck.errors import BuildError, CppRunnerError
+from pytest_inferencecheck.host.cpp_build import build_key, ensure_runner, find_compiler
 
 if TYPE_CHECKING:
     from pytest_inferencecheck.checking.facts import Facts
@@ -29,10 +25,6 @@ if TYPE_CHECKING:
 
 LATENCY_REPEAT = 20
 _MEDIAN = re.compile(r"median_ms=([0-9.eE+-]+)")
-
-
-class CppRunnerError(RuntimeError):
-    """The runner process failed: crashed, exited non-zero, or hung."""
 
 
 def _exit_reason(code: int) -> str:

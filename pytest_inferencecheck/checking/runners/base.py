@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from pytest_inferencecheck.checking import helpers
+from pytest_inferencecheck.errors import Uncacheable
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry, Use
-from pytest_inferencecheck.store.keys import Uncacheable, digest
+from pytest_inferencecheck.store.keys import digest
 from pytest_inferencecheck.support import compat
 
 pytree = compat.pytree()
