@@ -59,21 +59,34 @@ def _as_args(example_inputs: Any) -> tuple:
 
 @contextlib.contextmanager
 def _inference_setup(model: torch.nn.Module, device: str, notes: list[str]) -> Iterator[None]:
-    """Eval mode on the target's device; the model's own mode and device are restored after."""
+    """Eval mode on the target's device; the model's own mode and device are restored after.
+    A model on another device than the target's (one already on CUDA checked for a CPU target)
+    is moved there, as its inputs are, and moved back."""
     was_training = model.training
-    param = next(iter(model.parameters()), None)
-    home = param.device if param is not None else None
+    home = _home_device(model)
+    moved = home is not None and home.type != torch.device(device).type
     if was_training:
         notes.append("the model was in training mode; it was checked in eval mode")
         model.eval()
-    if device != "cpu":
+    if moved:
+        notes.append(f"the model was on {home}; it was checked on {device}, the target's "
+                     "device, and moved back after")
         model.to(device)
     try:
         yield
     finally:
         model.train(was_training)
-        if home is not None and device != "cpu":
+        if moved:
             model.to(home)
+
+
+def _home_device(model: torch.nn.Module) -> torch.device | None:
+    """The device the model's weights (else its buffers) are on; None for a model with none."""
+    for tensors in (model.parameters(), model.buffers()):
+        first = next(iter(tensors), None)
+        if first is not None:
+            return first.device
+    return None
 
 
 def check(
