@@ -146,3 +146,51 @@ def test_too_many_graph_breaks_fail_any_target():
     assert r.outcome == "failed"
     assert "3 graph break sites (3 breaks as torch._dynamo.explain counts them), more than "\
            "max_graph_breaks=2" in r.failures[0].message
+
+
+class _OnCuda(nn.Module):
+    """A model whose weights say they are on cuda:0. This host has no GPU, so the device is
+    mocked: `parameters()` yields a stand-in with that device, and `to()` records the move
+    instead of doing it. Everything else about the check is real."""
+
+    def __init__(self):
+        super().__init__()
+        self.moves: list[torch.device] = []
+
+    def parameters(self, recurse=True):
+        yield type("Weight", (), {"device": torch.device("cuda", 0)})()
+
+    def to(self, device):
+        self.moves.append(torch.device(device))
+        return self
+
+
+def test_a_model_on_cuda_is_checked_on_a_cpu_targets_device_and_moved_back():
+    # Issue 19: inputs were moved to the target's device and the model was not, so a model
+    # already on CUDA failed its eager stage on a CPU target, blamed on the user's forward.
+    from pytest_inferencecheck.checking import api
+
+    model, notes = _OnCuda().eval(), []
+    with api._inference_setup(model, "cpu", notes):
+        assert model.moves == [torch.device("cpu")]
+    assert model.moves == [torch.device("cpu"), torch.device("cuda", 0)]
+    assert notes == ["the model was on cuda:0; it was checked on cpu, the target's device, "
+                     "and moved back after"]
+
+
+class _SparseTimesTwo(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
+@pytest.mark.parametrize("layout", ["sparse_coo", "sparse_csr"])
+@pytest.mark.parametrize("target", ["mac", "server-x86-python"])
+def test_a_sparse_input_is_checked_as_torch_runs_it(layout, target):
+    # Issue 19: sparse inputs and outputs failed as `internal` (deep-copying a CSR output, a
+    # finiteness test on a sparse tensor) or were blamed on the model's eager stage. Torch runs
+    # this model eagerly, and torch.compile falls back to eager at the sparse tensor: it passes.
+    dense = torch.tensor([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    x = dense.to_sparse() if layout == "sparse_coo" else dense.to_sparse_csr()
+    r = check(_SparseTimesTwo(), (x,), target, store=False)
+    assert r.outcome == "passed", [f.message for f in r.failures]
+    assert r.numerics.ok and r.numerics.compared == 1

@@ -25,6 +25,7 @@ from pytest_inferencecheck.measure.graph_breaks import find_graph_breaks
 from pytest_inferencecheck.measure.numerics import compare, leaves, non_finite
 from pytest_inferencecheck.result import ExportFacts, Failure, GraphBreak
 from pytest_inferencecheck.store.keys import digest, foreign_ops, ops_fingerprint, program_key
+from pytest_inferencecheck.support import compat
 
 
 @dataclass
@@ -56,10 +57,20 @@ def weight_bytes(program: torch.export.ExportedProgram) -> int:
                if isinstance(t, torch.Tensor))
 
 
+def _snapshot(outputs: Any) -> Any:
+    """A copy of the outputs that the model's next call cannot change. A tensor torch cannot
+    deep-copy (a sparse CSR tensor has no storage) is cloned instead."""
+    try:
+        return copy.deepcopy(outputs)
+    except (NotImplementedError, RuntimeError):
+        return compat.pytree().tree_map(
+            lambda v: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v), outputs)
+
+
 def eager_reference(job: Job) -> Any:
     """Run the model twice in plain PyTorch: the reference every artifact is compared with."""
     with job.stages.stage("eager") as st, torch.no_grad():
-        first = copy.deepcopy(job.call())  # outputs may alias state
+        first = _snapshot(job.call())  # outputs may alias state
         second = job.call()
         st.detail = "ran twice"
     flat = leaves(first)

@@ -22,7 +22,8 @@ def leaves(obj: Any, path: str = "output") -> list[tuple[str, Any]]:
 
     Tensors and Python scalars are leaves; tuples, lists, dicts (Hugging Face `ModelOutput`
     included), dataclasses and other objects holding tensors (e.g. a `DynamicCache`) are walked.
-    `None` carries no value and is dropped, as `ModelOutput` itself does.
+    `None` carries no value and is dropped, as `ModelOutput` itself does. A sparse tensor (COO,
+    CSR, ...) is compared by its values: it is a leaf as the dense tensor it stands for.
     """
     out: list[tuple[str, Any]] = []
     _walk(obj, path, out, set(), 0)
@@ -31,6 +32,9 @@ def leaves(obj: Any, path: str = "output") -> list[tuple[str, Any]]:
 
 def _walk(obj: Any, path: str, out: list, seen: set[int], depth: int) -> None:
     if obj is None:
+        return
+    if isinstance(obj, torch.Tensor) and obj.layout != torch.strided:
+        out.append((path, obj.to_dense()))
         return
     if isinstance(obj, (torch.Tensor, *SCALARS)):
         out.append((path, obj))

@@ -93,7 +93,8 @@ def program_key(program: torch.export.ExportedProgram) -> str:
 def _value_desc(val: Any) -> str:
     """What a node computes, as export recorded it (a fake tensor, a symbol, a tuple...)."""
     if isinstance(val, torch.Tensor):
-        return f"T({val.dtype},{tuple(val.shape)},{val.stride()},{val.device})"
+        layout = val.stride() if val.layout == torch.strided else val.layout  # sparse: none
+        return f"T({val.dtype},{tuple(val.shape)},{layout},{val.device})"
     if isinstance(val, (list, tuple)):
         return "(" + ",".join(_value_desc(v) for v in val) + ")"
     return f"{type(val).__name__}:{val}" if val is not None else ""
