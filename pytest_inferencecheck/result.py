@@ -107,7 +107,7 @@ class ExportFacts:
 
 
 #: Every stage a check records or fails at, in the order a check meets them. Reports, hints and
-#: the skipped stages of the quick level name stages only from here (tests/test_result_types.py
+#: the skipped stages of the quick level name stages only from here (tests/unit/result/test_result_types.py
 #: reads every stage name in the package and holds it to this list).
 StageName = Literal[
     "device", "eager", "graph_breaks", "export",  # the facts, measured on every check

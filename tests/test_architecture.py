@@ -143,3 +143,13 @@ def test_every_exception_is_defined_in_errors():
             if is_exception and rel != "errors.py":
                 elsewhere.append(f"{rel}: {node.name}")
     assert not elsewhere, "define these in errors.py: " + ", ".join(elsewhere)
+
+
+def test_the_unit_tests_are_arranged_as_the_packages_are():
+    tests = Path(__file__).resolve().parent
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    unit = {p.name for p in (tests / "unit").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert unit <= packages | {"result"}, f"tests/unit/ folders that name no package: " \
+                                          f"{sorted(unit - packages - {'result'})}"
+    stray = sorted(p.name for p in tests.glob("test_*.py") if p.name != "test_architecture.py")
+    assert not stray, f"tests belong in unit/<package>, e2e/ or lint/: {stray}"

@@ -42,7 +42,7 @@ def tool_table(path: Path) -> dict[str, Any] | None:
         raise InferenceCheckError(f"{path}: cannot be read: {exc}") from None
     if b"inferencecheck" not in data:
         return None
-    if tomllib is None:  # pragma: no cover - exercised with tomllib hidden (tests/test_lint_cli)
+    if tomllib is None:  # pragma: no cover - exercised with tomllib hidden (tests/lint/test_lint_cli)
         raise InferenceCheckError(
             f"{path} mentions inferencecheck, and reading its {TABLE} table needs a TOML "
             f"parser this Python {sys.version_info[0]}.{sys.version_info[1]} does not have: "

@@ -3,7 +3,7 @@
 A private name can move or vanish in any torch release. Each function here looks the name up
 when called, and when it is missing falls back to a public surface or to an answer that is safe
 for its caller (for a cache key: "cannot be keyed", so the result is measured again, never
-reused on a guess). `tests/test_compat.py` checks each detection against the installed torch.
+reused on a guess). `tests/unit/support/test_compat.py` checks each detection against the installed torch.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
 
 from repo_sources import MODELS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CLEAN = "        return torch.relu(self.lin(x))"
 # the clean model with a print added to its forward: one graph break

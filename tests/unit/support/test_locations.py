@@ -22,8 +22,8 @@ def test_libraries_and_pseudo_files_are_not_user_code():
     assert not is_user_file(os.path.join(SITE, "transformers", "models", "bert", "x.py"))
     assert not is_user_file(os.__file__)  # stdlib
     assert not is_user_file("<eval_with_key>.3")
-    assert not is_user_file(os.path.join(os.path.dirname(__file__), "..",
-                                         "pytest_inferencecheck", "checker.py"))
+    assert not is_user_file(os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                         "pytest_inferencecheck", "checking", "api.py"))
 
 
 def test_resume_functions_map_back_to_the_user_function():

@@ -18,7 +18,7 @@ from pytest_inferencecheck.lint.rules import RULES
 from pytest_inferencecheck.lint.walker import check_source
 from pytest_inferencecheck.recommendations.table import TARGETS
 
-FIXTURES = Path(__file__).parent / "lint_fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("*.py"))
 
 
@@ -192,7 +192,7 @@ def test_junit_format_validates_against_jenkins_junit_10_xsd(result, tmp_path):
     """Also through the real command, with a file that cannot be linted (a failed case)."""
     import xmlschema
 
-    schema = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+    schema = xmlschema.XMLSchema(str(Path(__file__).resolve().parents[1] / "junit-10.xsd"))
     schema.validate(EMITTERS["junit"](result))
     (tmp_path / "bad.py").write_bytes(b"\xff\xfe not utf-8 \x00")
     (tmp_path / "ok.py").write_text("import torch\ntorch.jit.script(f)\n")

@@ -9,7 +9,7 @@ from pytest_inferencecheck.checking.pipeline import NOT_BUILT
 from pytest_inferencecheck.measure.hints import STAGE_HINTS
 from pytest_inferencecheck.result import STAGES
 
-PACKAGE = Path(__file__).resolve().parent.parent / "pytest_inferencecheck"
+PACKAGE = Path(__file__).resolve().parents[3] / "pytest_inferencecheck"
 # calls that name a stage, and the position of the stage among their arguments
 STAGE_ARG = {"stage": 0, "fail": 0, "skip": 0, "record": 0, "Failure": 0, "Stage": 0,
              "StageError": 0, "obtain_in_stage": 1, "_compare": 1, "_warn_or_fail": 2,

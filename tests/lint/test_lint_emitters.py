@@ -3,7 +3,7 @@ and a file that cannot be parsed; SARIF checked against the 2.1.0 schema's rules
 `uri-reference` format; fingerprints that survive unrelated edits.
 
 Regenerate the snapshots after an intended change with
-`INFERENCECHECK_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_lint_emitters.py`."""
+`INFERENCECHECK_UPDATE_SNAPSHOTS=1 python -m pytest tests/lint/test_lint_emitters.py`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pytest_inferencecheck.lint.config import LintConfig
 from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.engine import lint_paths
 
-HERE = Path(__file__).parent / "lint_snapshots"
+HERE = Path(__file__).parent / "snapshots"
 INPUT = HERE / "input"
 
 
@@ -145,5 +145,5 @@ def test_fingerprints_survive_unrelated_edits(tmp_path):
 def test_junit_validates_against_junit_10_xsd(result):
     import xmlschema
 
-    schema = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+    schema = xmlschema.XMLSchema(str(Path(__file__).resolve().parents[1] / "junit-10.xsd"))
     schema.validate(EMITTERS["junit"](result))
