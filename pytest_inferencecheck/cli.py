@@ -18,7 +18,7 @@ from pytest_inferencecheck.checking.seed import seed_torch
 from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.options import add_cli_options, from_namespace, validate
 from pytest_inferencecheck.config.pyproject import build_model, load_callable
-from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.errors import InferenceCheckError, WriteError
 from pytest_inferencecheck.gate.finish import (
     RunEnd,
     github_outputs,
@@ -31,6 +31,7 @@ from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
 from pytest_inferencecheck.lint.cli import main as lint_main
 from pytest_inferencecheck.recommendations.decision import recommend
 from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS
+from pytest_inferencecheck.reporters import html, json_report
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import interrupted
 from pytest_inferencecheck.store import open_store
@@ -40,7 +41,7 @@ from pytest_inferencecheck.store.artifacts import (
     parse_size,
 )
 
-RUN_SETTINGS = ("strict", "require_device", "json", "junit", "baseline", "update_baseline",
+RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
                 "level", "timeout", "cache", "cache_dir", "cache_size")
 
 
@@ -160,6 +161,17 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
+def _report(args: argparse.Namespace) -> int:
+    header, results = json_report.read(args.report)
+    try:
+        written = html.write(args.html, results, header=header)
+    except OSError as exc:
+        raise InferenceCheckError(str(exc) if isinstance(exc, WriteError)
+                                  else f"cannot write {args.html}: {exc.strerror or exc}") from None
+    print(f"HTML report: {written} ({len(results)} checks)")
+    return 0
+
+
 def _lint(args: argparse.Namespace) -> int:
     return lint_main(args)
 
@@ -208,6 +220,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="Output format for show; default: text")
     c.set_defaults(func=_cache)
+
+    rep = sub.add_parser("report", help="Turn a JSON report (--inference-check-json) into "
+                                        "other formats")
+    rep.add_argument("report", help="The inferencecheck-report/1 JSON file")
+    rep.add_argument("--html", required=True, metavar="PATH",
+                     help="Write the self-contained HTML page to PATH")
+    rep.set_defaults(func=_report)
 
     lint = sub.add_parser("lint", help="Static checks of deployment code (no imports, no torch)")
     add_lint_arguments(lint)

@@ -46,6 +46,7 @@ class Settings:
     require_device: bool = False
     json: str | None = None
     junit: str | None = None
+    html: str | None = None
     baseline: str | None = None
     update_baseline: bool = False
     cache: bool = True
@@ -148,6 +149,9 @@ SETTINGS: tuple[Knob, ...] = (
          "Write the inferencecheck-report/1 JSON report to PATH; default: none", metavar="PATH"),
     _run("junit", "--inference-check-junit", "value", _path,
          "Write a JUnit XML report (a suite per target) to PATH; default: none", metavar="PATH"),
+    _run("html", "--inference-check-html", "value", _path,
+         "Write one self-contained HTML page (the matrix of models and targets, a card per "
+         "check) to PATH; default: none", metavar="PATH"),
     _run("baseline", "--inference-check-baseline", "value", _path,
          "Graph-break baseline file: more breaks than it accepts fail; default: none",
          metavar="PATH"),

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.errors import WriteError
 from pytest_inferencecheck.gate import baseline
-from pytest_inferencecheck.reporters import github, json_report, junit, summary
+from pytest_inferencecheck.reporters import github, html, json_report, junit, summary
 from pytest_inferencecheck.result import CheckResult
 
 
@@ -61,7 +61,7 @@ def _attempt(done: Finished, what: str, write: Callable[[], str]) -> None:
 
 
 def write_outputs(end: RunEnd) -> Finished:
-    """Prune the store, write the JSON and JUnit reports, update or check the baseline."""
+    """Prune the store, write the JSON, JUnit and HTML reports, update or check the baseline."""
     done = Finished()
     s, results = end.settings, end.results
     if end.store is not None and results:
@@ -75,6 +75,9 @@ def write_outputs(end: RunEnd) -> Finished:
     if s.junit:
         _attempt(done, "JUnit report", lambda: "JUnit report: " + str(junit.write(
             end.root / s.junit, results, interrupted=end.interrupted)))
+    if s.html:
+        _attempt(done, "HTML report", lambda: "HTML report: " + str(html.write(
+            end.root / s.html, results, interrupted=end.interrupted)))
     if s.baseline:
         _baseline(end, done)
     return done

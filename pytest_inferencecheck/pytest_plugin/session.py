@@ -122,7 +122,7 @@ class InferenceCheckSession:
         self.end = RunEnd(self.results, s, self.config.rootpath,
                           store_of(self.config) if self.results else None, stopped,
                           self.tests if self.tests else None, self.files)
-        if s.json or s.junit or s.baseline or self.results:
+        if s.json or s.junit or s.html or s.baseline or self.results:
             self.done = write_outputs(self.end)
         if self.done.failed_outputs and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -41,6 +41,17 @@ def test_reusable_gate_workflow():
     assert "inferencecheck-junit.xml" in upload["with"]["path"]
     check = next(s for s in steps if s.get("name") == "Deployment checks")
     assert "--inference-check-json" in check["run"] and check["env"]["INFERENCECHECK"] == "1"
+    _the_html_page_is_uploaded_and_linked(steps)
+
+
+def _the_html_page_is_uploaded_and_linked(steps: list[dict]) -> None:
+    check = next(s for s in steps if s.get("name") == "Deployment checks")
+    assert "--inference-check-html=inferencecheck-report.html" in check["run"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert "inferencecheck-report.html" in upload["with"]["path"] and upload["id"] == "upload"
+    link = steps[steps.index(upload) + 1]
+    assert link["env"]["ARTIFACT_URL"] == "${{ steps.upload.outputs.artifact-url }}"
+    assert '>> "$GITHUB_STEP_SUMMARY"' in link["run"] and "always()" in link["if"]
 
 
 def test_composite_action():
@@ -50,6 +61,8 @@ def test_composite_action():
     _no_inputs_in_scripts(steps)
     assert all(s.get("shell") == "bash" for s in steps if "run" in s)
     assert {"torch-version", "pytest-args", "extras"} <= set(action["inputs"])
+    _the_html_page_is_uploaded_and_linked(steps)
+    assert action["outputs"]["html"]["value"] == "${{ steps.check.outputs.html }}"
 
 
 def test_pre_commit_manifest():
@@ -193,6 +206,7 @@ def test_pytest_args_are_split_as_a_shell_would(path, steps_of, tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "1 passed, 1 deselected" in out.stdout, out.stdout
     assert (tmp_path / "inferencecheck-report.json").exists()
+    assert "No check ran." in (tmp_path / "inferencecheck-report.html").read_text()
 
 
 def test_the_action_installs_into_its_own_virtual_environment():

@@ -304,6 +304,28 @@ def test_a_report_that_cannot_be_written_loses_nothing_else(repo):
     assert ET.parse(repo.path / "r.xml").getroot().get("tests") == "2"
 
 
+def test_the_html_page_is_written_by_the_end_of_the_run_and_listed(repo):
+    repo.makefile(".toml", pyproject='[tool.inferencecheck]\nhtml = "out/page.html"\n')
+    (repo.path / "out").mkdir()
+    result = run(repo, "--inference-check-json=r.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*JSON report:*r.json*", "*HTML report:*out/page.html*"])
+    page = (repo.path / "out" / "page.html").read_text()
+    for result_ in json.loads((repo.path / "r.json").read_text())["results"]:
+        assert f'id="test_m.py::{result_["nodeid"].split("::")[1].split("[")[0]}/mac"' in page
+    assert oct((repo.path / "out" / "page.html").stat().st_mode & 0o777) != "0o600"
+
+
+def test_an_html_page_that_cannot_be_written_fails_the_run_and_loses_nothing_else(repo):
+    with read_only(repo.path / "locked"):
+        result = run(repo, "--inference-check-html=locked/page.html",
+                     "--inference-check-json=r.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*ERROR: cannot write the HTML report *locked/page.html*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert len(json.loads((repo.path / "r.json").read_text())["results"]) == 2
+
+
 def test_a_full_disk_leaves_the_previous_report_whole(repo):
     with full_disk(repo.path / "out") as out:
         run(repo, "--inference-check-junit=out/r.xml").assert_outcomes(passed=2)

@@ -239,3 +239,16 @@ def test_crlf_bom_and_file_noqa_are_read_as_python_reads_them(tmp_path):
     # a file that opts out entirely is skipped before it is parsed, as flake8 does
     (tmp_path / "skipped.py").write_text("# inferencecheck: noqa\ndef broken(:\n")
     assert lint("skipped.py", cwd=tmp_path).returncode == 0
+
+
+def test_lint_runs_on_the_standard_library_alone(tmp_path):
+    # The reusable workflow installs the package --no-deps for its lint job: no torch, no
+    # Jinja2, no pytest. `python -S` leaves site-packages out, as that install would.
+    (tmp_path / "m.py").write_text("import torch\n\nclass M(torch.nn.Module):\n"
+                                   "    def forward(self, x):\n        print(x)\n"
+                                   "        return x\n")
+    run = subprocess.run([sys.executable, "-S", "-m", "pytest_inferencecheck", "lint", "m.py"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 1, run.stderr
+    assert "m.py:5:9: IC301" in run.stdout and "Traceback" not in run.stderr
