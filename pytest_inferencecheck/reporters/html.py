@@ -241,7 +241,8 @@ def render(results: list[CheckResult], *, interrupted: bool = False,
             cells.append(Cell(r.outcome, word, rec.row if rec else None, "#" + ids[id(r)],
                               f"{name} on {t}: {word}" + (f", row {rec.row}" if rec else "")))
         rows.append(MatrixRow(name, cells))
-    totals = Counter(r.outcome for r in results)
+    totals = Counter("xfailed" if r.outcome == FAILED and r.expected_failure else r.outcome
+                     for r in results)
     return _template().render(
         targets=targets, rows=rows, cards=cards, totals=totals, count=len(results),
         facts=_facts(results, interrupted, header), breaks_cell=breaks_cell,

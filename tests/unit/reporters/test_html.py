@@ -231,6 +231,14 @@ def test_the_page_is_self_contained(tmp_path):
     assert "prefers-color-scheme: dark" in page and "max-width: 600px" in page
 
 
+def test_the_totals_count_an_expected_failure_apart(tmp_path):
+    dom = Dom(html.render(every_kind(tmp_path)))
+    verdict = " ".join(dom.root.find_all("p", "verdict")[0].text().split())
+    assert verdict.startswith("9 checks: 3 failed, 4 passed, 1 xfailed (expected failures: the "
+                              "gate passes them), 1 skipped; 1 deviation from the table.")
+    assert dom.root.find_all("title")[0].text() == "Inference check: 9 checks, 3 failed"
+
+
 def test_an_empty_run_and_an_interrupted_one_say_so():
     assert "No check ran." in Dom(html.render([])).root.text()
     r = _result("bert", "mac", row=8)
