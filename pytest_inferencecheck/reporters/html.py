@@ -32,8 +32,8 @@ TEMPLATE = "report.html.j2"
 # The words a cell says beside its colour (never colour alone).
 WORDS = {PASSED: "passed", FAILED: "failed", SKIPPED: "skipped"}
 # Stages whose artifact a store entry records, to mark them built or reused on the timeline.
-STAGE_KINDS = {"aoti_compile": "aoti", "compile": "compile", "lower": "pte",
-               "to_executorch": "pte", "runner_build": "runner", "run": "run"}
+STAGE_KINDS = {"aoti_compile": "aoti", "lower": "executorch", "to_executorch": "executorch",
+               "runner_build": "runner", "run": "run"}
 
 
 def anchor(check: str, target: str) -> str:

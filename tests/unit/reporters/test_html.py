@@ -129,7 +129,11 @@ def every_kind(tmp_path: Path) -> list[CheckResult]:
         False, 0.5, 0.1, 1e-4, 1e-4, compared=2,
         mismatches=[Mismatch("output[0]", "values differ", 0.5, 0.1)]), failures=[
         Failure("compare", "output[0] differs")])
-    et = _result("cnn", "mobile-android", row=1, executorch={
+    et = _result("cnn", "mobile-android", row=1, stages=[
+        Stage("eager", "passed", 0.1), Stage("lower", "passed", 3.0), Stage("to_executorch",
+                                                                             "passed", 1.0)],
+        artifacts=[Use("executorch", "e" * 32, "rebuilt", 40960, "the entry was corrupt")],
+        executorch={
         "partitioners": ["xnnpack"], "delegated_nodes": 9, "non_delegated_nodes": 3,
         "delegated_subgraphs": 1, "delegation": 0.75, "pte_bytes": 40960,
         "ops_not_delegated": {"aten.gelu.default": 2, "aten.index.Tensor": 1}})
@@ -189,8 +193,11 @@ def test_cards_tell_each_checks_story(tmp_path):
 
     et = ids["test_m.py::test_cnn/mobile-android"]
     assert "9 of 12 nodes delegated (75%)" in et.text()
-    assert [td.text() for td in et.find_all("td", "mono")] == ["aten.gelu.default",
-                                                             "aten.index.Tensor"]
+    ops = et.find_all("table", "ops")[0]
+    assert [td.text() for td in ops.find_all("td", "mono")] == ["aten.gelu.default",
+                                                              "aten.index.Tensor"]
+    assert [m.text() for m in et.find_all("span", "mark")] == ["rebuilt", "rebuilt"]
+    assert "rebuilt (the entry was corrupt)" in " ".join(et.text().split())
     quick = ids["test_m.py::test_bert/server-x86-cpp"]
     assert "[data-dependent] u0 > 0" in quick.text() and not quick.find_all("svg")
     assert "Deviation from the table: declared 'eager' but row 3" in " ".join(
