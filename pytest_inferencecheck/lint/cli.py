@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pytest_inferencecheck import __version__
 from pytest_inferencecheck.errors import InferenceCheckError, WriteError
-from pytest_inferencecheck.lint.config import Overrides, load_explicit, parse_per_file
+from pytest_inferencecheck.lint.cache import CACHE_ENV, DEFAULT_DIR, LintCache, default_root
+from pytest_inferencecheck.lint.config import Configs, Overrides, load_explicit, parse_per_file
 from pytest_inferencecheck.lint.emitters import EMITTERS
 from pytest_inferencecheck.lint.engine import LintResult, lint_paths, lint_stdin
 from pytest_inferencecheck.lint.rules import BY_CODE, RULES
@@ -64,6 +65,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                             "each file, the nearest one above it with a [tool.inferencecheck] "
                             "table")
     files.add_argument("--isolated", action="store_true", help="Ignore every config file")
+    cache = p.add_argument_group("cache (each file's result, kept between runs, as ruff's)")
+    cache.add_argument("--no-cache", action="store_true",
+                       help="Lint every file and keep nothing; default: reuse the results of "
+                            "files whose bytes, name, rules and target are unchanged")
+    cache.add_argument("--cache-dir", default=None, metavar="PATH",
+                       help=f"Where results are kept (also {CACHE_ENV}); default: "
+                            f"{DEFAULT_DIR} in the project root (the folder of the nearest "
+                            "pyproject.toml with [tool.inferencecheck]), else here")
     out = p.add_argument_group("output")
     out.add_argument("--output-format", choices=sorted(EMITTERS), default=None,
                      help=f"Output format (also {FORMAT_ENV}); default: text")
@@ -121,7 +130,13 @@ def run(args: argparse.Namespace) -> LintResult:
     if args.stdin_filename:
         raise InferenceCheckError("--stdin-filename reads standard input: pass no paths "
                                   "(or -)")
-    return lint_paths(paths or ["."], explicit, overrides=over, isolated=args.isolated)
+    cache = None
+    if not args.no_cache:
+        project = Configs(over, explicit=explicit, isolated=args.isolated).for_dir(
+            Path.cwd().absolute()).root
+        cache = LintCache(Path(args.cache_dir) if args.cache_dir else default_root(project))
+    return lint_paths(paths or ["."], explicit, overrides=over, isolated=args.isolated,
+                      cache=cache)
 
 
 def main(args: argparse.Namespace) -> int:

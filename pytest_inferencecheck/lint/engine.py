@@ -4,16 +4,26 @@ the rules, apply `# noqa` and per-file ignores, and name every file from the rep
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import contextlib
 import gc
 import io
+import multiprocessing
 import os
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_inferencecheck.errors import InferenceCheckError
-from pytest_inferencecheck.lint.config import Configs, LintConfig, Overrides, relative_path
+from pytest_inferencecheck.lint.cache import LintCache
+from pytest_inferencecheck.lint.config import (
+    Configs,
+    FileSettings,
+    LintConfig,
+    Overrides,
+    relative_path,
+)
 from pytest_inferencecheck.lint.noqa import Directives
 from pytest_inferencecheck.lint.rules import BY_CODE
 from pytest_inferencecheck.lint.walker import Finding, check_tree, fingerprinted, source_lines
@@ -102,62 +112,172 @@ def _excluded_anywhere(path: Path, configs: Configs) -> bool:
         node = node.parent
 
 
-class Linter:
-    """Lints files one by one with their settings, collecting findings and errors."""
+@dataclass
+class FileResult:
+    """One file's findings and errors."""
 
-    def __init__(self, configs: Configs, root: Path) -> None:
-        self.configs, self.root = configs, root
+    findings: list[Finding]
+    errors: list[LintError]
+
+
+def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
+    """Decode a file as Python does (a PEP 263 coding line, a BOM, else UTF-8) and lint it
+    with its settings; `shown` names it in the output. Pure: the same inputs, the same result
+    (what the cache relies on)."""
+    out = FileResult([], [])
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)  # "utf-8-sig" drops a BOM
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        out.errors.append(LintError(shown, f"cannot read: {exc}"))
+        return out
+    directives = Directives(source)
+    if not settings.enabled or directives.skip_file:
+        return out
+    try:
+        tree = ast.parse(source, filename=shown)
+    except SyntaxError as exc:
+        out.errors.append(LintError(shown, f"cannot parse: {exc.msg}", exc.lineno, exc.offset))
+        return out
+    except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
+        out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
+        return out
+    rules = [BY_CODE[c] for c in sorted(settings.enabled)]
+    try:
+        found = check_tree(tree, source, shown, settings.target, rules)
+    except RecursionError as exc:  # a deeply nested expression the parser still took
+        out.errors.append(LintError(shown, f"cannot lint: {type(exc).__name__}: {exc}"))
+        return out
+    kept = [f for f in found if not directives.suppresses(f.line, f.code)]
+    if kept:
+        out.findings = fingerprinted(kept, source_lines(source))
+    return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to lint: where it is, its name in the output, its settings, its cache key."""
+
+    path: Path
+    shown: str
+    settings: FileSettings
+    key: str | None = None
+
+
+def _read_and_lint(job: _Job, data: bytes | None = None) -> FileResult:
+    if data is None:
+        try:
+            data = job.path.read_bytes()
+        except OSError as exc:
+            return FileResult([], [LintError(job.shown, f"cannot read: {exc}")])
+    with _no_cycle_collection():
+        return lint_source(data, job.shown, job.settings)
+
+
+def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> list[FileResult]:
+    """A worker process's share: lint each file and keep each result in the cache."""
+    cache = LintCache(Path(cache_root)) if cache_root else None
+    results = []
+    for job in jobs:
+        result = _read_and_lint(job)
+        if cache is not None and job.key is not None:
+            cache.put(job.key, result.findings, result.errors)
+        results.append(result)
+    return results
+
+
+def _from_entry(entry: dict) -> FileResult:
+    return FileResult([Finding(**f) for f in entry["findings"]],
+                      [LintError(**e) for e in entry.get("errors", [])])
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+# Below this many files to lint, starting worker processes costs more than it saves.
+PARALLEL_FROM = 64
+
+
+class Linter:
+    """Lints files with their settings, collecting findings and errors in the files' order:
+    from the cache where an entry's key proves the result, else in worker processes."""
+
+    def __init__(self, configs: Configs, root: Path, cache: LintCache | None = None,
+                 jobs: int | None = None) -> None:
+        self.configs, self.root, self.cache = configs, root, cache
+        self.jobs = jobs or default_jobs()
         self.findings: list[Finding] = []
         self.errors: list[LintError] = []
         self.files = 0
 
-    def lint_file(self, path: Path) -> None:
-        """Read one file and lint it."""
-        shown = relative_path(path, self.root)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
+    def lint_files(self, paths: list[Path]) -> None:
+        """Lint every file; the results keep the order of `paths`."""
+        results: list[FileResult | None] = [None] * len(paths)
+        todo: list[tuple[int, _Job]] = []
+        for i, path in enumerate(paths):
+            shown = relative_path(path, self.root)
+            settings = self.configs.settings(path)
+            if self.cache is None:
+                todo.append((i, _Job(path, shown, settings)))
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                results[i] = FileResult([], [LintError(shown, f"cannot read: {exc}")])
+                continue
+            key = LintCache.key(data, shown, settings.target, settings.enabled)
+            entry = self.cache.get(key)
+            if entry is not None:
+                results[i] = _from_entry(entry)
+            else:
+                todo.append((i, _Job(path, shown, settings, key)))
+        for (i, _), result in zip(todo, self._run([job for _, job in todo])):
+            results[i] = result
+        for result in results:
+            assert result is not None
             self.files += 1
-            self.errors.append(LintError(shown, f"cannot read: {exc}"))
-            return
-        self.lint_bytes(data, path, shown)
+            self.findings.extend(result.findings)
+            self.errors.extend(result.errors)
+
+    def _run(self, jobs: list[_Job]) -> list[FileResult]:
+        cache_root = str(self.cache.root) if self.cache is not None else None
+        workers = min(self.jobs, max(1, len(jobs) // (PARALLEL_FROM // 2)))
+        context = _fork_context()
+        if workers < 2 or len(jobs) < PARALLEL_FROM or context is None:
+            return _lint_chunk(jobs, cache_root)
+        # Interleaved shares: big and small files spread evenly, without a shared queue.
+        chunks = [jobs[w::workers] for w in range(workers)]
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            parts = list(pool.map(_lint_chunk, chunks, [cache_root] * workers))
+        out: list[FileResult | None] = [None] * len(jobs)
+        for w, part in enumerate(parts):
+            out[w::workers] = part
+        return out  # type: ignore[return-value]
 
     def lint_bytes(self, data: bytes, path: Path, shown: str) -> None:
-        """Decode a file as Python does (a PEP 263 coding line, a BOM, else UTF-8) and lint
-        it; `path` finds its config, `shown` names it in the output."""
+        """Lint one source (standard input) with the settings of `path`; never cached."""
+        result = _read_and_lint(_Job(path, shown, self.configs.settings(path)), data)
         self.files += 1
-        try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            source = data.decode(encoding)  # "utf-8-sig" drops a BOM
-        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-            self.errors.append(LintError(shown, f"cannot read: {exc}"))
-            return
-        settings = self.configs.settings(path)
-        directives = Directives(source)
-        if not settings.enabled or directives.skip_file:
-            return
-        try:
-            tree = ast.parse(source, filename=shown)
-        except SyntaxError as exc:
-            self.errors.append(LintError(shown, f"cannot parse: {exc.msg}", exc.lineno,
-                                         exc.offset))
-            return
-        except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
-            self.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
-            return
-        rules = [BY_CODE[c] for c in sorted(settings.enabled)]
-        try:
-            found = check_tree(tree, source, shown, settings.target, rules)
-        except RecursionError as exc:  # a deeply nested expression the parser still took
-            self.errors.append(LintError(shown, f"cannot lint: {type(exc).__name__}: {exc}"))
-            return
-        kept = [f for f in found if not directives.suppresses(f.line, f.code)]
-        if kept:
-            self.findings.extend(fingerprinted(kept, source_lines(source)))
+        self.findings.extend(result.findings)
+        self.errors.extend(result.errors)
 
     def result(self) -> LintResult:
         """What was found, in a stable order."""
         return LintResult(self.findings, self.errors, self.files)
+
+
+def _fork_context() -> Any:
+    """Worker processes by fork, where the platform has it (they inherit the settings
+    already resolved); None elsewhere: lint in this process."""
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - Windows
+        return None
 
 
 @contextlib.contextmanager
@@ -174,16 +294,17 @@ def _no_cycle_collection():
 
 
 def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | None = None,
-               *, overrides: Overrides | None = None, isolated: bool = False) -> LintResult:
+               *, overrides: Overrides | None = None, isolated: bool = False,
+               cache: LintCache | None = None, jobs: int | None = None) -> LintResult:
     """Lint every file; a file that cannot be parsed is reported and the others still linted.
-    `config` (else each file's own) and `root` (else `display_root`) fix what is found."""
+    `config` (else each file's own) and `root` (else `display_root`) fix what is found;
+    `cache` keeps each file's result between runs; `jobs` worker processes (default: one
+    per core) share the files that are not in it."""
     configs = Configs(overrides, explicit=config, isolated=isolated)
     files = discover(paths, configs)
     linter = Linter(configs, (root or display_root([Path(p).absolute() for p in paths],
-                                                   configs)).absolute())
-    with _no_cycle_collection():
-        for path in files:
-            linter.lint_file(path)
+                                                   configs)).absolute(), cache, jobs)
+    linter.lint_files(files)
     return linter.result()
 
 

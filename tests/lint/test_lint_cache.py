@@ -1,0 +1,152 @@
+"""Each file's lint result kept between runs, and files linted in worker processes.
+
+The rule the store follows holds here too: a reused result is exactly the result a cold run
+gives. Each input of an entry's key is changed for real and the rerun compared with a cold one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from filesystems import read_only
+from pytest_inferencecheck.lint.cache import LintCache
+from pytest_inferencecheck.lint.config import LintConfig
+from pytest_inferencecheck.lint.engine import lint_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+MODEL = ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+         "    def forward(self, x):\n        print(x)\n        return torch.jit.script(x)\n\n\n"
+         "served = torch.compile(M())\n")
+
+
+def lint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GITHUB_WORKSPACE", "INFERENCECHECK_LINT_CACHE_DIR")}
+    return subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint",
+                           "--output-format", "json", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def findings(run: subprocess.CompletedProcess) -> dict:
+    """The whole JSON output: findings, errors, files linted."""
+    assert run.returncode in (0, 1), run.stderr
+    return json.loads(run.stdout)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.inferencecheck.lint]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.py").write_text(MODEL)
+    (tmp_path / "src" / "clean.py").write_text("x = 1\n")
+    return tmp_path
+
+
+def entries(repo: Path) -> list[Path]:
+    return [p for p in (repo / ".inferencecheck_lint_cache").rglob("*")
+            if p.is_file() and p.parent.parent.parent.name == ".inferencecheck_lint_cache"]
+
+
+def test_a_rerun_reads_every_result_from_the_cache_and_says_the_same(repo):
+    cold = findings(lint("--no-cache", cwd=repo))
+    assert not (repo / ".inferencecheck_lint_cache").exists()  # --no-cache keeps nothing
+    first = findings(lint(cwd=repo))
+    assert first == cold and len(entries(repo)) == 2
+    cache_root = repo / ".inferencecheck_lint_cache"
+    assert (cache_root / ".gitignore").read_text().endswith("*\n")
+    assert (cache_root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f59")
+    stamps = {p: p.stat().st_mtime_ns for p in entries(repo)}
+    again = findings(lint(cwd=repo))
+    assert again == cold
+    assert {p: p.stat().st_mtime_ns for p in entries(repo)} == stamps  # nothing relinted
+
+
+@pytest.mark.parametrize("change", ["bytes", "rules", "target", "name"])
+def test_every_input_of_a_key_changed_for_real_matches_a_cold_run(repo, change):
+    before = findings(lint(cwd=repo))  # warm the cache
+    if change == "bytes":
+        (repo / "src" / "model.py").write_text(MODEL.replace("print(x)\n", "x = x + 1\n"))
+    elif change == "rules":
+        (repo / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nignore = ["IC301"]\n')
+    elif change == "target":
+        (repo / "pyproject.toml").write_text('[tool.inferencecheck.lint.paths]\n'
+                                             '"src/*" = "mobile-android"\n')
+    else:
+        (repo / "src" / "model.py").rename(repo / "src" / "renamed.py")
+    warm = findings(lint(cwd=repo))
+    cold = findings(lint("--no-cache", cwd=repo))
+    assert warm == cold
+    assert cold != before  # the change changes the findings: a stale entry would show
+
+
+def test_the_rules_own_code_keys_the_cache(tmp_path):
+    """A rule edited (a release, or a checkout) never reads an entry the old rule wrote."""
+    copy = tmp_path / "pkg"
+    shutil.copytree(ROOT / "pytest_inferencecheck", copy / "pytest_inferencecheck",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    digest = [sys.executable, "-c", "from pytest_inferencecheck.lint.cache import _tool_digest;"
+                                    "print(_tool_digest())"]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(copy)}
+    before = subprocess.run(digest, capture_output=True, text=True, env=env, check=True,
+                            cwd=tmp_path).stdout
+    rules = copy / "pytest_inferencecheck" / "lint" / "rules" / "forward.py"
+    rules.write_text(rules.read_text() + "\n# an edited rule\n")
+    after = subprocess.run(digest, capture_output=True, text=True, env=env, check=True,
+                           cwd=tmp_path).stdout
+    assert before.strip() and before != after
+
+
+def test_a_corrupt_or_truncated_entry_is_linted_again(repo):
+    cold = findings(lint("--no-cache", cwd=repo))
+    findings(lint(cwd=repo))
+    for i, entry in enumerate(entries(repo)):
+        entry.write_text("{\"findings\": [" if i == 0 else "not json at all")
+    assert findings(lint(cwd=repo)) == cold
+    for entry in entries(repo):
+        json.loads(entry.read_text())  # rewritten whole
+
+
+def test_a_cache_that_cannot_be_written_is_no_cache_and_no_error(repo):
+    cold = findings(lint("--no-cache", cwd=repo))
+    with read_only(repo / "ro"):
+        run = lint("--cache-dir", str(repo / "ro" / "cache"), cwd=repo)
+    assert findings(run) == cold and run.stderr == ""
+
+
+def test_runs_at_once_on_one_cache_agree_with_a_cold_run(repo):
+    for i in range(80):  # enough files for worker processes
+        (repo / "src" / f"m{i:02d}.py").write_text(MODEL if i % 3 else "y = 2\n")
+    cold = findings(lint("--no-cache", cwd=repo))
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_WORKSPACE"}
+    procs = [subprocess.Popen([sys.executable, "-m", "pytest_inferencecheck", "lint",
+                               "--output-format", "json"], cwd=repo, env=env,
+                              stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert all(out == cold for out in outs)
+    assert all(json.loads(e.read_text()) for e in entries(repo))  # no half-written entry
+    assert findings(lint(cwd=repo)) == cold
+
+
+def test_worker_processes_give_the_serial_result_in_the_same_order(tmp_path):
+    for i in range(3):  # every fixture, three times over: past the parallel threshold
+        shutil.copytree(FIXTURES, tmp_path / f"copy{i}")
+    config = LintConfig(select=("ALL",))
+    serial = lint_paths([str(tmp_path)], config, root=tmp_path, jobs=1)
+    parallel = lint_paths([str(tmp_path)], config, root=tmp_path, jobs=2)
+    assert serial.files == parallel.files > 64
+    assert parallel.findings == serial.findings and parallel.errors == serial.errors
+    cache = LintCache(tmp_path / "cache")
+    cached = lint_paths([str(tmp_path)], config, root=tmp_path, jobs=2, cache=cache)
+    assert cached.findings == serial.findings and cache.misses == serial.files
+    again = LintCache(tmp_path / "cache")
+    warm = lint_paths([str(tmp_path)], config, root=tmp_path, jobs=2, cache=again)
+    assert warm.findings == serial.findings and warm.errors == serial.errors
+    assert (again.hits, again.misses) == (serial.files, 0)
