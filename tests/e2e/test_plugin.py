@@ -365,25 +365,6 @@ def test_loads_from_its_entry_point_in_a_subprocess(repo):
     result.stdout.fnmatch_lines(["plugins:*inferencecheck*", "*= inference check =*"])
 
 
-@pytest.mark.slow
-def test_xdist_workers_results_reach_the_summary(repo):
-    repo.makepyfile(test_m='''
-        import pytest, torch, mymodels
-        @pytest.mark.deploy_target("mac", "server-x86-python", "edge")
-        def test_clean(inference_check):
-            inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="clean")
-        @pytest.mark.deploy_target("mac")
-        def test_breaks(inference_check):
-            inference_check(mymodels.Breaks(), (torch.ones(3),), name="breaks")
-    ''')
-    result = repo.runpytest_subprocess("--inference-check", "-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*= inference check =*"])
-    summary = result.stdout.str().split("inference check")[-1]
-    for row in ("clean  mac", "clean  server-x86-python", "clean  edge", "breaks  mac"):
-        assert " ".join(row.split()) in " ".join(summary.split()), summary
-
-
 def test_a_deviation_points_at_the_marker_not_at_a_docstring_that_names_it(repo):
     # Issue 19: the first source line containing "deploy_target" was taken, so a method's
     # docstring (or a module docstring above `pytestmark`) won over the marker itself.

@@ -257,6 +257,11 @@ def test_xdist_workers_build_each_artifact_exactly_once_and_a_rerun_builds_nothi
         two_model_repo):
     result, results = _report(two_model_repo, "-n", "2")
     result.assert_outcomes(passed=6)
+    # every worker's results reach the controller's summary (one nested xdist run serves both)
+    summary = " ".join(result.stdout.str().split("= inference check =")[-1].split())
+    for model in ("clean", "wide"):
+        for target in ("server-x86-python", "server-x86-cpp", "mobile-android"):
+            assert f"{model} {target}" in summary, summary
     built = [(a["kind"], a["key"]) for r in results for a in r["artifacts"]
              if a["status"] != "reused"]
     assert len(built) == len(set(built)), built  # nothing built twice, by any worker
