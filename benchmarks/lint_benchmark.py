@@ -1,10 +1,14 @@
 """Lint a large real tree (the installed `transformers`) and compare with torchfix.
 
     python benchmarks/lint_benchmark.py [--tree PATH] [--sample N] [--seed S] [--skip-torchfix]
+                                        [--torchfix PATH]
 
-Reports files per second, findings per rule, and, if `torchfix` is installed
-(`pip install torchfix`), its wall time on the same tree, run in the same way (a subprocess).
-With --sample N it prints N random findings per IC3xx rule for a precision review.
+Three runs of `inferencecheck lint` on the tree, each a fresh process as a user starts it:
+cold (an empty cache: every file parsed and checked, in one worker per core), warm (the same
+cache, the tree unchanged) and serial (--no-cache, one process: the linter alone). Then, if
+`torchfix` is installed (`pip install torchfix`, or --torchfix PATH), its wall time on the same
+tree, also a subprocess, and the ratios. With --sample N it prints N random findings per IC3xx
+rule for a precision review.
 """
 
 from __future__ import annotations
@@ -12,15 +16,17 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import os
 import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from pytest_inferencecheck.lint.config import LintConfig
-from pytest_inferencecheck.lint.engine import lint_paths
+from pytest_inferencecheck.lint.engine import default_jobs, lint_paths
 
 
 def default_tree() -> Path:
@@ -30,34 +36,57 @@ def default_tree() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def _lint_process(tree: Path, *args: str, jobs: str | None = None) -> float:
+    """Seconds for `inferencecheck lint` on the tree in a fresh process (exit 0 or 1)."""
+    env = dict(os.environ)
+    env.pop("GITHUB_WORKSPACE", None)
+    if jobs:
+        env["INFERENCECHECK_LINT_JOBS"] = jobs
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint", "--isolated",
+                           "--select", "IC", "--exit-zero", "--statistics", *args, str(tree)],
+                          capture_output=True, text=True, env=env)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"inferencecheck lint exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", type=Path, default=None)
     ap.add_argument("--sample", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-torchfix", action="store_true", help="Do not time torchfix")
+    ap.add_argument("--torchfix", default=None, help="The torchfix executable to time")
     args = ap.parse_args()
     tree = args.tree or default_tree()
 
-    start = time.perf_counter()
-    result = lint_paths([str(tree)], LintConfig(select=("IC",)), root=tree)
-    ours = time.perf_counter() - start
+    result = lint_paths([str(tree)], LintConfig(select=("IC",)), root=tree, jobs=1)
     by_rule = collections.Counter(f.code for f in result.findings)
-    print(f"tree: {tree}")
-    print(f"inferencecheck lint (all rules): {result.files} files in {ours:.2f}s = "
-          f"{result.files / ours:.0f} files/s; {len(result.findings)} findings, "
-          f"{len(result.errors)} unparsable")
+    print(f"tree: {tree} ({result.files} files, {len(result.findings)} findings, "
+          f"{len(result.errors)} unparsable)")
     for code, n in sorted(by_rule.items()):
         print(f"  {code}: {n}")
+    with tempfile.TemporaryDirectory() as cache:
+        cold = _lint_process(tree, "--cache-dir", cache)
+        warm = _lint_process(tree, "--cache-dir", cache)
+    serial = _lint_process(tree, "--no-cache", jobs="1")
+    print(f"inferencecheck lint, cold (empty cache, {default_jobs()} workers): {cold:.2f}s = "
+          f"{result.files / cold:.0f} files/s")
+    print(f"inferencecheck lint, warm (unchanged tree):     {warm:.2f}s")
+    print(f"inferencecheck lint, no cache, one process:     {serial:.2f}s")
 
     beside = Path(sys.executable).parent / "torchfix"
-    torchfix = shutil.which("torchfix") or (str(beside) if beside.exists() else None)
+    torchfix = args.torchfix or shutil.which("torchfix") or (str(beside) if beside.exists()
+                                                              else None)
     if torchfix and not args.skip_torchfix:
         start = time.perf_counter()
         proc = subprocess.run([torchfix, str(tree)], capture_output=True, text=True)
         theirs = time.perf_counter() - start
         print(f"torchfix: {theirs:.2f}s ({result.files / theirs:.0f} files/s), exit "
-              f"{proc.returncode}; ratio torchfix/inferencecheck = {theirs / ours:.1f}x")
+              f"{proc.returncode}; torchfix / cold = {theirs / cold:.0f}x, torchfix / warm = "
+              f"{theirs / warm:.0f}x")
     elif args.skip_torchfix:
         print("torchfix: skipped (--skip-torchfix)")
     else:

@@ -191,8 +191,14 @@ def _from_entry(entry: dict) -> FileResult:
                       [LintError(**e) for e in entry.get("errors", [])])
 
 
+JOBS_ENV = "INFERENCECHECK_LINT_JOBS"
+
+
 def default_jobs() -> int:
-    """The cores this process may run on."""
+    """`$INFERENCECHECK_LINT_JOBS`, else the cores this process may run on."""
+    env = os.environ.get(JOBS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows

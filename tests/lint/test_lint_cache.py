@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from filesystems import read_only
 from pytest_inferencecheck.lint.cache import LintCache
 from pytest_inferencecheck.lint.config import LintConfig
 from pytest_inferencecheck.lint.engine import lint_paths
+
+from filesystems import read_only
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
