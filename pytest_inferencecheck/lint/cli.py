@@ -166,6 +166,9 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(output)
     for error in result.errors:
         print(f"inferencecheck lint: {error}", file=sys.stderr)
-    if result.errors:
-        return 2
-    return 0 if args.exit_zero or not result.findings else 1
+    if any(not e.syntax for e in result.errors):
+        return 2  # a file that could not be read: the run did not see it
+    # a file that is not Python this interpreter parses is reported like a finding (ruff's
+    # invalid-syntax): exit 1, or 0 with --exit-zero; the other files were all linted
+    failed = result.findings or result.errors
+    return 0 if args.exit_zero or not failed else 1

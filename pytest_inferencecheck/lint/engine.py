@@ -25,6 +25,7 @@ from pytest_inferencecheck.lint.config import (
     relative_path,
 )
 from pytest_inferencecheck.lint.noqa import Directives
+from pytest_inferencecheck.lint.syntax import parse_error_message
 from pytest_inferencecheck.lint.rules import BY_CODE
 from pytest_inferencecheck.lint.walker import Finding, check_tree, fingerprinted, source_lines
 
@@ -33,12 +34,15 @@ WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
 @dataclass(frozen=True)
 class LintError:
-    """A file that could not be read or parsed: where, and why."""
+    """A file that could not be read or parsed: where, and why. `syntax`: the file was read
+    but is not Python this interpreter parses (a finding about the file, exit 1, as ruff's
+    invalid-syntax); otherwise it could not be read at all (exit 2)."""
 
     path: str
     message: str
     line: int | None = None
     col: int | None = None
+    syntax: bool = False
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.col or 0}" if self.line else self.path
@@ -137,10 +141,12 @@ def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
     try:
         tree = ast.parse(source, filename=shown)
     except SyntaxError as exc:
-        out.errors.append(LintError(shown, f"cannot parse: {exc.msg}", exc.lineno, exc.offset))
+        out.errors.append(LintError(shown, parse_error_message(source, exc), exc.lineno,
+                                    exc.offset, syntax=True))
         return out
     except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
-        out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
+        out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}",
+                                    syntax=True))
         return out
     rules = [BY_CODE[c] for c in sorted(settings.enabled)]
     try:

@@ -102,7 +102,7 @@ def test_exit_codes(project):
     assert selected.returncode == 1 and "IC104" in selected.stdout and "IC201" not in selected.stdout
     (project / "broken.py").write_text("def f(:\n")
     broken = run_cli(cwd=project)
-    assert broken.returncode == 2
+    assert broken.returncode == 1  # issue 21: as ruff's invalid-syntax, a finding (was 2)
     assert "broken.py:1:7: cannot parse" in broken.stderr
     assert "IC201" in broken.stdout  # the other files were still linted
     assert run_cli("nope.py", cwd=project).returncode == 2
@@ -234,3 +234,42 @@ def test_forward_messages_say_what_compile_and_export_each_do():
     assert "graph break under torch.compile" in f.message
     assert "torch.export traces past it" in f.message and "breaks the graph under" not in \
         f.message
+
+
+NEWER = {
+    "def first[T](items: list[T]) -> T:\n    return items[0]\n": ((3, 12), "type parameter"),
+    "type Pair = tuple[int, int]\n": ((3, 12), "`type` alias"),
+    "names = {'a': 1}\nlabel = f\"{names[\"a\"]}\"\n": ((3, 12), "f-string that reuses"),
+    "def first[T = int](x: T) -> T:\n    return x\n": ((3, 13), "type parameter with a default"),
+    "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n": ((3, 14), "several exceptions"),
+    "name = 'x'\ngreeting = t'hello {name}'\n": ((3, 14), "template string"),
+}
+
+
+@pytest.mark.parametrize("source", list(NEWER))
+def test_a_file_newer_than_this_python_says_which_python_it_needs(tmp_path, source):
+    # Issue 21: linting torch's own tree on 3.11 exited 2 on a 3.12 file with "expected '('".
+    from pytest_inferencecheck.lint.syntax import needs, parse_error_message
+
+    version, what = NEWER[source]
+    found = needs(source, None, running=(3, 10))
+    assert found is not None and found[0] <= version
+    assert needs(source, None, running=version) is None  # that Python parses it: no claim
+    if version > sys.version_info[:2]:  # the running Python cannot parse it: the real thing
+        (tmp_path / "newer.py").write_text(source)
+        (tmp_path / "model.py").write_text("import torch\nm = torch.jit.script(f)\n")
+        out = run_cli("--isolated", ".", cwd=tmp_path)
+        assert out.returncode == 1, out.stderr  # as ruff: a finding, the rest still linted
+        assert what in out.stderr
+        assert f"syntax of Python {version[0]}.{version[1]}" in out.stderr
+        assert f"run the linter with Python {version[0]}.{version[1]} or newer" in out.stderr
+        assert "model.py:2:5: IC101" in out.stdout
+
+
+def test_a_real_syntax_error_claims_no_newer_python():
+    from pytest_inferencecheck.lint.syntax import parse_error_message
+
+    try:
+        compile("def f(:\n", "bad.py", "exec")
+    except SyntaxError as exc:
+        assert parse_error_message("def f(:\n", exc) == f"cannot parse: {exc.msg}"
