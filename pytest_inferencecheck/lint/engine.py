@@ -25,8 +25,8 @@ from pytest_inferencecheck.lint.config import (
     relative_path,
 )
 from pytest_inferencecheck.lint.noqa import Directives
-from pytest_inferencecheck.lint.syntax import parse_error_message
 from pytest_inferencecheck.lint.rules import BY_CODE
+from pytest_inferencecheck.lint.syntax import parse_error_message
 from pytest_inferencecheck.lint.walker import Finding, check_tree, fingerprinted, source_lines
 
 WORKSPACE_ENV = "GITHUB_WORKSPACE"

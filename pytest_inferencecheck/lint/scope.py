@@ -64,15 +64,24 @@ def module_names(tree: ast.Module) -> tuple[dict[str, str | None], dict[str, ast
     only, never expressions: a fraction of the nodes."""
     names: dict[str, str | None] = {}
     defined: dict[str, ast.AST] = {}
+    rebound: dict[str, str | None] = {}
     for node in statements(tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, names)
         elif isinstance(node, _DEFS):
             defined.setdefault(node.name, node)
+            rebound[node.name] = None
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
                     defined.setdefault(target.id, node)
+                _target_names(target, rebound)
+        elif isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor)):
+            _target_names(node.target, rebound)
+    # A name the module also binds otherwise (`script = make_wrapper()` beside
+    # `from torch.jit import script`) is not known to be the import where it is used.
+    for name in rebound.keys() & names.keys():
+        names[name] = None
     return names, defined
 
 
@@ -98,6 +107,7 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
     if isinstance(fn, ast.Lambda):
         return names
     declared: set[str] = set()
+    local: dict[str, str | None] = {}
     for node in statements(fn.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, names)
@@ -108,8 +118,10 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
         elif isinstance(node, (ast.Assign, ast.Delete)):
             for target in node.targets:
                 _target_names(target, names)
+                _target_names(target, local)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
             _target_names(node.target, names)
+            _target_names(node.target, local)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
@@ -122,6 +134,10 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
                     names.setdefault(sub.name, None)
     for name in declared:
         names.pop(name, None)
+    # A name the function both imports and assigns holds either, depending on the path taken:
+    # not known to be the import (precision first).
+    for name in local.keys() & names.keys():
+        names[name] = None
     return names
 
 

@@ -27,7 +27,8 @@ TENSOR_METHODS = REDUCTIONS | {"abs", "float", "half", "long", "int", "bool", "e
 TENSOR_ATTRIBUTES = {"T", "mT", "H", "mH", "data", "real", "imag", "grad"}
 # torch functions that return Python values decided by shapes, dtypes, or the environment.
 NOT_TENSOR = re.compile(r"^torch\.(compiler|jit|cuda|backends|distributed|_dynamo|_C|utils|onnx|"
-                        r"export|fx|mps|cpu|xpu|_inductor|autograd\.grad_mode)\.|"
+                        r"export|fx|mps|cpu|xpu|_inductor|autograd\.grad_mode|accelerator|"
+                        r"amp|mtia|hub|profiler|version|library|overrides|testing|package)\.|"
                         r"^torch\.(is_\w+|get_\w+|set_\w+|numel|Size|device|dtype|finfo|iinfo|"
                         r"no_grad|enable_grad|inference_mode|manual_seed|typename|result_type|"
                         r"promote_types|can_cast|broadcast_shapes|cond|where_if_any)$")

@@ -273,3 +273,44 @@ def test_a_real_syntax_error_claims_no_newer_python():
         compile("def f(:\n", "bad.py", "exec")
     except SyntaxError as exc:
         assert parse_error_message("def f(:\n", exc) == f"cannot parse: {exc.msg}"
+
+
+def _codes(tmp_path, source: str) -> list[tuple[int, str]]:
+    (tmp_path / "m.py").write_text(source)
+    found = lint_paths([str(tmp_path / "m.py")], LintConfig(select=("ALL",)), root=tmp_path)
+    return [(f.line, f.code) for f in found.findings]
+
+
+def test_an_accelerator_query_in_forward_is_not_a_tensor(tmp_path):
+    # Issue 21: IC306 fired on a device check; torch.accelerator answers with Python values.
+    assert _codes(tmp_path, (
+        "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+        "    def forward(self, x, device):\n"
+        "        if device.type == 'cpu' or not torch.accelerator.is_available():\n"
+        "            return x\n"
+        "        if torch.accelerator.current_accelerator() is None:\n"
+        "            return x\n"
+        "        return x * 2\n")) == []
+
+
+def test_a_value_branch_on_a_tensor_is_still_found(tmp_path):
+    assert _codes(tmp_path, (
+        "import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+        "    def forward(self, x: torch.Tensor):\n"
+        "        if torch.any(x > 0):\n            return x\n        return -x\n")) == [
+        (7, "IC306")]
+
+
+@pytest.mark.parametrize("scope", ["module", "function"])
+def test_an_imported_name_reassigned_in_its_scope_is_not_the_import(tmp_path, scope):
+    # Issue 21: `script = make_wrapper()` beside `from torch.jit import script` was still
+    # taken for torch.jit.script.
+    body = ("from torch.jit import script\n"
+            "script = make_wrapper()\n"
+            "compiled = script(model)\n")
+    if scope == "function":
+        body = "def build(model, make_wrapper):\n" + "".join(
+            f"    {line}\n" for line in body.splitlines())
+    assert _codes(tmp_path, body) == []
+    plain = "from torch.jit import script\ncompiled = script(model)\n"
+    assert [code for _, code in _codes(tmp_path, plain)] == ["IC101"]  # the import alone: found
