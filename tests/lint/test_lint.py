@@ -249,7 +249,7 @@ NEWER = {
 @pytest.mark.parametrize("source", list(NEWER))
 def test_a_file_newer_than_this_python_says_which_python_it_needs(tmp_path, source):
     # Issue 21: linting torch's own tree on 3.11 exited 2 on a 3.12 file with "expected '('".
-    from pytest_inferencecheck.lint.syntax import needs, parse_error_message
+    from pytest_inferencecheck.lint.syntax import needs
 
     version, what = NEWER[source]
     found = needs(source, None, running=(3, 10))
