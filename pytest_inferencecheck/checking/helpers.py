@@ -55,15 +55,32 @@ _HELD = (signal.SIGINT, signal.SIGTERM)
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Block SIGINT and SIGTERM in this thread; one that arrives is delivered on leaving."""
+    """Hold SIGINT and SIGTERM off: one that arrives is delivered on leaving.
+
+    On the main thread (where checks run, and the only thread Python runs signal handlers on)
+    the handlers are swapped for one that notes the signal, then restored and the signal raised
+    again. Blocking the signals in this thread's mask alone is not enough: the kernel delivers a
+    signal sent to the process to any thread that does not block it (xdist's, prewarm's), and
+    Python then runs the handler on the main thread all the same. The mask is blocked too, so
+    that the helper starts with both held until it takes them back (`release_interrupts`).
+    """
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
         yield
         return
+    pending: list[int] = []
+    swapped: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _HELD:
+            swapped[signum] = signal.signal(signum, lambda n, _frame: pending.append(n))
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in swapped.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)  # now, to the handler the run had
 
 
 def release_interrupts() -> None:
