@@ -145,8 +145,8 @@ def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
                                     exc.offset, syntax=True))
         return out
     except Exception as exc:  # noqa: BLE001 - too deep (RecursionError), NUL bytes, ...:
-        out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}",
-                                    syntax=True))
+        # not the file's syntax but this parser's limits: the file was not seen (exit 2)
+        out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
         return out
     rules = [BY_CODE[c] for c in sorted(settings.enabled)]
     try:
