@@ -44,8 +44,8 @@ def _lint_process(tree: Path, *args: str, jobs: str | None = None) -> float:
         env["INFERENCECHECK_LINT_JOBS"] = jobs
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint", "--isolated",
-                           "--select", "IC", "--exit-zero", "--statistics", *args, str(tree)],
-                          capture_output=True, text=True, env=env)
+                           "--select", "IC", "--exit-zero", "--statistics", *args, "."],
+                          capture_output=True, text=True, env=env, cwd=tree)  # as from its root
     took = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"inferencecheck lint exited {proc.returncode}: {proc.stderr[-2000:]}")

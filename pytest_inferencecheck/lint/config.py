@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pytest_inferencecheck.config.pyproject import SECTION_KEYS, TABLE, tool_table
 from pytest_inferencecheck.errors import InferenceCheckError, reject_unknown_keys
@@ -81,7 +81,10 @@ def glob_match(pattern: str, rel_path: str) -> bool:
     """A pattern without `/` matches a file or folder name anywhere (`tests`, `*_pb2.py`); one
     with `/` matches the path from the project root (`app/mobile/*`, `src/**/gen.py`)."""
     if "/" not in pattern.rstrip("/"):
-        return fnmatch.fnmatchcase(PurePosixPath(rel_path).name, pattern.rstrip("/"))
+        name = rel_path.rstrip("/").rpartition("/")[2]  # PurePosixPath(rel_path).name, faster
+        if name == ".":  # the root itself has no name (".*" must not exclude it)
+            name = ""
+        return fnmatch.fnmatchcase(name, pattern.rstrip("/"))
     return fnmatch.fnmatchcase(rel_path, pattern.rstrip("/").removeprefix("./"))
 
 
@@ -197,6 +200,12 @@ class Configs:
 
 
 def relative_path(path: Path, root: Path) -> str:
+    """`path` from `root`, with `/`; the common case (an absolute path under an absolute root)
+    without `os.path.relpath`'s normalisation, which dominated linting a warm tree."""
+    text, base = str(path), str(root)
+    if path.is_absolute() and root.is_absolute() and text.startswith(base.rstrip(os.sep) + os.sep) \
+            and ".." not in path.parts and "." not in path.parts:
+        return text[len(base.rstrip(os.sep)) + 1:].replace(os.sep, "/")
     try:
         rel = os.path.relpath(path, root)
     except ValueError:  # another drive on Windows

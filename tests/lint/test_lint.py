@@ -314,3 +314,18 @@ def test_an_imported_name_reassigned_in_its_scope_is_not_the_import(tmp_path, sc
     assert _codes(tmp_path, body) == []
     plain = "from torch.jit import script\ncompiled = script(model)\n"
     assert [code for _, code in _codes(tmp_path, plain)] == ["IC101"]  # the import alone: found
+
+
+@pytest.mark.parametrize("path, root", [
+    ("/r/a/b.py", "/r"), ("/r/a/b.py", "/r/"), ("/r", "/r"), ("/x/b.py", "/r"),
+    ("/r/a/../b.py", "/r"), ("/ra/b.py", "/r"), ("/r/./a.py", "/r"), ("/a.py", "/"),
+])
+def test_relative_paths_match_os_relpath(path, root):
+    # The fast path for a file under the root (what a warm lint spends its time on) must say
+    # exactly what os.path.relpath says.
+    import os
+    from pathlib import Path
+
+    from pytest_inferencecheck.lint.config import relative_path
+
+    assert relative_path(Path(path), Path(root)) == os.path.relpath(path, root)
