@@ -51,7 +51,8 @@ def test_the_wheel_holds_the_license_the_types_and_the_data_files(tmp_path):
         meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
         metadata = whl.read(meta).decode()
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert {"pytest_inferencecheck/py.typed", "pytest_inferencecheck/checking/runners/aoti_runner.cpp"} <= names
+    assert {"pytest_inferencecheck/py.typed", "pytest_inferencecheck/checking/runners/aoti_runner.cpp",
+            "pytest_inferencecheck/reporters/templates/report.html.j2"} <= names  # the HTML page
     assert any(n.startswith("pytest_inferencecheck/schema/") for n in names)
     assert not any(n.startswith("tests/") for n in names)
     assert "License-Expression: BSD-3-Clause" in metadata
