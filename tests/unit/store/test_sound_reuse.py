@@ -531,3 +531,33 @@ def test_where_inductors_cache_lives_is_not_keyed_and_the_rerun_matches_cold(rep
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "elsewhere"))
     rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
     assert statuses(rerun, "aoti") == ["reused"] and statuses(cold, "aoti") == ["built"]
+
+
+class _SparseInside(torch.nn.Module):
+    def __init__(self, csr: bool):
+        super().__init__()
+        self.csr = csr
+
+    def forward(self, x):
+        y = x.to_sparse_csr() if self.csr else x.to_sparse()
+        return y.to_dense() * 2
+
+
+def test_a_sparse_layout_inside_the_program_is_keyed_and_the_rerun_matches_cold(fresh_store):
+    # This session keys a sparse node by its layout (its stride() raised before: `internal`).
+    # Changed for real (COO -> CSR inside forward): the keys differ, and a rerun through the
+    # store gives what a cold run gives, target by target.
+    from pytest_inferencecheck.store.keys import program_key
+
+    x = torch.tensor([[0.0, 1.5], [2.0, 0.0]])
+    keys = {csr: program_key(torch.export.export(_SparseInside(csr), (x,)))
+            for csr in (False, True)}
+    assert keys[False] != keys[True]
+    assert program_key(torch.export.export(_SparseInside(True), (x,))) == keys[True]
+    for target in ("server-x86-python", "server-x86-cpp", "mac"):
+        for csr in (False, True):
+            warm = check(_SparseInside(csr), (x,), target)  # through the test's store
+            cold = check(_SparseInside(csr), (x,), target, store=False)
+            assert (warm.outcome, [f.stage for f in warm.failures]) == \
+                   (cold.outcome, [f.stage for f in cold.failures]), explain(warm)
+            assert warm.outcome != "failed" or warm.failures[0].stage != "internal"
