@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_inferencecheck.reporters import json_report
 from pytest_inferencecheck.reporters.summary import breaks_cell
 from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, CheckResult
+from pytest_inferencecheck.store.artifacts import human
 from pytest_inferencecheck.support.files import write_atomic
 from pytest_inferencecheck.support.locations import display_path
 
@@ -200,14 +201,7 @@ def _template() -> jinja2.Template:
 
 
 def _size(n: int | None) -> str:
-    if not n:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover - the loop always returns
+    return human(n) if n else "-"
 
 
 def render(results: list[CheckResult], *, interrupted: bool = False,
