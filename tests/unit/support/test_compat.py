@@ -253,3 +253,18 @@ def test_inductors_cpu_probe_is_found_or_left_to_inductor(monkeypatch):
     assert compat.probe_cpu_isa() is True and len(picked) == 1  # inductor's own pick ran
     monkeypatch.delattr(cpu_vec_isa, "x86_isa_checker")  # a torch that moved the name
     assert compat.probe_cpu_isa() is False
+
+
+def test_a_torch_without_a_probe_module_starts_no_probe(monkeypatch, tmp_path):
+    # The fallback for a module torch moved or dropped: nothing is started (inductor probes
+    # when it first compiles, as it would), and nothing raises.
+    from pytest_inferencecheck.host import prewarm
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
+
+    monkeypatch.setattr(compat, "CPU_PROBE_MODULES",
+                        (*compat.CPU_PROBE_MODULES, "torch._inductor.no_such_module"))
+    store = ArtifactStore(tmp_path / "store")
+    try:
+        assert prewarm.probe_cpu(store) is None
+    finally:
+        store.release()
