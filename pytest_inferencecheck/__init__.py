@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_inferencecheck.errors import InferenceCheckError
-from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
 from pytest_inferencecheck.recommendations.table import (
     ALIASES,
     TABLE,
@@ -36,8 +35,6 @@ from pytest_inferencecheck.recommendations.table import (
     Row,
     Target,
 )
-from pytest_inferencecheck.result import CheckResult
-from pytest_inferencecheck.store.artifacts import ArtifactStore
 
 __version__ = "0.1.0"
 
@@ -47,16 +44,29 @@ __all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "Chec
 
 if TYPE_CHECKING:
     from pytest_inferencecheck.checking.api import check
+    from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
     from pytest_inferencecheck.result import CheckResult
+    from pytest_inferencecheck.store.artifacts import ArtifactStore
 
 
 def __getattr__(name: str) -> Any:
-    # torch is imported only when a check is asked for: the table, the decision and the
-    # linter stay importable (and fast) without it.
+    # torch is imported only when a check is asked for, and the result and store modules
+    # only when named: the table, the decision and the linter stay importable (and fast:
+    # `inferencecheck lint` on a warm tree is mostly imports) without them.
     if name == "check":
         from pytest_inferencecheck.checking.api import check  # noqa: PLC0415 - defers torch
 
         return check
     if name == "CheckResult":
+        from pytest_inferencecheck.result import CheckResult  # noqa: PLC0415 - deferred
+
         return CheckResult
+    if name in ("recommend", "Recommendation"):
+        from pytest_inferencecheck.recommendations import decision  # noqa: PLC0415 - deferred
+
+        return getattr(decision, name)
+    if name == "ArtifactStore":
+        from pytest_inferencecheck.store.artifacts import ArtifactStore  # noqa: PLC0415 - deferred
+
+        return ArtifactStore
     raise AttributeError(f"module 'pytest_inferencecheck' has no attribute {name!r}")

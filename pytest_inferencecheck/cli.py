@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pytest_inferencecheck.gate.finish import (
 )
 from pytest_inferencecheck.gate.step import check_and_decide
 from pytest_inferencecheck.gate.verdict import Gate
+from pytest_inferencecheck.lint.cli import DESCRIPTION as LINT_DESCRIPTION
 from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
 from pytest_inferencecheck.lint.cli import main as lint_main
 from pytest_inferencecheck.recommendations.decision import recommend
@@ -40,6 +40,7 @@ from pytest_inferencecheck.store.artifacts import (
     human,
     parse_size,
 )
+from pytest_inferencecheck.support.exits import guarded
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
                 "level", "timeout", "cache", "cache_dir", "cache_size")
@@ -228,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
                      help="Write the self-contained HTML page to PATH")
     rep.set_defaults(func=_report)
 
-    lint = sub.add_parser("lint", help="Static checks of deployment code (no imports, no torch)")
+    lint = sub.add_parser("lint", help=LINT_DESCRIPTION, description=LINT_DESCRIPTION)
     add_lint_arguments(lint)
     lint.set_defaults(func=_lint)
     p.set_defaults(subcommands=sub.choices)
@@ -249,23 +250,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit code."""
     args = parse(argv)
-    try:
-        code = int(args.func(args))
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:  # `inferencecheck table | head -1`: the reader left, as it may
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
-        return 141  # 128 + SIGPIPE, what a shell tool killed by the closed pipe returns
-    except InferenceCheckError as exc:
-        print(f"inferencecheck: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        return 2
-    except Exception as exc:  # noqa: BLE001 - an internal error is still exit 2 with a message
-        print(f"inferencecheck: internal error: {type(exc).__name__}: {exc} (please report it)",
-              file=sys.stderr)
-        return 2
+    return guarded(lambda: args.func(args))
 
 
 def entry() -> Any:  # console script

@@ -7,6 +7,14 @@ sources, so an edited rule never reads a stale entry, released or not). An entry
 a temporary file and renamed into place, so concurrent runs never read half an entry; one that
 cannot be read or decoded is a miss, measured again. A cache that cannot be written is no
 cache: the run lints every file and says nothing is wrong with the code.
+
+Reading and hashing every file is most of a warm run, so an index (one file) also maps each
+file's path to what `os.stat` said of it, the settings it was linted with and its result, as
+ruff and git do. The index is trusted only where the stat proves the bytes unchanged: the same
+inode, size, modification and change times (a write moves the change time, which no tool sets
+back), for a file that had not changed for `SETTLED_NS` when it was recorded (git's "racily
+clean" rule: a write in the same clock tick as the record would leave the times equal).
+Anything else, a fresh checkout included, reads the bytes and takes the content-keyed entry.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +34,9 @@ from pytest_inferencecheck.lint.walker import Finding
 
 CACHE_ENV = "INFERENCECHECK_LINT_CACHE_DIR"
 DEFAULT_DIR = ".inferencecheck_lint_cache"
-_FORMAT = 1
+_FORMAT = 2
+INDEX = "index.json"
+SETTLED_NS = 2_000_000_000  # a file changed less than 2 s before it was recorded is re-read
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This folder is a cache of `inferencecheck lint`: see https://bford.info/cachedir/\n")
 
@@ -47,13 +58,61 @@ class LintCache:
         self.folder = self.root / _tool_digest()
         self.hits = self.misses = 0
         self.writable = True
+        self._index: dict[str, list[Any]] | None = None
+        self._index_changed = False
+
+    # -- the index: path -> (stat, settings, result) ---------------------------------------
+    @staticmethod
+    def stat_of(st: os.stat_result) -> list[int]:
+        """What proves a file unchanged: inode, size, modification and change times."""
+        return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+    def _load_index(self) -> dict[str, list[Any]]:
+        if self._index is None:
+            try:
+                index = json.loads((self.folder / INDEX).read_bytes())
+                self._index = index if isinstance(index, dict) else {}
+            except (OSError, ValueError):
+                self._index = {}
+        return self._index
+
+    def lookup(self, path: str, stat: list[int], settings: str) -> dict[str, Any] | None:
+        """The result recorded for this path if its stat and settings are the recorded ones."""
+        found = self._load_index().get(path)
+        if isinstance(found, list) and len(found) == 3 and found[0] == stat and \
+                found[1] == settings and isinstance(found[2], dict) and \
+                isinstance(found[2].get("findings"), list):
+            self.hits += 1
+            return found[2]
+        return None
+
+    def record(self, path: str, stat: list[int], settings: str, findings: list[Finding],
+               errors: list[Any], now_ns: int | None = None) -> None:
+        """Remember a result for the path's stat, taken before its bytes were read; a file
+        changed within `SETTLED_NS` of now is left out (its times could hide a second write)."""
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        if max(stat[2], stat[3]) > now_ns - SETTLED_NS:
+            return
+        self._load_index()[path] = [stat, settings, _entry(findings, errors)]
+        self._index_changed = True
+
+    def save(self) -> None:
+        """Write the index whole (temp file + rename); a concurrent run's index may replace
+        it, which only costs that run's files a read next time."""
+        if self._index_changed and self.writable:
+            self._write(self.folder, INDEX, self._load_index())
+            self._index_changed = False
 
     @staticmethod
-    def key(data: bytes, shown: str, target: Any, enabled: frozenset[str]) -> str:
-        """The entry's name: what decides the file's findings, and nothing else."""
+    def settings(shown: str, target: Any, enabled: frozenset[str]) -> str:
+        """What decides a file's findings besides its bytes: its name, target and rules."""
+        return f"{shown}\0{target.id if target else ''}\0{','.join(sorted(enabled))}"
+
+    @staticmethod
+    def key(data: bytes, settings: str) -> str:
+        """The entry's name: the file's bytes and `settings`, and nothing else."""
         h = hashlib.sha256(data)
-        h.update(f"\0{shown}\0{target.id if target else ''}\0{','.join(sorted(enabled))}"
-                 .encode())
+        h.update(b"\0" + settings.encode())
         return h.hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -70,18 +129,17 @@ class LintCache:
 
     def put(self, key: str, findings: list[Finding], errors: list[Any]) -> None:
         """Keep a result; a cache that cannot be written turns itself off, silently."""
-        if not self.writable:
-            return
-        entry = {"findings": [dataclasses.asdict(f) for f in findings],
-                 "errors": [dataclasses.asdict(e) for e in errors]}
-        folder = self.folder / key[:2]
+        if self.writable:
+            self._write(self.folder / key[:2], key, _entry(findings, errors))
+
+    def _write(self, folder: Path, name: str, data: Any) -> None:
         try:
             self._prepare(folder)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "w") as handle:
-                    json.dump(entry, handle, separators=(",", ":"))
-                os.replace(tmp, folder / key)
+                    json.dump(data, handle, separators=(",", ":"))
+                os.replace(tmp, folder / name)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
@@ -98,6 +156,11 @@ class LintCache:
             (self.root / ".gitignore").write_text("# automatically created by inferencecheck "
                                                   "lint\n*\n")
             (self.root / "CACHEDIR.TAG").write_text(_TAG)
+
+
+def _entry(findings: list[Finding], errors: list[Any]) -> dict[str, Any]:
+    return {"findings": [dataclasses.asdict(f) for f in findings],
+            "errors": [dataclasses.asdict(e) for e in errors]}
 
 
 def default_root(project_root: Path | None) -> Path:

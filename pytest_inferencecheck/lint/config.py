@@ -4,11 +4,12 @@ command line's overrides of it: rule selection, target paths, excludes, per-file
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_inferencecheck.config.pyproject import SECTION_KEYS, TABLE, tool_table
 from pytest_inferencecheck.errors import InferenceCheckError, reject_unknown_keys
 from pytest_inferencecheck.lint.selection import (
     DEFAULTS,
@@ -88,6 +89,26 @@ def glob_match(pattern: str, rel_path: str) -> bool:
     return fnmatch.fnmatchcase(rel_path, pattern.rstrip("/").removeprefix("./"))
 
 
+def excluded_rel(rel_path: str, patterns: tuple[str, ...]) -> bool:
+    """Does a glob exclude this path (relative to its project root)? `glob_match` for each
+    pattern, in two compiled expressions (names, paths): every file of a tree asks."""
+    by_name, by_path = _compiled(patterns)
+    if by_name is not None:
+        name = rel_path.rstrip("/").rpartition("/")[2]
+        if by_name.match("" if name == "." else name):
+            return True
+    return by_path is not None and by_path.match(rel_path) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    names = [fnmatch.translate(p.rstrip("/")) for p in patterns if "/" not in p.rstrip("/")]
+    paths = [fnmatch.translate(p.rstrip("/").removeprefix("./")) for p in patterns
+             if "/" in p.rstrip("/")]
+    one = lambda parts: re.compile("|".join(parts)) if parts else None  # noqa: E731
+    return one(names), one(paths)
+
+
 def config_from_table(table: object, source: str, root: Path | None = None) -> LintConfig:
     """`[tool.inferencecheck.lint]` (ruff's key names) with every value checked."""
     if not isinstance(table, dict):
@@ -151,6 +172,9 @@ class Configs:
         self.explicit = explicit
         self.isolated = isolated
         self._by_dir: dict[Path, LintConfig] = {}
+        # keyed by id(): every config it names lives as long as this object (held here or in
+        # `_by_dir`), so an id is never reused for another config
+        self._default = LintConfig()
         self._enabled: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
 
     def for_dir(self, folder: Path) -> LintConfig:
@@ -158,13 +182,13 @@ class Configs:
         if self.explicit is not None:
             return self.explicit
         if self.isolated:
-            return LintConfig()
+            return self._default
         if folder in self._by_dir:
             return self._by_dir[folder]
         candidate = folder / "pyproject.toml"
         found = _read(candidate) if candidate.is_file() else None
         if found is None:
-            found = self.for_dir(folder.parent) if folder.parent != folder else LintConfig()
+            found = self.for_dir(folder.parent) if folder.parent != folder else self._default
         self._by_dir[folder] = found
         return found
 
@@ -172,14 +196,16 @@ class Configs:
         """`path` relative to the config's root (the current folder without one)."""
         return relative_path(path, config.root or Path.cwd())
 
+    def exclude_patterns(self, config: LintConfig) -> tuple[str, ...]:
+        """The globs that exclude files and folders of this config's project."""
+        o = self.overrides
+        return (*(o.exclude if o.exclude is not None else
+                  config.exclude if config.exclude is not None else DEFAULT_EXCLUDE),
+                *config.extend_exclude, *o.extend_exclude)
+
     def excluded(self, path: Path, config: LintConfig) -> bool:
         """Is this file or folder excluded by its project's (or the command line's) globs?"""
-        o = self.overrides
-        patterns = (*(o.exclude if o.exclude is not None else
-                      config.exclude if config.exclude is not None else DEFAULT_EXCLUDE),
-                    *config.extend_exclude, *o.extend_exclude)
-        rel = self.relative(config, path)
-        return any(glob_match(p, rel) for p in patterns)
+        return excluded_rel(self.relative(config, path), self.exclude_patterns(config))
 
     def settings(self, path: Path) -> FileSettings:
         """The resolved settings for one file (absolute path)."""
@@ -216,6 +242,13 @@ def relative_path(path: Path, root: Path) -> str:
 def _read(pyproject: Path) -> LintConfig | None:
     """The lint config of a pyproject.toml, its folder the root; None without a
     `[tool.inferencecheck]` table (ruff's rule: without the tool's table it is not its config)."""
+
+    # the pytest options' registry comes with it: only a project with a config pays for it
+    from pytest_inferencecheck.config.pyproject import (  # noqa: PLC0415 - deferred
+        SECTION_KEYS,
+        TABLE,
+        tool_table,
+    )
 
     table = tool_table(pyproject)
     if table is None:

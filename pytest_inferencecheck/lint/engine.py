@@ -4,12 +4,11 @@ the rules, apply `# noqa` and per-file ignores, and name every file from the rep
 from __future__ import annotations
 
 import ast
-import concurrent.futures
 import contextlib
 import gc
 import io
-import multiprocessing
 import os
+import time
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pytest_inferencecheck.lint.config import (
     FileSettings,
     LintConfig,
     Overrides,
+    excluded_rel,
     relative_path,
 )
 from pytest_inferencecheck.lint.noqa import Directives
@@ -94,12 +94,14 @@ def discover(paths: list[str], configs: Configs) -> list[Path]:
         if configs.overrides.force_exclude and _excluded_anywhere(p, configs):
             continue
         for root, dirs, names in os.walk(p):
-            here = Path(root)
-            config = configs.for_dir(here)
-            dirs[:] = sorted(d for d in dirs if not configs.excluded(here / d, config))
-            files.extend(here / n for n in sorted(names)
-                         if n.endswith(".py") and (here / n).is_file()  # regular files only
-                         and not configs.excluded(here / n, config))
+            config = configs.for_dir(Path(root))
+            patterns = configs.exclude_patterns(config)
+            rel = configs.relative(config, Path(root))  # names joined as strings: fast
+            prefix = "" if rel == "." else rel + "/"
+            dirs[:] = sorted(d for d in dirs if not excluded_rel(prefix + d, patterns))
+            files.extend(Path(root, n) for n in sorted(names)
+                         if n.endswith(".py") and not excluded_rel(prefix + n, patterns)
+                         and os.path.isfile(os.path.join(root, n)))  # regular files only
     return files
 
 
@@ -162,15 +164,19 @@ def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
 
 @dataclass(frozen=True)
 class _Job:
-    """One file to lint: where it is, its name in the output, its settings, its cache key."""
+    """One file to lint: where it is, its name in the output, its settings, and with a cache
+    the bytes its key was made from (linted as they are: never read a second time) and the
+    key."""
 
     path: Path
     shown: str
     settings: FileSettings
     key: str | None = None
+    data: bytes | None = None
 
 
 def _read_and_lint(job: _Job, data: bytes | None = None) -> FileResult:
+    data = job.data if data is None else data
     if data is None:
         try:
             data = job.path.read_bytes()
@@ -231,25 +237,41 @@ class Linter:
         """Lint every file; the results keep the order of `paths`."""
         results: list[FileResult | None] = [None] * len(paths)
         todo: list[tuple[int, _Job]] = []
+        to_record: dict[int, tuple[str, list[int], str]] = {}
+        started_ns = time.time_ns()  # before any stat: a file changed since is not recorded
         for i, path in enumerate(paths):
             shown = relative_path(path, self.root)
             settings = self.configs.settings(path)
             if self.cache is None:
                 todo.append((i, _Job(path, shown, settings)))
                 continue
+            signature = LintCache.settings(shown, settings.target, settings.enabled)
             try:
-                data = path.read_bytes()
+                stat = LintCache.stat_of(os.stat(path))  # before the read: see LintCache
+                entry = self.cache.lookup(str(path), stat, signature)
+                data = path.read_bytes() if entry is None else b""
             except OSError as exc:
                 results[i] = FileResult([], [LintError(shown, f"cannot read: {exc}")])
                 continue
-            key = LintCache.key(data, shown, settings.target, settings.enabled)
+            if entry is not None:
+                results[i] = _from_entry(entry)
+                continue
+            to_record[i] = (str(path), stat, signature)
+            key = LintCache.key(data, signature)
             entry = self.cache.get(key)
             if entry is not None:
                 results[i] = _from_entry(entry)
             else:
-                todo.append((i, _Job(path, shown, settings, key)))
+                todo.append((i, _Job(path, shown, settings, key, data)))
         for (i, _), result in zip(todo, self._run([job for _, job in todo])):
             results[i] = result
+        if self.cache is not None:
+            for i, (where, stat, signature) in to_record.items():
+                done = results[i]
+                assert done is not None
+                self.cache.record(where, stat, signature, done.findings, done.errors,
+                                  now_ns=started_ns)
+            self.cache.save()
         for result in results:
             assert result is not None
             self.files += 1
@@ -259,6 +281,8 @@ class Linter:
     def _run(self, jobs: list[_Job]) -> list[FileResult]:
         cache_root = str(self.cache.root) if self.cache is not None else None
         workers = min(self.jobs, max(1, len(jobs) // (PARALLEL_FROM // 2)))
+        import concurrent.futures  # noqa: PLC0415 - a cold run only: imports cost a warm one
+
         context = _fork_context()
         if workers < 2 or len(jobs) < PARALLEL_FROM or context is None:
             return _lint_chunk(jobs, cache_root)
@@ -286,6 +310,8 @@ class Linter:
 def _fork_context() -> Any:
     """Worker processes by fork, where the platform has it (they inherit the settings
     already resolved); None elsewhere: lint in this process."""
+    import multiprocessing  # noqa: PLC0415 - a cold run only
+
     try:
         return multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - Windows

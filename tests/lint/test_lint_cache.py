@@ -11,11 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from pytest_inferencecheck.lint.cache import LintCache
+from pytest_inferencecheck.lint.cache import SETTLED_NS, LintCache
 from pytest_inferencecheck.lint.config import LintConfig
 from pytest_inferencecheck.lint.engine import lint_paths
 
@@ -44,11 +45,22 @@ def findings(run: subprocess.CompletedProcess) -> dict:
 
 @pytest.fixture
 def repo(tmp_path):
+    """A small project whose files are older than `SETTLED_NS`: the index records them."""
     (tmp_path / "pyproject.toml").write_text("[tool.inferencecheck.lint]\n")
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "model.py").write_text(MODEL)
     (tmp_path / "src" / "clean.py").write_text("x = 1\n")
+    settle()
     return tmp_path
+
+
+def settle() -> None:
+    time.sleep(SETTLED_NS / 1e9 + 0.2)
+
+
+def index(repo: Path) -> dict:
+    [found] = (repo / ".inferencecheck_lint_cache").glob("*/index.json")
+    return json.loads(found.read_text())
 
 
 def entries(repo: Path) -> list[Path]:
@@ -65,16 +77,50 @@ def test_a_rerun_reads_every_result_from_the_cache_and_says_the_same(repo):
     assert (cache_root / ".gitignore").read_text().endswith("*\n")
     assert (cache_root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f59")
     stamps = {p: p.stat().st_mtime_ns for p in entries(repo)}
+    assert sorted(Path(p).name for p in index(repo)) == ["clean.py", "model.py"]
     again = findings(lint(cwd=repo))
     assert again == cold
     assert {p: p.stat().st_mtime_ns for p in entries(repo)} == stamps  # nothing relinted
 
 
-@pytest.mark.parametrize("change", ["bytes", "rules", "target", "name"])
+def test_an_unchanged_file_is_taken_from_the_index_without_reading_it(repo, monkeypatch):
+    """The index is what makes a warm run fast: the second run reads no linted file."""
+    cache = repo / "cache"
+    cold = lint_paths([str(repo / "src")], root=repo, cache=LintCache(cache))
+    read: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or real(self))
+    warm = lint_paths([str(repo / "src")], root=repo, cache=LintCache(cache))
+    assert warm == cold and [p for p in read if repo / "src" in p.parents] == []
+
+
+def test_a_file_changed_just_now_is_not_recorded(tmp_path):
+    """git's racily-clean rule: a file changed within SETTLED_NS of the run could be written
+    again in the same clock tick, leaving its times as recorded: it is read next time."""
+    (tmp_path / "fresh.py").write_text(MODEL)
+    cache = LintCache(tmp_path / "cache")
+    lint_paths([str(tmp_path / "fresh.py")], root=tmp_path, cache=cache)
+    assert (cache.folder / "index.json").exists() is False
+    settle()
+    lint_paths([str(tmp_path / "fresh.py")], root=tmp_path, cache=LintCache(tmp_path / "cache"))
+    assert list(json.loads((cache.folder / "index.json").read_text())) == [
+        str(tmp_path / "fresh.py")]
+
+
+@pytest.mark.parametrize("change", ["bytes", "bytes-same-size-and-times", "rules", "target",
+                                    "name"])
 def test_every_input_of_a_key_changed_for_real_matches_a_cold_run(repo, change):
-    before = findings(lint(cwd=repo))  # warm the cache
+    before = findings(lint(cwd=repo))  # warm the cache (and the index: the files are settled)
+    model = repo / "src" / "model.py"
     if change == "bytes":
-        (repo / "src" / "model.py").write_text(MODEL.replace("print(x)\n", "x = x + 1\n"))
+        model.write_text(MODEL.replace("print(x)\n", "x = x + 1\n"))
+    elif change == "bytes-same-size-and-times":  # what an index of size and mtime misses
+        was = model.stat()
+        model.write_text(MODEL.replace("print(x)", "x = x*10"))
+        os.utime(model, ns=(was.st_atime_ns, was.st_mtime_ns))
+        now = model.stat()
+        assert (now.st_size, now.st_mtime_ns, now.st_ino) == \
+            (was.st_size, was.st_mtime_ns, was.st_ino)
     elif change == "rules":
         (repo / "pyproject.toml").write_text('[tool.inferencecheck.lint]\nignore = ["IC301"]\n')
     elif change == "target":
@@ -110,6 +156,8 @@ def test_a_corrupt_or_truncated_entry_is_linted_again(repo):
     findings(lint(cwd=repo))
     for i, entry in enumerate(entries(repo)):
         entry.write_text("{\"findings\": [" if i == 0 else "not json at all")
+    [index_file] = (repo / ".inferencecheck_lint_cache").glob("*/index.json")
+    index_file.write_text('{"' + str(repo / "src" / "model.py") + '": [[1')
     assert findings(lint(cwd=repo)) == cold
     for entry in entries(repo):
         json.loads(entry.read_text())  # rewritten whole
