@@ -15,7 +15,13 @@ from pytest_inferencecheck.errors import InferenceCheckError, WriteError
 from pytest_inferencecheck.lint.cache import CACHE_ENV, DEFAULT_DIR, LintCache, default_root
 from pytest_inferencecheck.lint.config import Configs, Overrides, load_explicit, parse_per_file
 from pytest_inferencecheck.lint.emitters import EMITTERS
-from pytest_inferencecheck.lint.engine import LintResult, lint_paths, lint_stdin
+from pytest_inferencecheck.lint.engine import (
+    Fixing,
+    LintResult,
+    discover,
+    lint_paths,
+    lint_stdin,
+)
 from pytest_inferencecheck.lint.rules import BY_CODE, RULES
 from pytest_inferencecheck.lint.selection import Selection, validate_codes, validate_select
 from pytest_inferencecheck.support.exits import guarded
@@ -75,6 +81,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help=f"Where results are kept (also {CACHE_ENV}); default: "
                             f"{DEFAULT_DIR} in the project root (the folder of the nearest "
                             "pyproject.toml with [tool.inferencecheck]), else here")
+    fixes = p.add_argument_group("fixes (ruff's applicability: see each rule's --explain)")
+    fixes.add_argument("--fix", action="store_true",
+                       help="Apply the safe fixes to the files, then report what is left")
+    fixes.add_argument("--unsafe-fixes", action="store_true",
+                       help="Also apply (with --fix) or show unsafe fixes: they may change "
+                            "what the program does")
+    fixes.add_argument("--diff", action="store_true",
+                       help="Print the fixes as a diff instead of writing them (exit 1 if any)")
     out = p.add_argument_group("output")
     out.add_argument("--output-format", choices=sorted(EMITTERS), default=None,
                      help=f"Output format (also {FORMAT_ENV}); default: text")
@@ -85,6 +99,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--exit-zero", action="store_true",
                      help="Exit 0 even with findings (unparsable files still exit 2)")
     out.add_argument("--explain", metavar="CODE", default=None, help="Print a rule's documentation")
+    out.add_argument("--show-settings", action="store_true",
+                     help="Print the settings each given path is linted with, and exit")
+    out.add_argument("--show-files", action="store_true",
+                     help="Print the files that would be linted, and exit")
     out.add_argument("--list-rules", action="store_true", help="List every rule")
 
 
@@ -124,9 +142,11 @@ def run(args: argparse.Namespace) -> LintResult:
     explicit = load_explicit(Path(args.config)) if args.config else None
     over = overrides(args)
     paths = args.paths or []
+    fixing = Fixing(unsafe=args.unsafe_fixes, write=not args.diff) \
+        if args.fix or args.diff else None
     if paths == ["-"] or (not paths and args.stdin_filename):
         return lint_stdin(sys.stdin.buffer.read(), args.stdin_filename, explicit,
-                          overrides=over, isolated=args.isolated)
+                          overrides=over, isolated=args.isolated, fixing=fixing)
     if "-" in paths:
         raise InferenceCheckError("- (standard input) cannot be mixed with other paths")
     if args.stdin_filename:
@@ -138,7 +158,7 @@ def run(args: argparse.Namespace) -> LintResult:
             Path.cwd().absolute()).root
         cache = LintCache(Path(args.cache_dir) if args.cache_dir else default_root(project))
     return lint_paths(paths or ["."], explicit, overrides=over, isolated=args.isolated,
-                      cache=cache)
+                      cache=cache, fixing=fixing)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -157,8 +177,21 @@ def main(args: argparse.Namespace) -> int:
     fmt = args.output_format or os.environ.get(FORMAT_ENV) or "text"
     if fmt not in EMITTERS:
         raise InferenceCheckError(f"{FORMAT_ENV}={fmt!r}: valid formats: {', '.join(EMITTERS)}")
+    if args.show_settings or args.show_files:
+        sys.stdout.write(show(args))
+        return 0
+    if args.diff and args.output_file:
+        raise InferenceCheckError("--diff prints to standard output: drop --output-file")
     result = run(args)
+    if args.diff:
+        return _diff(result)
     output = statistics(result, fmt) if args.statistics else EMITTERS[fmt](result)
+    if result.fixed_stdin is not None:
+        # `--fix -`: the fixed source goes to standard output, the report to standard error
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.fixed_stdin)
+        sys.stderr.write(output)
+        output = ""
     if args.output_file:
         try:
             write_atomic(Path(args.output_file), output)
@@ -188,3 +221,56 @@ def entry(argv: list[str]) -> int:
     unchanged tree is mostly start-up, and the checker's modules are a third of it."""
     args = parser().parse_args(argv)
     return guarded(lambda: main(args), prog="inferencecheck")
+
+
+def _diff(result: LintResult) -> int:
+    """`--diff`: each file's fixes as a unified diff; exit 1 if there is any, as ruff."""
+    sys.stdout.write("".join(result.diffs))
+    for error in result.errors:
+        print(f"inferencecheck lint: {error}", file=sys.stderr)
+    n = result.fixed
+    print(f"Would fix {n} error{'s' if n != 1 else ''}." if n else "No errors would be fixed.",
+          file=sys.stderr)
+    if any(not e.syntax for e in result.errors):
+        return 2
+    return 1 if n else 0
+
+
+def show(args: argparse.Namespace) -> str:
+    """`--show-files` (every file a run would lint, absolute, sorted) or `--show-settings`
+    (for each path given, where its settings come from and what they are)."""
+    explicit = load_explicit(Path(args.config)) if args.config else None
+    configs = Configs(overrides(args), explicit=explicit, isolated=args.isolated)
+    paths = [p for p in (args.paths or ["."]) if p != "-"]
+    files = discover(paths, configs)
+    if args.show_files:
+        return "".join(f"{f}\n" for f in sorted(files))
+    out = []
+    for raw in paths:
+        path = Path(raw).absolute()
+        config = configs.for_dir(path if path.is_dir() else path.parent)
+        settings = configs.settings(path if path.is_file() else path / "__init__.py")
+        root = config.root or Path.cwd()
+        cache = "disabled (--no-cache)" if args.no_cache else str(
+            Path(args.cache_dir).absolute() if args.cache_dir else default_root(config.root))
+        out += [f"Resolved settings for: {path}",
+                f"Settings path: {config.source if config.root else 'none (defaults)'}",
+                "", "# Linter settings",
+                f"root = {root}",
+                f"enabled = {sorted(settings.enabled)}",
+                f"target = {settings.target.id if settings.target else None}",
+                f"paths = {config.paths}",
+                f"exclude = {list(configs.exclude_patterns(config))}",
+                f"per_file_ignores = {_per_file(configs, config)}",
+                f"force_exclude = {configs.overrides.force_exclude}",
+                f"cache_dir = {cache}",
+                f"fix = {args.fix}", f"unsafe_fixes = {args.unsafe_fixes}",
+                f"files = {sum(1 for f in files if f == path or path in f.parents)}", ""]
+    return "\n".join(out)
+
+
+def _per_file(configs: Configs, config) -> dict[str, list[str]]:
+    o = configs.overrides
+    table = {**(o.per_file_ignores if o.per_file_ignores is not None else
+                config.per_file_ignores), **o.extend_per_file_ignores}
+    return {glob: list(codes) for glob, codes in table.items()}

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import gc
 import io
 import os
 import time
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.errors import InferenceCheckError, WriteError
 from pytest_inferencecheck.lint.cache import LintCache
 from pytest_inferencecheck.lint.config import (
     Configs,
@@ -24,10 +25,12 @@ from pytest_inferencecheck.lint.config import (
     excluded_rel,
     relative_path,
 )
-from pytest_inferencecheck.lint.noqa import Directives
+from pytest_inferencecheck.lint.fixes import apply as apply_fixes
+from pytest_inferencecheck.lint.noqa import UNUSED_NOQA, Directives
 from pytest_inferencecheck.lint.rules import BY_CODE
 from pytest_inferencecheck.lint.syntax import parse_error_message
 from pytest_inferencecheck.lint.walker import Finding, check_tree, fingerprinted, source_lines
+from pytest_inferencecheck.support.files import write_atomic
 
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
@@ -51,11 +54,39 @@ class LintError:
 
 @dataclass
 class LintResult:
-    """Findings, files that could not be read or parsed, and how many files were linted."""
+    """Findings, files that could not be read or parsed, and how many files were linted;
+    `root` is the folder finding paths start from. With fixing: how many fixes were applied
+    (or would be, for `--diff`), the diffs, and whether unsafe fixes were asked for."""
 
     findings: list[Finding]
     errors: list[LintError]
     files: int
+    root: Path | None = None
+    fixed: int = 0
+    diffs: list[str] = field(default_factory=list)
+    unsafe_fixes: bool = False
+    fixed_stdin: bytes | None = None  # `--fix -`: the fixed source, for standard output
+
+    def shown(self, path: str) -> str:
+        """A finding's path as text output prints it: from the current folder, as ruff's."""
+        return cwd_relative(self.root, path)
+
+
+def cwd_relative(root: Path | None, path: str) -> str:
+    """`path` (from `root`) from the current folder; as given for standard input or
+    without a root."""
+    if root is None or path == "-":
+        return path
+    return relative_path(root / path, Path.cwd())
+
+
+@dataclass(frozen=True)
+class Fixing:
+    """`--fix` (write the files) or `--diff` (show what would change); `unsafe`: apply
+    unsafe fixes too."""
+
+    unsafe: bool = False
+    write: bool = True
 
 
 def display_root(paths: list[Path], configs: Configs) -> Path:
@@ -126,18 +157,28 @@ class FileResult:
     errors: list[LintError]
 
 
+def _decode(data: bytes) -> tuple[str, str]:
+    """The source text and its encoding, as Python reads a file (a PEP 263 coding line, a
+    BOM, else UTF-8); raises SyntaxError, UnicodeDecodeError or LookupError."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding), encoding  # "utf-8-sig" drops a BOM (and writes it back)
+
+
 def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
-    """Decode a file as Python does (a PEP 263 coding line, a BOM, else UTF-8) and lint it
-    with its settings; `shown` names it in the output. Pure: the same inputs, the same result
-    (what the cache relies on)."""
-    out = FileResult([], [])
+    """Decode a file as Python does and lint it with its settings; `shown` names it in the
+    output. Pure: the same inputs, the same result (what the cache relies on)."""
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        source = data.decode(encoding)  # "utf-8-sig" drops a BOM
+        source, _ = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        out.errors.append(LintError(shown, f"cannot read: {exc}"))
-        return out
-    directives = Directives(source)
+        return FileResult([], [LintError(shown, f"cannot read: {exc}")])
+    return lint_text(source, shown, settings)
+
+
+def lint_text(source: str, shown: str, settings: FileSettings) -> FileResult:
+    """Lint decoded source text (see `lint_source`)."""
+    out = FileResult([], [])
+    lines = source_lines(source)
+    directives = Directives(source, lines)
     if not settings.enabled or directives.skip_file:
         return out
     try:
@@ -150,16 +191,51 @@ def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
         # not the file's syntax but this parser's limits: the file was not seen (exit 2)
         out.errors.append(LintError(shown, f"cannot parse: {type(exc).__name__}: {exc}"))
         return out
-    rules = [BY_CODE[c] for c in sorted(settings.enabled)]
+    rules = [BY_CODE[c] for c in sorted(settings.enabled) if c != UNUSED_NOQA]
     try:
         found = check_tree(tree, source, shown, settings.target, rules)
     except RecursionError as exc:  # a deeply nested expression the parser still took
         out.errors.append(LintError(shown, f"cannot lint: {type(exc).__name__}: {exc}"))
         return out
     kept = [f for f in found if not directives.suppresses(f.line, f.code)]
+    if UNUSED_NOQA in settings.enabled:
+        rule = BY_CODE[UNUSED_NOQA]
+        kept += [Finding(shown, d.line, d.col, UNUSED_NOQA, rule.message.format(codes=codes),
+                         d.line, d.end_col, fix=fix)
+                 for d, codes, fix in directives.unused([(f.line, f.code) for f in found],
+                                                        settings.enabled, frozenset(BY_CODE),
+                                                        shown)
+                 if not directives.suppresses(d.line, UNUSED_NOQA)]
+        kept.sort(key=lambda f: (f.line, f.col, f.code))
     if kept:
-        out.findings = fingerprinted(kept, source_lines(source))
+        out.findings = fingerprinted(kept, lines)
     return out
+
+
+# ruff's limit on fix passes: a fix that keeps producing fixable code stops here
+MAX_FIX_PASSES = 100
+
+
+def fix_source(data: bytes, shown: str, settings: FileSettings,
+               unsafe: bool) -> tuple[bytes, FileResult, int]:
+    """Apply the file's fixes (safe ones, and unsafe ones with `unsafe`), linting again after
+    each pass, until none applies; return the new bytes (same encoding), what is left, and
+    how many fixes were applied. A pass whose result no longer parses is dropped."""
+    try:
+        source, encoding = _decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return data, FileResult([], [LintError(shown, f"cannot read: {exc}")]), 0
+    result, fixed = lint_text(source, shown, settings), 0
+    for _ in range(MAX_FIX_PASSES):
+        fixes = [f.fix for f in result.findings if f.fix is not None and f.fix.applies(unsafe)]
+        if not fixes or result.errors:
+            break
+        new, applied = apply_fixes(source, fixes)
+        after = lint_text(new, shown, settings)
+        if not applied or new == source or after.errors:
+            break  # nothing changed, or the fix would leave a file that does not parse
+        source, result, fixed = new, after, fixed + applied
+    return (source.encode(encoding) if fixed else data), result, fixed
 
 
 @dataclass(frozen=True)
@@ -199,7 +275,7 @@ def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> list[FileResult]:
 
 
 def _from_entry(entry: dict) -> FileResult:
-    return FileResult([Finding(**f) for f in entry["findings"]],
+    return FileResult([Finding.from_dict(f) for f in entry["findings"]],
                       [LintError(**e) for e in entry.get("errors", [])])
 
 
@@ -226,12 +302,15 @@ class Linter:
     from the cache where an entry's key proves the result, else in worker processes."""
 
     def __init__(self, configs: Configs, root: Path, cache: LintCache | None = None,
-                 jobs: int | None = None) -> None:
+                 jobs: int | None = None, fixing: Fixing | None = None) -> None:
         self.configs, self.root, self.cache = configs, root, cache
         self.jobs = jobs or default_jobs()
+        self.fixing = fixing
         self.findings: list[Finding] = []
         self.errors: list[LintError] = []
-        self.files = 0
+        self.files = self.fixed = 0
+        self.diffs: list[str] = []
+        self.fixed_stdin: bytes | None = None
 
     def lint_files(self, paths: list[Path]) -> None:
         """Lint every file; the results keep the order of `paths`."""
@@ -272,11 +351,44 @@ class Linter:
                 self.cache.record(where, stat, signature, done.findings, done.errors,
                                   now_ns=started_ns)
             self.cache.save()
-        for result in results:
+        for i, result in enumerate(results):
             assert result is not None
+            if self._fixable(result):
+                result = self._fix(paths[i], result)
             self.files += 1
             self.findings.extend(result.findings)
             self.errors.extend(result.errors)
+
+    def _fixable(self, result: FileResult) -> bool:
+        return self.fixing is not None and any(
+            f.fix is not None and f.fix.applies(self.fixing.unsafe) for f in result.findings)
+
+    def _fix(self, path: Path, result: FileResult, data: bytes | None = None) -> FileResult:
+        """Fix one file: write it (`--fix`) or keep its diff (`--diff`); what is left."""
+        assert self.fixing is not None
+        shown = relative_path(path, self.root) if data is None else "-"
+        try:
+            old = path.read_bytes() if data is None else data
+        except OSError as exc:
+            return FileResult(result.findings, [LintError(shown, f"cannot fix: {exc}")])
+        new, left, applied = fix_source(old, result.findings[0].path, self.configs.settings(path),
+                                        self.fixing.unsafe)
+        if not applied:
+            return result
+        if data is not None and self.fixing.write:
+            self.fixed_stdin = new
+        elif self.fixing.write:
+            try:
+                write_atomic(path, new, what="fixed file")
+            except WriteError as exc:
+                return FileResult(result.findings, [LintError(shown, f"cannot fix: {exc}")])
+        else:
+            name = cwd_relative(self.root, result.findings[0].path)
+            self.diffs.append("".join(difflib.unified_diff(
+                _decode(old)[0].splitlines(keepends=True), _decode(new)[0].splitlines(keepends=True),
+                f"{name}", f"{name}")))
+        self.fixed += applied
+        return left
 
     def _run(self, jobs: list[_Job]) -> list[FileResult]:
         cache_root = str(self.cache.root) if self.cache is not None else None
@@ -298,13 +410,19 @@ class Linter:
     def lint_bytes(self, data: bytes, path: Path, shown: str) -> None:
         """Lint one source (standard input) with the settings of `path`; never cached."""
         result = _read_and_lint(_Job(path, shown, self.configs.settings(path)), data)
+        if self._fixable(result):
+            result = self._fix(path, result, data)
+        if self.fixing is not None and self.fixing.write and self.fixed_stdin is None:
+            self.fixed_stdin = data  # nothing to fix: the source goes back unchanged
         self.files += 1
         self.findings.extend(result.findings)
         self.errors.extend(result.errors)
 
     def result(self) -> LintResult:
         """What was found, in a stable order."""
-        return LintResult(self.findings, self.errors, self.files)
+        return LintResult(self.findings, self.errors, self.files, self.root, self.fixed,
+                          self.diffs, self.fixing is not None and self.fixing.unsafe,
+                          self.fixed_stdin)
 
 
 def _fork_context() -> Any:
@@ -333,7 +451,8 @@ def _no_cycle_collection():
 
 def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | None = None,
                *, overrides: Overrides | None = None, isolated: bool = False,
-               cache: LintCache | None = None, jobs: int | None = None) -> LintResult:
+               cache: LintCache | None = None, jobs: int | None = None,
+               fixing: Fixing | None = None) -> LintResult:
     """Lint every file; a file that cannot be parsed is reported and the others still linted.
     `config` (else each file's own) and `root` (else `display_root`) fix what is found;
     `cache` keeps each file's result between runs; `jobs` worker processes (default: one
@@ -341,19 +460,21 @@ def lint_paths(paths: list[str], config: LintConfig | None = None, root: Path | 
     configs = Configs(overrides, explicit=config, isolated=isolated)
     files = discover(paths, configs)
     linter = Linter(configs, (root or display_root([Path(p).absolute() for p in paths],
-                                                   configs)).absolute(), cache, jobs)
+                                                   configs)).absolute(), cache, jobs, fixing)
     linter.lint_files(files)
     return linter.result()
 
 
 def lint_stdin(data: bytes, filename: str | None, config: LintConfig | None = None,
-               *, overrides: Overrides | None = None, isolated: bool = False) -> LintResult:
+               *, overrides: Overrides | None = None, isolated: bool = False,
+               fixing: Fixing | None = None) -> LintResult:
     """Lint source read from standard input, named (for config, paths and output) by
-    `--stdin-filename`; an excluded name under `--force-exclude` lints nothing."""
+    `--stdin-filename`; an excluded name under `--force-exclude` lints nothing. With `--fix`
+    the fixed source is in the result, for standard output."""
     configs = Configs(overrides, explicit=config, isolated=isolated)
     path = Path(filename or "-").absolute()
     root = display_root([path], configs).absolute()
-    linter = Linter(configs, root)
+    linter = Linter(configs, root, fixing=fixing)
     if filename and configs.overrides.force_exclude and _excluded_anywhere(path, configs):
         return linter.result()
     linter.lint_bytes(data, path, relative_path(path, root) if filename else "-")

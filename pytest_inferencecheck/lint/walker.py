@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from pytest_inferencecheck.lint.fixes import Fix, Source
 from pytest_inferencecheck.lint.hot_paths import HotPaths
 from pytest_inferencecheck.lint.rules import RULES, Rule
 from pytest_inferencecheck.lint.scope import Function, Scopes, tail_name
@@ -40,6 +41,13 @@ class Finding:
     end_line: int | None = None
     end_col: int | None = None
     fingerprint: str = ""  # the rule, file, flagged line's text and its occurrence: no numbers
+    fix: Fix | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Finding:
+        """A finding as `dataclasses.asdict` wrote it (the lint cache)."""
+        fix = data.get("fix")
+        return cls(**{**data, "fix": None if fix is None else Fix.from_dict(fix)})
 
 
 def source_lines(source: str) -> list[str]:
@@ -86,6 +94,7 @@ class Context:
 
     def __init__(self, tree: ast.Module, lines: list[str], target: Target | None) -> None:
         self.target = target
+        self.source = Source(lines)  # for fixes: positions and the text of expressions
         self.scopes = Scopes(tree)
         self.hot = HotPaths(tree, self.scopes, lines)
         self.tensors = Tensors(self.scopes)
@@ -138,13 +147,16 @@ class _Walker(ast.NodeVisitor):
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         return _char_col(text, offset or 0) + 1
 
-    def report(self, node: ast.AST, rule: Rule, fields: dict[str, str]) -> None:
+    def report(self, node: ast.AST, rule: Rule, fields: dict[str, str],
+               qual: str | None = None) -> None:
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None)
+        fix = rule.fixer(node, qual, self.ctx) if rule.fixer is not None else None
         self.findings.append(Finding(
             self.path, line, self._col(line, getattr(node, "col_offset", 0)), rule.code,
             rule.message.format(**fields), end_line,
-            self._col(end_line, getattr(node, "end_col_offset", 0)) if end_line else None))
+            self._col(end_line, getattr(node, "end_col_offset", 0)) if end_line else None,
+            fix=fix))
 
     def event(self, kind: str, node: ast.AST, qual: str | None) -> None:
         """Let every rule listening for `kind` (and, where it says, for this name) look at
@@ -162,7 +174,7 @@ class _Walker(ast.NodeVisitor):
                     rules += named.get("." + method, ())
             for rule in (*dict.fromkeys(rules), *self.always.get(key, ())):
                 for fields in rule.hits(node, qual, self.ctx):
-                    self.report(node, rule, fields)
+                    self.report(node, rule, fields, qual)
 
     # -- traversal: ast.NodeVisitor's, without its per-node generator and name lookups ---------
     _methods: dict[type, str] = {}

@@ -25,9 +25,10 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report",
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, what: str = "report",
                  durable: bool = True) -> Path:
-    """Replace `path` with `text` atomically; raise `WriteError` naming the file on failure.
+    """Replace `path` with `text` (UTF-8 with `\n` lines; bytes as they are) atomically,
+    keeping the replaced file's mode; raise `WriteError` naming the file on failure.
 
     `durable=False` skips the fsync: the rename is still atomic, and the file survives the
     process dying (what mid-run progress reports are for), just not the machine losing power."""
@@ -39,7 +40,8 @@ def write_atomic(path: str | os.PathLike, text: str, *, what: str = "report",
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.fchmod(fd, _mode_for(target))  # mkstemp's 0600 would hide the report from CI's readers
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
             handle.flush()
             if durable:

@@ -44,12 +44,12 @@ def test_every_rule_has_a_positive_fixture():
 def test_codes_are_unique_grouped_and_documented():
     codes = [r.code for r in RULES]
     assert len(codes) == len(set(codes))
-    assert all(re.fullmatch(r"IC[123]\d\d", c) for c in codes)
+    assert all(re.fullmatch(r"IC[1239]\d\d", c) for c in codes)
     assert len({r.name for r in RULES}) == len(RULES)
     for r in RULES:
         doc = r.doc()
         for heading in ("## What it does", "## Why is this bad?", "## Example",
-                        "## Use instead", "## References"):
+                        "## Use instead", "## Fix safety", "## References"):
             assert heading in doc, (r.code, heading)
         assert r.message and r.references
 
@@ -143,7 +143,7 @@ def result():
 def test_text_format(result):
     out = EMITTERS["text"](result)
     assert "IC101.py:7:2: IC101 `torch.jit.script` is superseded" in out
-    assert out.rstrip().endswith(f"Found {len(result.findings)} findings in 2 files.")
+    assert out.rstrip().endswith(f"Found {len(result.findings)} errors.")  # ruff's words
 
 
 def test_github_format_escapes_and_levels(result):
@@ -329,3 +329,22 @@ def test_relative_paths_match_os_relpath(path, root):
     from pytest_inferencecheck.lint.config import relative_path
 
     assert relative_path(Path(path), Path(root)) == os.path.relpath(path, root)
+
+
+def test_a_file_level_noqa_with_codes_silences_only_those_codes(tmp_path):
+    source = ("# inferencecheck: noqa: IC102\nimport torch\n\na = torch.jit.trace(m, x)\n"
+              "b = torch.jit.script(m)\n")
+    (tmp_path / "m.py").write_text(source)
+    result = lint_paths([str(tmp_path)], LintConfig(), root=tmp_path)
+    assert [(f.line, f.code) for f in result.findings] == [(5, "IC101")]
+    (tmp_path / "m.py").write_text(source.replace(": IC102", ""))  # a bare one skips the file
+    assert lint_paths([str(tmp_path)], LintConfig(), root=tmp_path).findings == []
+
+
+def test_unused_noqa_is_off_by_default_and_names_unknown_and_disabled_codes(tmp_path):
+    (tmp_path / "m.py").write_text("import torch\n\na = torch.jit.script(m)  # noqa: IC101\n"
+                                   "b = 1  # noqa: IC999, IC305, E501\nc = 2  # noqa\n")
+    assert lint_paths([str(tmp_path)], LintConfig(), root=tmp_path).findings == []
+    on = lint_paths([str(tmp_path)], LintConfig(extend_select=("IC900",)), root=tmp_path)
+    assert [(f.line, f.col, f.message) for f in on.findings] == [
+        (4, 8, "Unused `noqa` directive (unknown: `IC999`; non-enabled: `IC305`)")]

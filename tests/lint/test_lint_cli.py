@@ -50,14 +50,19 @@ def test_github_paths_start_at_the_workspace_from_a_subfolder(repo):
     assert uris == {"src/legacy.py"}
 
 
-def test_paths_start_at_the_config_root_without_a_workspace(repo):
-    out = lint("legacy.py", cwd=repo / "src")
-    assert out.stdout.startswith("src/legacy.py:8:16: IC101"), out.stdout
+def test_text_paths_start_here_and_machine_paths_at_the_config_root(repo):
+    out = lint("legacy.py", cwd=repo / "src")  # ruff's text output: from the current folder
+    assert out.stdout.startswith("legacy.py:8:16: IC101"), out.stdout
+    data = json.loads(lint("--output-format", "json", "legacy.py", cwd=repo / "src").stdout)
+    assert [f["path"] for f in data["findings"]] == ["src/legacy.py"]  # from the project root
+    above = lint(str(repo / "src" / "legacy.py"), cwd=repo.parent)
+    assert above.stdout.startswith(f"{repo.name}/src/legacy.py:8:16: IC101"), above.stdout
 
 
 def test_config_is_found_from_the_linted_path_from_a_subfolder(repo):
-    out = lint("mobile", cwd=repo / "src")  # the glob is relative to the config's folder
-    assert "src/mobile/export.py:2:5: IC201" in out.stdout, out.stdout
+    out = lint("--output-format", "json", "mobile", cwd=repo / "src")  # globs: from the config
+    assert [f["path"] for f in json.loads(out.stdout)["findings"]] == ["src/mobile/export.py"]
+    assert "mobile/export.py:2:5: IC201" in lint("mobile", cwd=repo / "src").stdout
     elsewhere = lint(str(repo / "src" / "mobile"), cwd=Path("/"))
     assert "IC201" in elsewhere.stdout  # from outside the repository too
 
@@ -103,7 +108,7 @@ def test_extend_select_and_all_and_specificity(repo, tmp_path):
                                     "        return np.exp(x)\n")
     assert "IC305" not in lint("np.py", cwd=tmp_path).stdout  # off by default
     assert "IC305" in lint("--select", "ALL", "np.py", cwd=tmp_path).stdout
-    assert lint("--select", "IC9", "np.py", cwd=tmp_path).returncode == 2
+    assert lint("--select", "IC8", "np.py", cwd=tmp_path).returncode == 2
 
 
 def test_an_empty_selection_is_an_error_not_a_silent_pass(tmp_path):
@@ -161,7 +166,7 @@ def test_stdin_with_stdin_filename_uses_that_files_config(repo):
     out = lint("-", "--stdin-filename", "src/mobile/new.py", cwd=repo, stdin=source)
     assert out.returncode == 1 and "src/mobile/new.py:2:5: IC201" in out.stdout, out.stdout
     bare = lint("--stdin-filename", "src/other.py", cwd=repo, stdin=source)
-    assert bare.returncode == 0 and "All checks passed (1 file)." in bare.stdout
+    assert bare.returncode == 0 and bare.stdout == "All checks passed!\n"  # ruff's words
     unnamed = lint("-", cwd=repo, stdin="import torch\ntorch.jit.load('x')\n")
     assert "-:2:1: IC104" in unnamed.stdout
     assert lint("-", "src", cwd=repo, stdin="").returncode == 2
@@ -252,3 +257,23 @@ def test_lint_runs_on_the_standard_library_alone(tmp_path):
                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
     assert run.returncode == 1, run.stderr
     assert "m.py:5:9: IC301" in run.stdout and "Traceback" not in run.stderr
+
+
+def test_show_files_lists_what_a_run_would_lint(repo):
+    (repo / "build").mkdir()
+    (repo / "build" / "gen.py").write_text("x = 1\n")  # excluded by default
+    out = lint("--show-files", cwd=repo)
+    assert out.returncode == 0
+    assert out.stdout.splitlines() == [str(repo / "src" / "legacy.py"),
+                                       str(repo / "src" / "mobile" / "export.py")]
+
+
+def test_show_settings_says_where_the_settings_come_from(repo):
+    out = lint("--show-settings", "--extend-select", "IC301", "src/mobile/export.py", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"Resolved settings for: {repo / 'src' / 'mobile' / 'export.py'}"
+    assert lines[1] == f"Settings path: {repo / 'pyproject.toml'}: [tool.inferencecheck.lint]"
+    assert "target = mobile-ios" in lines
+    enabled = next(line for line in lines if line.startswith("enabled = "))
+    assert "'IC301'" in enabled and "'IC302'" not in enabled and "'IC101'" in enabled

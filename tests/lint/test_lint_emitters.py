@@ -29,7 +29,8 @@ def result():
 
 
 @pytest.mark.parametrize("fmt", sorted(EMITTERS))
-def test_snapshot(fmt, result):
+def test_snapshot(fmt, result, monkeypatch):
+    monkeypatch.chdir(INPUT)  # text output names files from the current folder, as ruff's
     out = EMITTERS[fmt](result).replace(f'"version": "{__version__}"', '"version": "<version>"')
     snapshot = HERE / f"{fmt}.snap"
     if os.environ.get("INFERENCECHECK_UPDATE_SNAPSHOTS"):

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_inferencecheck.lint.fixes import SAFE, Fix
+
 PYTORCH_DOCS = "https://pytorch.org/docs/stable"
 EXPORT_DOCS = f"{PYTORCH_DOCS}/export.html"
 AOTI_DOCS = f"{PYTORCH_DOCS}/torch.compiler_aot_inductor.html"
@@ -43,6 +45,11 @@ class Rule:
     triggers: frozenset[str] = frozenset()  # consult `match` only for these names (".attr")
     forward: bool = False
     needs_target: bool = False
+    # (node, qualified name, Context) -> the fix for one finding, or None where this
+    # spelling cannot be fixed mechanically; `fixable` says which kind the rule's fixes are
+    fixer: Callable[[ast.AST, str | None, Any], Fix | None] | None = None
+    fixable: str | None = None  # SAFE or UNSAFE
+    fix_note: str = ""  # why the fix is safe or not, for the documentation
 
     @property
     def advisory(self) -> bool:
@@ -60,10 +67,14 @@ class Rule:
     def doc(self) -> str:
         """The rule's documentation, as `--explain` prints it."""
         refs = "\n".join(f"- {r}" for r in self.references)
+        how = "`--fix`" if self.fixable == SAFE else "`--fix --unsafe-fixes`"
+        fix = "No fix is available." if self.fixable is None else \
+            f"The fix is {self.fixable}: applied by {how}. {self.fix_note}".rstrip()
         return (f"{self.code} {self.name}{'' if self.default else ' (off by default)'}\n\n"
                 f"## What it does\n{self.what}\n\n## Why is this bad?\n{self.why}\n\n"
                 f"## Example\n```python\n{self.example}\n```\n\n"
-                f"## Use instead\n```python\n{self.instead}\n```\n\n## References\n{refs}\n")
+                f"## Use instead\n```python\n{self.instead}\n```\n\n"
+                f"## Fix safety\n{fix}\n\n## References\n{refs}\n")
 
 
 def display(node: ast.AST) -> str:
@@ -87,11 +98,13 @@ def compile_api(node: ast.AST, qual: str | None) -> str | None:
     return None
 
 
-from pytest_inferencecheck.lint.rules import (
+from pytest_inferencecheck.lint.rules import (  # noqa: E402 - they import Rule from here
     deviations,
+    directives,
     forward,
-    superseded,  # noqa: E402 - they import Rule from here
+    superseded,
 )
 
-RULES: tuple[Rule, ...] = (*superseded.RULES, *deviations.RULES, *forward.RULES)
+RULES: tuple[Rule, ...] = (*superseded.RULES, *deviations.RULES, *forward.RULES,
+                           *directives.RULES)
 BY_CODE = {r.code: r for r in RULES}
