@@ -38,6 +38,11 @@ TORCH_PREDICATES = {f"torch.{n}" for n in ("any", "all", "equal", "allclose", "i
                                            "min", "mean", "eq", "ne", "gt", "lt", "ge", "le",
                                            "greater", "less", "logical_and", "logical_or",
                                            "logical_not", "is_nonzero")}
+# What an unannotated `forward` parameter, or a value unpacked from a submodule's call, is
+# called when it is not a tensor (sizes, flags, caches, configs): never guessed a tensor.
+NOT_GUESSED = re.compile(r"(?i)(shape|size|sizes|len|length|dims?|num|count|past|cache|"
+                         r"config|cfg|mode|flag|kwargs|args|layer_idx|^(use|return|output|is|"
+                         r"do|has|n|num)_|^(training|self|cls|labels?|task|name|key|kind)$)")
 CONFIG_NAMES = re.compile(r"(?i)(config|cfg|conf|settings|options|opts|args|hparams|params|"
                           r"kwargs|spec)$")
 _NOT_VALUE_COMPARE = (ast.Is, ast.IsNot, ast.In, ast.NotIn)
@@ -72,10 +77,15 @@ def _annotated_tensor(annotation: ast.AST | None) -> bool:
 @dataclass
 class FunctionNames:
     """Per function: the names that hold tensors (annotated as one, or assigned only tensors),
-    and `foreign` names that hold numpy or other library values."""
+    `foreign` names that hold numpy or other library values, and `guessed` names that are
+    most likely tensors: `forward`'s unannotated parameters (`def forward(self, input_ids)`)
+    and values unpacked from a submodule's call (`logits, _ = self.backbone(x)`). A guessed
+    name counts as a tensor only where a number could not stand (`x[0]`, `x.float()`), never
+    by itself: `if past:` and `if steps > 1:` stay Python."""
 
     tensors: set[str] = field(default_factory=set)
     foreign: set[str] = field(default_factory=set)
+    guessed: set[str] = field(default_factory=set)
 
     def __contains__(self, name: str) -> bool:
         return name in self.tensors
@@ -102,6 +112,7 @@ class Tensors:
     def __init__(self, scopes: Scopes) -> None:
         self.scopes = scopes
         self._names: dict[int, FunctionNames] = {}
+        self._classes: dict[int, set[str]] | None = None
 
     def names(self, fn: Function | None) -> FunctionNames:
         """The names that hold tensors in `fn` (parameters, then locals, to a fixpoint)."""
@@ -133,6 +144,20 @@ class Tensors:
             roots = {root_call_module(v, self.scopes) for v in values}
             if roots - {None, "torch"} and "torch" not in roots:
                 found.foreign.add(name)
+        if getattr(fn, "name", "") == "forward":
+            for a, default in zip(positional[1:], defaults[1:]):  # after self
+                if a.annotation is None and (default is None or (
+                        isinstance(default, ast.Constant) and default.value is None)):
+                    found.guessed.add(a.arg)
+        methods = self._methods_beside(fn)
+        for node in statements(fn.body):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], (ast.Tuple, ast.List)) and \
+                    self._submodule_call(node.value, methods):
+                found.guessed.update(e.id for e in node.targets[0].elts
+                                     if isinstance(e, ast.Name))
+        found.guessed = {n for n in found.guessed
+                         if not NOT_GUESSED.search(n) and n not in found.foreign}
         params = {a.arg for a in (*positional, *args.kwonlyargs)}
         for _ in range(3):  # `m = x.max()` then `n = m + 1`: a short chain settles quickly
             grew = False
@@ -144,6 +169,30 @@ class Tensors:
             if not grew:
                 break
         return found
+
+    def _methods_beside(self, fn: Function) -> set[str]:
+        """The names of the methods of `fn`'s class (empty for a function outside one)."""
+        if self._classes is None:
+            self._classes = {}
+            for cls in self.scopes.classes:
+                names = {n.name for n in cls.body
+                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                for n in cls.body:
+                    self._classes[id(n)] = names
+        return self._classes.get(id(fn), set())
+
+    @staticmethod
+    def _submodule_call(value: ast.AST, methods: set[str]) -> bool:
+        """`self.backbone(x)`: a call of an attribute of self that is not one of the class's
+        methods (a submodule, which returns tensors)."""
+        return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+            isinstance(value.func.value, ast.Name) and value.func.value.id == "self" and \
+            value.func.attr not in methods and not value.func.attr.startswith("_")
+
+    def _likely(self, node: ast.AST, names: FunctionNames) -> bool:
+        """A tensor, or a name guessed to hold one (see FunctionNames)."""
+        return isinstance(node, ast.Name) and node.id in names.guessed or \
+            self.is_tensor(node, names)
 
     def is_tensor(self, node: ast.AST, names: FunctionNames) -> bool:
         """Does this expression hold a tensor (as far as syntax shows)?"""
@@ -157,7 +206,7 @@ class Tensors:
             if isinstance(f, ast.Attribute):
                 if f.attr in REDUCTIONS:  # `.item()` gives a Python number
                     return f.attr != "item" and self.reduces(f.value, names)
-                return f.attr in TENSOR_METHODS and self.is_tensor(f.value, names)
+                return f.attr in TENSOR_METHODS and self._likely(f.value, names)
             return False
         if isinstance(node, ast.BinOp):
             return self.is_tensor(node.left, names) or self.is_tensor(node.right, names)
@@ -167,9 +216,9 @@ class Tensors:
             return not any(isinstance(op, _NOT_VALUE_COMPARE) for op in node.ops) and \
                 any(self.is_tensor(v, names) for v in (node.left, *node.comparators))
         if isinstance(node, ast.Subscript):
-            return self.is_tensor(node.value, names)
+            return self._likely(node.value, names)
         if isinstance(node, ast.Attribute):
-            return node.attr in TENSOR_ATTRIBUTES and self.is_tensor(node.value, names)
+            return node.attr in TENSOR_ATTRIBUTES and self._likely(node.value, names)
         return False
 
     def reduces(self, receiver: ast.AST, names: FunctionNames) -> bool:

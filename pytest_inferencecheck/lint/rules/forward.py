@@ -26,9 +26,14 @@ LOGGER_NAMES = re.compile(r"^(log|logger|_logger|LOGGER|LOG)$")
 WARNINGS = {"warnings.warn", "warnings.warn_explicit"}
 TO_NUMBER = {"float", "int", "bool", "complex"}
 CLOCKS = {f"time.{n}" for n in ("time", "time_ns", "perf_counter", "perf_counter_ns",
-                                "monotonic", "monotonic_ns", "process_time", "process_time_ns")} \
+                                "monotonic", "monotonic_ns", "process_time", "process_time_ns",
+                                "thread_time", "thread_time_ns", "clock_gettime",
+                                "clock_gettime_ns")} \
     | {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today",
-       "datetime.date.today"}
+       "datetime.date.today", "timeit.default_timer"}
+# These read the clock only when not given a time: `time.localtime()`, `time.strftime(fmt)`.
+CLOCK_DEFAULTS = {"time.localtime": 0, "time.gmtime": 0, "time.ctime": 0, "time.asctime": 0,
+                  "time.strftime": 1}
 
 
 def _output(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
@@ -69,7 +74,8 @@ def _numpy(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
 
 
 def _clock(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
-    if qual in CLOCKS:
+    if qual in CLOCKS or qual in CLOCK_DEFAULTS and not node.keywords and \
+            len(node.args) <= CLOCK_DEFAULTS[qual]:
         yield {"api": f"{qual}()"}
 
 
@@ -143,8 +149,9 @@ RULES: tuple[Rule, ...] = (
          "`{api}` in forward is a graph break under torch.compile and an error under strict "
          "torch.export; non-strict torch.export freezes the value read while exporting into "
          "the program: pass the value in as an input",
-         "Finds `time.time()`, `time.perf_counter()`, `datetime.now()` and the other clocks "
-         "in forward.",
+         "Finds `time.time()`, `time.perf_counter()`, `timeit.default_timer()`, "
+         "`datetime.now()` and the other clocks in forward (`time.localtime()` and "
+         "`time.strftime(fmt)` too, which read the clock when given no time).",
          "A clock read is a side effect Dynamo will not trace; where it is traced, the exported "
          "program holds one constant instead of the time.",
          "def forward(self, x):\n    return x * time.time()",
