@@ -29,7 +29,8 @@ TENSOR_ATTRIBUTES = {"T", "mT", "H", "mH", "data", "real", "imag", "grad"}
 NOT_TENSOR = re.compile(r"^torch\.(compiler|jit|cuda|backends|distributed|_dynamo|_C|utils|onnx|"
                         r"export|fx|mps|cpu|xpu|_inductor|autograd\.grad_mode|accelerator|"
                         r"amp|mtia|hub|profiler|version|library|overrides|testing|package)\.|"
-                        r"^torch\.(is_\w+|get_\w+|set_\w+|numel|Size|device|dtype|finfo|iinfo|"
+                        r"^torch\.(is_\w+|get_\w+|set_\w+|are_\w+|use_\w+|sym_\w+|seed|"
+                        r"initial_seed|numel|Size|device|dtype|finfo|iinfo|"
                         r"no_grad|enable_grad|inference_mode|manual_seed|typename|result_type|"
                         r"promote_types|can_cast|broadcast_shapes|cond|where_if_any)$")
 # torch functions whose result, tested by Python, is a data-dependent branch.

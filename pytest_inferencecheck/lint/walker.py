@@ -13,17 +13,20 @@ import re
 from dataclasses import dataclass
 
 from pytest_inferencecheck.lint.fixes import Fix, Source
-from pytest_inferencecheck.lint.hot_paths import HotPaths
+from pytest_inferencecheck.lint.hot_paths import (
+    HotPaths,
+    guard_of,
+    guarded_tail,
+    short_circuits,
+    stops_inference,
+)
 from pytest_inferencecheck.lint.rules import RULES, Rule
-from pytest_inferencecheck.lint.scope import Function, Scopes, tail_name
+from pytest_inferencecheck.lint.scope import Function, Scopes
 from pytest_inferencecheck.lint.tensors import FunctionNames, Tensors
 from pytest_inferencecheck.recommendations.table import Target
 
-# `if not torch.compiler.is_compiling(): print(...)` is the fix IC301 recommends: under
-# torch.compile and torch.export the guarded code never runs; nor does `if self.training:` in
-# an eval-mode model. (torch.jit.is_scripting is False under Dynamo: it guards nothing here.)
-COMPILE_GUARDS = {"is_compiling", "is_dynamo_compiling", "is_torchdynamo_compiling",
-                  "is_exporting"}
+# torch's checks take their message as a function, called only when the check fails
+CHECKS = ("torch._check", "torch._assert")
 _LINES = re.compile(r"\r\n|\r|\n")
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
@@ -60,33 +63,6 @@ def _char_col(line: str, byte_offset: int) -> int:
     if line.isascii():
         return byte_offset
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
-
-
-def _guard_of(test: ast.AST) -> str | None:
-    """Which branch of `if test:` never runs when a model is compiled or exported for
-    inference: "body" for `if not torch.compiler.is_compiling():` and `if self.training:`,
-    "orelse" for `if is_compiling():` and `if not self.training:`; None for other tests."""
-    negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
-    inner = test.operand if negated else test
-    if isinstance(inner, ast.Call):
-        if tail_name(inner.func) in COMPILE_GUARDS:  # true while compiling
-            return "body" if negated else "orelse"
-    if isinstance(inner, ast.Attribute) and inner.attr == "training" and \
-            isinstance(inner.value, ast.Name) and inner.value.id == "self":  # false in eval()
-        return "orelse" if negated else "body"
-    if isinstance(test, ast.BoolOp):  # `if self.training and ...:` skips its body too
-        inner_guards = [_guard_of(v) for v in test.values]
-        if isinstance(test.op, ast.And) and "body" in inner_guards:
-            return "body"
-        if isinstance(test.op, ast.Or) and "orelse" in inner_guards:
-            return "orelse"
-    return None
-
-
-def _short_circuits(test: ast.AST) -> bool:
-    """Is the test decided by a guard before anything else in it is evaluated?"""
-    first = test.values[0] if isinstance(test, ast.BoolOp) else test
-    return _guard_of(first) is not None
 
 
 class Context:
@@ -201,8 +177,27 @@ class _Walker(ast.NodeVisitor):
     visit_Constant = visit_Name
 
     # -- events ----------------------------------------------------------------------------
+    def _statements(self, body: list[ast.stmt]) -> None:
+        """A block; after `if not self.training: return x` the rest never runs in inference."""
+        stopped = 0
+        for child in body:
+            self.visit(child)
+            if not stopped and stops_inference(child):
+                stopped = 1
+                self.ctx.guarded += 1
+        self.ctx.guarded -= stopped
+
     def visit_Call(self, node: ast.Call) -> None:
-        self.event("call", node, self.ctx.qualname(node.func))
+        qual = self.ctx.qualname(node.func)
+        self.event("call", node, qual)
+        if qual is not None and qual.startswith(CHECKS):  # `torch._check(c, lambda: msg)`:
+            self.visit(node.func)  # the message runs only when the check fails
+            for child in [*node.args, *node.keywords]:
+                lazy = isinstance(child, ast.Lambda)
+                self.ctx.guarded += lazy
+                self.visit(child)
+                self.ctx.guarded -= lazy
+            return
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -221,14 +216,21 @@ class _Walker(ast.NodeVisitor):
         self.event("branch", node, None)
 
     def visit_If(self, node: ast.If) -> None:
-        if not _short_circuits(node.test):
+        if not short_circuits(node.test):
             self._branch(node)
-        self.visit(node.test)
-        guard = _guard_of(node.test)
+        tail = guarded_tail(node.test)  # `self.training and f(x)`: f runs only in training
+        if tail:
+            self.visit(node.test.values[0])
+            self.ctx.guarded += 1
+            for value in tail:
+                self.visit(value)
+            self.ctx.guarded -= 1
+        else:
+            self.visit(node.test)
+        guard = guard_of(node.test)
         for body, guarded in ((node.body, guard == "body"), (node.orelse, guard == "orelse")):
             self.ctx.guarded += guarded
-            for child in body:
-                self.visit(child)
+            self._statements(body)
             self.ctx.guarded -= guarded
 
     def visit_While(self, node: ast.While) -> None:
@@ -254,8 +256,7 @@ class _Walker(ast.NodeVisitor):
         self.ctx.scopes.enter(node)
         self.ctx.functions.append(node)
         self.ctx.in_forward += hot
-        for child in node.body:
-            self.visit(child)
+        self._statements(node.body)
         self.ctx.in_forward -= hot
         self.ctx.functions.pop()
         self.ctx.scopes.leave()
