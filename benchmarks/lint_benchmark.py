@@ -61,6 +61,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-torchfix", action="store_true", help="Do not time torchfix")
     ap.add_argument("--torchfix", default=None, help="The torchfix executable to time")
+    ap.add_argument("--torchfix-seconds", type=float, default=None,
+                    help="TorchFix's time measured earlier on this machine (its run takes "
+                         "half an hour): report the ratios against it instead of running it")
+    ap.add_argument("--precision", type=int, default=0, metavar="N",
+                    help="Print N findings drawn with --seed from transformers and torch")
     args = ap.parse_args()
     tree = args.tree or default_tree()
 
@@ -83,7 +88,13 @@ def main() -> int:
     beside = Path(sys.executable).parent / "torchfix"
     torchfix = args.torchfix or shutil.which("torchfix") or (str(beside) if beside.exists()
                                                               else None)
-    if torchfix and not args.skip_torchfix:
+    if args.torchfix_seconds:
+        theirs = args.torchfix_seconds
+        print(f"torchfix (given, measured earlier): {theirs:.2f}s; torchfix / cold = "
+              f"{theirs / cold:.0f}x (target >= 100x: "
+              f"{'met' if theirs / cold >= 100 else 'NOT met'}), torchfix / warm = "
+              f"{theirs / warm:.0f}x")
+    elif torchfix and not args.skip_torchfix:
         start = time.perf_counter()
         proc = subprocess.run([torchfix, str(tree)], capture_output=True, text=True)
         theirs = time.perf_counter() - start

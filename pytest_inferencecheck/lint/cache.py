@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -41,6 +42,7 @@ _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This folder is a cache of `inferencecheck lint`: see https://bford.info/cachedir/\n")
 
 
+@functools.lru_cache(maxsize=1)  # once per process (workers inherit it from the fork)
 def _tool_digest() -> str:
     """A digest of the linter's own sources: the rules as they are now."""
     h = hashlib.sha256(f"{_FORMAT}|{sys.version_info[:2]}".encode())

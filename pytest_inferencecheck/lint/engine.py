@@ -241,18 +241,16 @@ def fix_source(data: bytes, shown: str, settings: FileSettings,
 @dataclass(frozen=True)
 class _Job:
     """One file to lint: where it is, its name in the output, its settings, and with a cache
-    the bytes its key was made from (linted as they are: never read a second time) and the
-    key."""
+    its settings' signature (the key is made in the worker, from the bytes it lints: a file
+    is read once, and the entry always names the bytes it was made from)."""
 
     path: Path
     shown: str
     settings: FileSettings
-    key: str | None = None
-    data: bytes | None = None
+    signature: str | None = None
 
 
 def _read_and_lint(job: _Job, data: bytes | None = None) -> FileResult:
-    data = job.data if data is None else data
     if data is None:
         try:
             data = job.path.read_bytes()
@@ -262,16 +260,29 @@ def _read_and_lint(job: _Job, data: bytes | None = None) -> FileResult:
         return lint_source(data, job.shown, job.settings)
 
 
-def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> list[FileResult]:
-    """A worker process's share: lint each file and keep each result in the cache."""
+def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> tuple[list[FileResult], int, int]:
+    """A worker's share: read each file once, take its content-keyed entry from the cache,
+    else lint it and keep the result there; the results, and the cache's hits and misses."""
     cache = LintCache(Path(cache_root)) if cache_root else None
     results = []
     for job in jobs:
-        result = _read_and_lint(job)
-        if cache is not None and job.key is not None:
-            cache.put(job.key, result.findings, result.errors)
+        if cache is None or job.signature is None:
+            results.append(_read_and_lint(job))
+            continue
+        try:
+            data = job.path.read_bytes()
+        except OSError as exc:
+            results.append(FileResult([], [LintError(job.shown, f"cannot read: {exc}")]))
+            continue
+        key = LintCache.key(data, job.signature)
+        entry = cache.get(key)
+        if entry is not None:
+            results.append(_from_entry(entry))
+            continue
+        result = _read_and_lint(job, data)
+        cache.put(key, result.findings, result.errors)
         results.append(result)
-    return results
+    return results, (cache.hits if cache else 0), (cache.misses if cache else 0)
 
 
 def _from_entry(entry: dict) -> FileResult:
@@ -295,6 +306,7 @@ def default_jobs() -> int:
 
 # Below this many files to lint, starting worker processes costs more than it saves.
 PARALLEL_FROM = 64
+CHUNK = 16  # files a worker takes at a time
 
 
 class Linter:
@@ -327,21 +339,15 @@ class Linter:
             signature = LintCache.settings(shown, settings.target, settings.enabled)
             try:
                 stat = LintCache.stat_of(os.stat(path))  # before the read: see LintCache
-                entry = self.cache.lookup(str(path), stat, signature)
-                data = path.read_bytes() if entry is None else b""
             except OSError as exc:
                 results[i] = FileResult([], [LintError(shown, f"cannot read: {exc}")])
                 continue
+            entry = self.cache.lookup(str(path), stat, signature)
             if entry is not None:
                 results[i] = _from_entry(entry)
                 continue
             to_record[i] = (str(path), stat, signature)
-            key = LintCache.key(data, signature)
-            entry = self.cache.get(key)
-            if entry is not None:
-                results[i] = _from_entry(entry)
-            else:
-                todo.append((i, _Job(path, shown, settings, key, data)))
+            todo.append((i, _Job(path, shown, settings, signature)))
         for (i, _), result in zip(todo, self._run([job for _, job in todo])):
             results[i] = result
         if self.cache is not None:
@@ -397,15 +403,21 @@ class Linter:
 
         context = _fork_context()
         if workers < 2 or len(jobs) < PARALLEL_FROM or context is None:
-            return _lint_chunk(jobs, cache_root)
-        # Interleaved shares: big and small files spread evenly, without a shared queue.
-        chunks = [jobs[w::workers] for w in range(workers)]
+            return self._count(_lint_chunk(jobs, cache_root))
+        # Small chunks, handed to whichever worker is free: a tree's few huge files do not
+        # leave one worker busy while the other waits (the chunks return in order).
+        size = max(1, min(CHUNK, len(jobs) // (workers * 8)))
+        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            parts = list(pool.map(_lint_chunk, chunks, [cache_root] * workers))
-        out: list[FileResult | None] = [None] * len(jobs)
-        for w, part in enumerate(parts):
-            out[w::workers] = part
-        return out  # type: ignore[return-value]
+            parts = pool.map(_lint_chunk, chunks, [cache_root] * len(chunks))
+            return [result for part in parts for result in self._count(part)]
+
+    def _count(self, part: tuple[list[FileResult], int, int]) -> list[FileResult]:
+        results, hits, misses = part
+        if self.cache is not None:
+            self.cache.hits += hits
+            self.cache.misses += misses
+        return results
 
     def lint_bytes(self, data: bytes, path: Path, shown: str) -> None:
         """Lint one source (standard input) with the settings of `path`; never cached."""

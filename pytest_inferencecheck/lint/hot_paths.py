@@ -121,6 +121,7 @@ class HotPaths:
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         self._module_memo: dict[int, bool] = {}  # by class node: nested classes share names
         self.hot: set[int] = set()  # ids of the function nodes that run in forward
+        self.spans: list[tuple[int, int]] = []  # their lines
         for cls in scopes.classes:
             if self.is_module(cls):
                 self._reach(cls)
@@ -157,6 +158,7 @@ class HotPaths:
             if id(fn) in self.hot:
                 continue
             self.hot.add(id(fn))
+            self.spans.append((fn.lineno, fn.end_lineno or fn.lineno))
             text = "\n".join(self.lines[fn.lineno - 1:fn.end_lineno])
             spans = guarded_spans(fn) + _docstring_span(fn)  # `>>> helper(x)` calls nothing
             runs = (lambda m: True) if not spans else self._outside(text, fn.lineno, spans)
@@ -183,6 +185,11 @@ class HotPaths:
             where = (first + row, len(text[starts[row]:offset].encode("utf-8")))
             return not any((a, b) <= where < (c, d) for a, b, c, d in spans)
         return runs
+
+    def inside(self, fn: ast.AST) -> bool:
+        """Does `fn` hold a function that runs in forward (a module class defined in it)?"""
+        first, last = fn.lineno, fn.end_lineno or fn.lineno
+        return any(first <= a and b <= last for a, b in self.spans)
 
     def __contains__(self, fn: ast.AST) -> bool:
         return id(fn) in self.hot

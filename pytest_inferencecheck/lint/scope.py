@@ -141,17 +141,21 @@ def function_bindings(fn: Function) -> dict[str, str | None]:
     return names
 
 
-def _imports_and_classes(tree: ast.Module) -> tuple[set[str], list[ast.ClassDef]]:
-    """Every name any import in the file binds, at any depth (what a name must be among to
-    resolve at all: a quick test before a scope lookup), and every class, at any depth."""
-    names: dict[str, str | None] = {}
+def _imports_and_classes(tree: ast.Module) -> tuple[list[tuple[str, str | None]],
+                                                    list[ast.ClassDef]]:
+    """Every (name, qualified name) any import in the file binds, at any depth (what a name
+    must be among to resolve at all: a quick test before a scope lookup), and every class,
+    at any depth."""
+    bound: list[tuple[str, str | None]] = []
     classes: list[ast.ClassDef] = []
     for node in statements(tree.body, into_defs=True):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names: dict[str, str | None] = {}
             _bind_import(node, names)
+            bound += names.items()
         elif isinstance(node, ast.ClassDef):
             classes.append(node)
-    return set(names), classes
+    return bound, classes
 
 
 class Scopes:
@@ -159,9 +163,14 @@ class Scopes:
 
     def __init__(self, tree: ast.Module) -> None:
         self.module, self.defined = module_names(tree)
-        self.imported, self.classes = _imports_and_classes(tree)
+        self._bound, self.classes = _imports_and_classes(tree)
+        self.imported = {name for name, _ in self._bound}
         self._functions: list[Function] = []
         self._bindings: dict[int, dict[str, str | None]] = {}
+
+    def bindings(self) -> list[tuple[str, str | None]]:
+        """Every (name, qualified name) an import anywhere in the file binds."""
+        return self._bound
 
     def enter(self, fn: Function) -> None:
         """The walker entered a function body."""
