@@ -165,7 +165,9 @@ class HotPaths:
             todo.extend(methods[m.group(1)] for m in SELF_CALL.finditer(text)
                         if m.group(1) in methods and runs(m))
             local = None
-            for name in {m.group(1) for m in BARE_CALL.finditer(text) if runs(m)}:
+            defined = self.scopes.defined
+            for name in {m.group(1) for m in BARE_CALL.finditer(text)
+                         if m.group(1) in defined and runs(m)}:
                 helper = self.scopes.defined.get(name)
                 if isinstance(helper, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                         name not in self.scopes.module:

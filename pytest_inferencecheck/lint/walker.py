@@ -136,9 +136,8 @@ class _Walker(ast.NodeVisitor):
                     words.add(name.rsplit(".", 1)[-1])
                     if not name.startswith("."):
                         apis.add(name)
-        for name, qual in self.ctx.scopes.bindings():
-            if qual is not None and any(a == qual or a.startswith(qual + ".") for a in apis):
-                words.add(name)
+        prefixes = _prefixes(frozenset(apis))
+        words.update(name for name, qual in self.ctx.scopes.bindings() if qual in prefixes)
         return _word_pattern(frozenset(words))
 
     def _silent(self, fn: ast.AST) -> bool:
@@ -302,6 +301,13 @@ class _Walker(ast.NodeVisitor):
         self.ctx.scopes.enter(node)
         self.visit(node.body)
         self.ctx.scopes.leave()
+
+
+@functools.lru_cache(maxsize=64)
+def _prefixes(apis: frozenset[str]) -> frozenset[str]:
+    """Every API and every dotted prefix of one (`torch`, `torch.jit`, `torch.jit.script`)."""
+    return frozenset(".".join(parts[:i]) for a in apis
+                     for parts in [a.split(".")] for i in range(1, len(parts) + 1))
 
 
 @functools.lru_cache(maxsize=64)
