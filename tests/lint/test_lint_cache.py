@@ -26,12 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL = ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
          "    def forward(self, x):\n        print(x)\n        return torch.jit.script(x)\n\n\n"
-         "served = torch.compile(M())\n")
+         "served = torch.compile(M())\n"
+         # a finding with a fix: a Fix goes through the entries and the index and back
+         "branch = torch.compile(M(), backend='ts')\n")
 
 
-def lint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GITHUB_WORKSPACE", "INFERENCECHECK_LINT_CACHE_DIR")}
+def lint(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items()
+              if k not in ("GITHUB_WORKSPACE", "INFERENCECHECK_LINT_CACHE_DIR")}, **(env or {})}
     return subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "lint",
                            "--output-format", "json", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=300)
@@ -132,6 +134,69 @@ def test_every_input_of_a_key_changed_for_real_matches_a_cold_run(repo, change):
     cold = findings(lint("--no-cache", cwd=repo))
     assert warm == cold
     assert cold != before  # the change changes the findings: a stale entry would show
+
+
+def test_the_name_a_file_is_shown_under_keys_the_index_as_well_as_the_entries(repo):
+    """The same file at the same path, its stat unchanged, shown under another name (from a
+    workflow's checkout root): the index must not answer with the old name's findings."""
+    before = findings(lint(cwd=repo))
+    workspace = {"GITHUB_WORKSPACE": str(repo.parent)}
+    warm = findings(lint(cwd=repo, env=workspace))
+    cold = findings(lint("--no-cache", cwd=repo, env=workspace))
+    assert warm == cold and cold != before
+    assert {f["path"] for f in cold["findings"]} == {f"{repo.name}/src/model.py"}
+
+
+def test_a_touched_file_misses_the_index_and_takes_its_content_entry(repo):
+    """Same bytes, new times (a checkout, `touch`): read and hashed again, not relinted."""
+    cold = findings(lint("--no-cache", cwd=repo))
+    assert findings(lint(cwd=repo)) == cold
+    assert any(f["fix"] for f in cold["findings"])  # an entry with a fix, read back below
+    stamps = {p: p.stat().st_mtime_ns for p in entries(repo)}
+    model = repo / "src" / "model.py"
+    model.write_bytes(model.read_bytes())  # same bytes: the change time moves
+    assert findings(lint(cwd=repo)) == cold
+    assert {p: p.stat().st_mtime_ns for p in entries(repo)} == stamps  # nothing relinted
+
+
+PYTHON_312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+
+
+def _python(version: str) -> str:
+    found = shutil.which(f"python{version}") if version != "3.12" else None
+    for candidate in (found, PYTHON_312 if version == "3.12" else None):
+        if candidate and subprocess.run([str(candidate), "-c", "import tomllib"],
+                                        capture_output=True).returncode == 0:
+            return str(candidate)
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must have Python {version} to change the Python that parses")
+    pytest.skip(f"no Python {version} here (CI has one)")
+
+
+def test_the_python_that_parses_keys_the_cache(tmp_path):
+    """The same file, one cache, two interpreters: 3.11 cannot parse `def f[T]` (a syntax
+    error), 3.12 can (a finding). The 3.12 rerun must be 3.12's cold answer, not 3.11's."""
+    py312 = _python("3.12")
+    (tmp_path / "pyproject.toml").write_text("[tool.inferencecheck.lint]\n")
+    (tmp_path / "m.py").write_text("import torch\n\n\ndef f[T](x: T) -> T:\n"
+                                   "    return torch.jit.script(x)\n")
+    settle()
+    env = {**{k: v for k, v in os.environ.items() if k != "GITHUB_WORKSPACE"},
+           "PYTHONPATH": str(ROOT)}
+
+    def run(python: str, *args: str) -> dict:
+        proc = subprocess.run([python, "-m", "pytest_inferencecheck", "lint", "--output-format",
+                               "json", *args], capture_output=True, text=True, cwd=tmp_path,
+                              env=env, timeout=300)
+        assert proc.returncode in (0, 1), proc.stderr
+        return json.loads(proc.stdout)
+
+    on_311 = run(sys.executable)
+    assert on_311["errors"] and not on_311["findings"]  # 3.11: invalid syntax
+    assert run(sys.executable) == on_311  # and its rerun through the cache
+    warm_312 = run(py312)
+    assert warm_312 == run(py312, "--no-cache") and warm_312 != on_311
+    assert [f["code"] for f in warm_312["findings"]] == ["IC101"]
 
 
 def test_the_rules_own_code_keys_the_cache(tmp_path):
