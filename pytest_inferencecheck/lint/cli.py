@@ -152,13 +152,18 @@ def run(args: argparse.Namespace) -> LintResult:
     if args.stdin_filename:
         raise InferenceCheckError("--stdin-filename reads standard input: pass no paths "
                                   "(or -)")
-    cache = None
-    if not args.no_cache:
-        project = Configs(over, explicit=explicit, isolated=args.isolated).for_dir(
-            Path.cwd().absolute()).root
-        cache = LintCache(Path(args.cache_dir) if args.cache_dir else default_root(project))
+    configs = Configs(over, explicit=explicit, isolated=args.isolated)
+    cache = None if args.no_cache else LintCache(cache_root(args, configs))
     return lint_paths(paths or ["."], explicit, overrides=over, isolated=args.isolated,
                       cache=cache, fixing=fixing)
+
+
+def cache_root(args: argparse.Namespace, configs: Configs) -> Path:
+    """`--cache-dir`, else the default in the project root above the current folder (the
+    project the command runs in, as ruff's), whatever paths are linted."""
+    if args.cache_dir:
+        return Path(args.cache_dir)
+    return default_root(configs.for_dir(Path.cwd().absolute()).root)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -199,14 +204,19 @@ def main(args: argparse.Namespace) -> int:
             raise InferenceCheckError(f"--output-file: {exc}") from None
     else:
         sys.stdout.write(output)
-    for error in result.errors:
-        print(f"inferencecheck lint: {error}", file=sys.stderr)
-    if any(not e.syntax for e in result.errors):
+    if _unread(result):
         return 2  # a file that could not be read: the run did not see it
     # a file that is not Python this interpreter parses is reported like a finding (ruff's
     # invalid-syntax): exit 1, or 0 with --exit-zero; the other files were all linted
     failed = result.findings or result.errors
     return 0 if args.exit_zero or not failed else 1
+
+
+def _unread(result: LintResult) -> bool:
+    """Name each file that could not be linted on stderr; was one of them not even read?"""
+    for error in result.errors:
+        print(f"inferencecheck lint: {error}", file=sys.stderr)
+    return any(not e.syntax for e in result.errors)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -226,14 +236,11 @@ def entry(argv: list[str]) -> int:
 def _diff(result: LintResult) -> int:
     """`--diff`: each file's fixes as a unified diff; exit 1 if there is any, as ruff."""
     sys.stdout.write("".join(result.diffs))
-    for error in result.errors:
-        print(f"inferencecheck lint: {error}", file=sys.stderr)
+    unread = _unread(result)
     n = result.fixed
     print(f"Would fix {n} error{'s' if n != 1 else ''}." if n else "No errors would be fixed.",
           file=sys.stderr)
-    if any(not e.syntax for e in result.errors):
-        return 2
-    return 1 if n else 0
+    return 2 if unread else 1 if n else 0
 
 
 def show(args: argparse.Namespace) -> str:
@@ -251,8 +258,8 @@ def show(args: argparse.Namespace) -> str:
         config = configs.for_dir(path if path.is_dir() else path.parent)
         settings = configs.settings(path if path.is_file() else path / "__init__.py")
         root = config.root or Path.cwd()
-        cache = "disabled (--no-cache)" if args.no_cache else str(
-            Path(args.cache_dir).absolute() if args.cache_dir else default_root(config.root))
+        cache = "disabled (--no-cache)" if args.no_cache else \
+            str(cache_root(args, configs).absolute())
         out += [f"Resolved settings for: {path}",
                 f"Settings path: {config.source if config.root else 'none (defaults)'}",
                 "", "# Linter settings",
@@ -261,16 +268,10 @@ def show(args: argparse.Namespace) -> str:
                 f"target = {settings.target.id if settings.target else None}",
                 f"paths = {config.paths}",
                 f"exclude = {list(configs.exclude_patterns(config))}",
-                f"per_file_ignores = {_per_file(configs, config)}",
+                f"per_file_ignores = "
+                f"{ {g: list(c) for g, c in configs.per_file_ignores(config).items()} }",
                 f"force_exclude = {configs.overrides.force_exclude}",
                 f"cache_dir = {cache}",
                 f"fix = {args.fix}", f"unsafe_fixes = {args.unsafe_fixes}",
                 f"files = {sum(1 for f in files if f == path or path in f.parents)}", ""]
     return "\n".join(out)
-
-
-def _per_file(configs: Configs, config) -> dict[str, list[str]]:
-    o = configs.overrides
-    table = {**(o.per_file_ignores if o.per_file_ignores is not None else
-                config.per_file_ignores), **o.extend_per_file_ignores}
-    return {glob: list(codes) for glob, codes in table.items()}

@@ -81,26 +81,21 @@ class Overrides:
 def glob_match(pattern: str, rel_path: str) -> bool:
     """A pattern without `/` matches a file or folder name anywhere (`tests`, `*_pb2.py`); one
     with `/` matches the path from the project root (`app/mobile/*`, `src/**/gen.py`)."""
-    if "/" not in pattern.rstrip("/"):
-        name = rel_path.rstrip("/").rpartition("/")[2]  # PurePosixPath(rel_path).name, faster
-        if name == ".":  # the root itself has no name (".*" must not exclude it)
-            name = ""
-        return fnmatch.fnmatchcase(name, pattern.rstrip("/"))
-    return fnmatch.fnmatchcase(rel_path, pattern.rstrip("/").removeprefix("./"))
+    return excluded_rel(rel_path, (pattern,))
 
 
 def excluded_rel(rel_path: str, patterns: tuple[str, ...]) -> bool:
-    """Does a glob exclude this path (relative to its project root)? `glob_match` for each
-    pattern, in two compiled expressions (names, paths): every file of a tree asks."""
+    """Does any of the globs match this path (relative to its project root)? `glob_match`'s
+    rule for each, compiled into two expressions (names, paths): every file of a tree asks."""
     by_name, by_path = _compiled(patterns)
     if by_name is not None:
-        name = rel_path.rstrip("/").rpartition("/")[2]
-        if by_name.match("" if name == "." else name):
+        name = rel_path.rstrip("/").rpartition("/")[2]  # PurePosixPath(rel_path).name, faster
+        if by_name.match("" if name == "." else name):  # the root has no name (".*" != root)
             return True
     return by_path is not None and by_path.match(rel_path) is not None
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
     names = [fnmatch.translate(p.rstrip("/")) for p in patterns if "/" not in p.rstrip("/")]
     paths = [fnmatch.translate(p.rstrip("/").removeprefix("./")) for p in patterns
@@ -207,18 +202,22 @@ class Configs:
         """Is this file or folder excluded by its project's (or the command line's) globs?"""
         return excluded_rel(self.relative(config, path), self.exclude_patterns(config))
 
+    def per_file_ignores(self, config: LintConfig) -> dict[str, tuple[str, ...]]:
+        """Glob -> codes: the command line's per-file ignores, else the config's, and the
+        command line's extensions."""
+        o = self.overrides
+        return {**(o.per_file_ignores if o.per_file_ignores is not None else
+                   config.per_file_ignores), **o.extend_per_file_ignores}
+
     def settings(self, path: Path) -> FileSettings:
         """The resolved settings for one file (absolute path)."""
         config = self.for_dir(path.parent)
         rel = self.relative(config, path)
-        o = self.overrides
-        per_file = {**(o.per_file_ignores if o.per_file_ignores is not None else
-                       config.per_file_ignores), **o.extend_per_file_ignores}
-        ignored = tuple(c for glob, codes in per_file.items() if glob_match(glob, rel)
-                        for c in codes)
+        ignored = tuple(c for glob, codes in self.per_file_ignores(config).items()
+                        if glob_match(glob, rel) for c in codes)
         key = (id(config), ignored)
         if key not in self._enabled:
-            layers = [DEFAULTS, config.selection, o.selection]
+            layers = [DEFAULTS, config.selection, self.overrides.selection]
             if ignored:
                 layers.append(Selection(ignore=ignored))
             self._enabled[key] = resolve(layers)

@@ -277,3 +277,16 @@ def test_show_settings_says_where_the_settings_come_from(repo):
     assert "target = mobile-ios" in lines
     enabled = next(line for line in lines if line.startswith("enabled = "))
     assert "'IC301'" in enabled and "'IC302'" not in enabled and "'IC101'" in enabled
+
+
+def test_show_settings_names_the_cache_a_run_writes(repo, tmp_path_factory):
+    """From a folder outside the project the cache is the current project's, as in ruff: the
+    settings shown must say where a run really keeps it (they named the linted path's)."""
+    here = tmp_path_factory.mktemp("elsewhere")
+    target = str(repo / "src" / "legacy.py")
+    out = lint("--show-settings", target, cwd=here)
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("cache_dir = ")]
+    assert not (here / ".inferencecheck_lint_cache").exists()
+    lint(target, cwd=here)
+    assert line == f"cache_dir = {here / '.inferencecheck_lint_cache'}"
+    assert (here / ".inferencecheck_lint_cache").is_dir()
