@@ -203,8 +203,7 @@ def lint_text(source: str, shown: str, settings: FileSettings) -> FileResult:
         kept += [Finding(shown, d.line, d.col, UNUSED_NOQA, rule.message.format(codes=codes),
                          d.line, d.end_col, fix=fix)
                  for d, codes, fix in directives.unused([(f.line, f.code) for f in found],
-                                                        settings.enabled, frozenset(BY_CODE),
-                                                        shown)
+                                                        settings.enabled, frozenset(BY_CODE))
                  if not directives.suppresses(d.line, UNUSED_NOQA)]
         kept.sort(key=lambda f: (f.line, f.col, f.code))
     if kept:
@@ -250,12 +249,7 @@ class _Job:
     signature: str | None = None
 
 
-def _read_and_lint(job: _Job, data: bytes | None = None) -> FileResult:
-    if data is None:
-        try:
-            data = job.path.read_bytes()
-        except OSError as exc:
-            return FileResult([], [LintError(job.shown, f"cannot read: {exc}")])
+def _lint_bytes(job: _Job, data: bytes) -> FileResult:
     with _no_cycle_collection():
         return lint_source(data, job.shown, job.settings)
 
@@ -266,21 +260,20 @@ def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> tuple[list[FileResu
     cache = LintCache(Path(cache_root)) if cache_root else None
     results = []
     for job in jobs:
-        if cache is None or job.signature is None:
-            results.append(_read_and_lint(job))
-            continue
         try:
             data = job.path.read_bytes()
         except OSError as exc:
             results.append(FileResult([], [LintError(job.shown, f"cannot read: {exc}")]))
             continue
-        key = LintCache.key(data, job.signature)
-        entry = cache.get(key)
+        key = LintCache.key(data, job.signature) \
+            if cache is not None and job.signature is not None else None
+        entry = cache.get(key) if cache is not None and key is not None else None
         if entry is not None:
             results.append(_from_entry(entry))
             continue
-        result = _read_and_lint(job, data)
-        cache.put(key, result.findings, result.errors)
+        result = _lint_bytes(job, data)
+        if cache is not None and key is not None:
+            cache.put(key, result.findings, result.errors)
         results.append(result)
     return results, (cache.hits if cache else 0), (cache.misses if cache else 0)
 
@@ -399,11 +392,11 @@ class Linter:
     def _run(self, jobs: list[_Job]) -> list[FileResult]:
         cache_root = str(self.cache.root) if self.cache is not None else None
         workers = min(self.jobs, max(1, len(jobs) // (PARALLEL_FROM // 2)))
+        context = _fork_context() if workers > 1 and len(jobs) >= PARALLEL_FROM else None
+        if context is None:  # few files (a warm run: none), one core, or no fork
+            return self._count(_lint_chunk(jobs, cache_root))
         import concurrent.futures  # noqa: PLC0415 - a cold run only: imports cost a warm one
 
-        context = _fork_context()
-        if workers < 2 or len(jobs) < PARALLEL_FROM or context is None:
-            return self._count(_lint_chunk(jobs, cache_root))
         # Small chunks, handed to whichever worker is free: a tree's few huge files do not
         # leave one worker busy while the other waits (the chunks return in order).
         size = max(1, min(CHUNK, len(jobs) // (workers * 8)))
@@ -421,7 +414,7 @@ class Linter:
 
     def lint_bytes(self, data: bytes, path: Path, shown: str) -> None:
         """Lint one source (standard input) with the settings of `path`; never cached."""
-        result = _read_and_lint(_Job(path, shown, self.configs.settings(path)), data)
+        result = _lint_bytes(_Job(path, shown, self.configs.settings(path)), data)
         if self._fixable(result):
             result = self._fix(path, result, data)
         if self.fixing is not None and self.fixing.write and self.fixed_stdin is None:

@@ -45,7 +45,7 @@ class Directive:
 class Directives:
     """A file's directives, tokenized on first need."""
 
-    def __init__(self, source: str, lines: list[str] | None = None) -> None:
+    def __init__(self, source: str, lines: list[str]) -> None:
         self.source = source
         self.lines = lines
         self.mentioned = "noqa" in source.lower()
@@ -87,8 +87,7 @@ class Directives:
         """Does a directive on `line`, or a file-level one, silence `code`?"""
         if not self.mentioned:
             return False
-        if self.lines is not None and 0 < line <= len(self.lines) and \
-                "noqa" not in self.lines[line - 1].lower() and \
+        if 0 < line <= len(self.lines) and "noqa" not in self.lines[line - 1].lower() and \
                 not FILE_NOQA.search(self.source):
             return False  # nothing on this line can say noqa: no tokenizing
         self._scan()
@@ -98,7 +97,7 @@ class Directives:
         return d is not None and (d.codes is None or code in d.codes)
 
     def unused(self, found: list[tuple[int, str]], enabled: frozenset[str],
-               known: frozenset[str], path: str) -> list[tuple[Directive, str, Fix | None]]:
+               known: frozenset[str]) -> list[tuple[Directive, str, Fix]]:
         """IC900: each directive with an `IC` code that silenced nothing, the codes named
         (`unused: IC301; unknown: IC999`), and the fix that removes them."""
         self._scan()
@@ -122,9 +121,7 @@ class Directives:
             out.append((d, "; ".join(parts), self._removal(d, {*unknown, *disabled, *unused})))
         return sorted(out, key=lambda t: (t[0].line, t[0].col))
 
-    def _removal(self, d: Directive, drop: set[str]) -> Fix | None:
-        if self.lines is None:
-            return None
+    def _removal(self, d: Directive, drop: set[str]) -> Fix:
         text = self.lines[d.line - 1]
         keep = [c for c in (d.codes or ()) if c not in drop]
         start, end = d.col - 1, d.end_col - 1
