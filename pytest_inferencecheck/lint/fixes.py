@@ -46,13 +46,15 @@ class Fix:
 
 
 class Source:
-    """A file's lines, for turning nodes (UTF-8 byte columns) into character positions and
-    reading an expression's text back."""
+    """A file's lines, for turning nodes (UTF-8 byte columns) into character positions (the
+    findings' and the fixes') and reading an expression's text back."""
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
 
-    def _col(self, line: int, byte_offset: int) -> int:
+    def col(self, line: int, byte_offset: int) -> int:
+        """The 1-based character column of ast's UTF-8 byte offset on a line (editors,
+        GitHub and ruff count characters)."""
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         if text.isascii():
             return byte_offset + 1
@@ -60,11 +62,11 @@ class Source:
 
     def start(self, node: ast.AST) -> tuple[int, int]:
         """Where a node starts (line, character column)."""
-        return node.lineno, self._col(node.lineno, node.col_offset)
+        return node.lineno, self.col(node.lineno, node.col_offset)
 
     def end(self, node: ast.AST) -> tuple[int, int]:
         """Where a node ends (exclusive)."""
-        return node.end_lineno, self._col(node.end_lineno, node.end_col_offset)
+        return node.end_lineno, self.col(node.end_lineno, node.end_col_offset)
 
     def text(self, node: ast.AST) -> str:
         """The node's source text, as written."""

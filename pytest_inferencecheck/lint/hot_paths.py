@@ -16,6 +16,8 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef  # a Lambda has no methods to 
 # an eval-mode model. (torch.jit.is_scripting is False under Dynamo: it guards nothing here.)
 COMPILE_GUARDS = {"is_compiling", "is_dynamo_compiling", "is_torchdynamo_compiling",
                   "is_exporting"}
+# torch's checks take their message as a function, called only when the check fails
+CHECKS = ("torch._check", "torch._assert")
 
 # Bases that make a class a plain one (a config, a record, an enum), never an nn.Module.
 PLAIN_BASES = {"object", "ABC", "Protocol", "Generic", "NamedTuple", "TypedDict", "Enum",
@@ -160,7 +162,9 @@ class HotPaths:
             self.hot.add(id(fn))
             self.spans.append((fn.lineno, fn.end_lineno or fn.lineno))
             text = "\n".join(self.lines[fn.lineno - 1:fn.end_lineno])
-            spans = guarded_spans(fn) + _docstring_span(fn)  # `>>> helper(x)` calls nothing
+            # `>>> helper(x)` in the docstring, and `torch._check(c, lambda: helper(x))`,
+            # call nothing while forward runs
+            spans = guarded_spans(fn) + _docstring_span(fn) + self._check_messages(fn)
             runs = (lambda m: True) if not spans else self._outside(text, fn.lineno, spans)
             todo.extend(methods[m.group(1)] for m in SELF_CALL.finditer(text)
                         if m.group(1) in methods and runs(m))
@@ -174,6 +178,18 @@ class HotPaths:
                     local = function_bindings(fn) if local is None else local
                     if name not in local:
                         todo.append(helper)  # a helper of this module
+
+    def _check_messages(self, fn: Function) -> list[tuple[int, int, int, int]]:
+        """The message functions of the `torch._check(...)` statements in `fn`."""
+        spans = []
+        for node in statements(fn.body):
+            call = node.value if isinstance(node, ast.Expr) else None
+            if isinstance(call, ast.Call) and \
+                    (self.scopes.qualname(call.func) or "").startswith(CHECKS):
+                spans += [(a.lineno, a.col_offset, a.end_lineno, a.end_col_offset)
+                          for a in [*call.args, *(k.value for k in call.keywords)]
+                          if isinstance(a, ast.Lambda)]
+        return spans
 
     @staticmethod
     def _outside(text: str, first: int, spans: list[tuple[int, int, int, int]]):

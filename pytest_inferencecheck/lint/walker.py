@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pytest_inferencecheck.lint.fixes import Fix, Source
 from pytest_inferencecheck.lint.hot_paths import (
+    CHECKS,
     HotPaths,
     guard_of,
     guarded_tail,
@@ -26,8 +27,6 @@ from pytest_inferencecheck.lint.scope import Function, Scopes
 from pytest_inferencecheck.lint.tensors import FunctionNames, Tensors
 from pytest_inferencecheck.recommendations.table import Target
 
-# torch's checks take their message as a function, called only when the check fails
-CHECKS = ("torch._check", "torch._assert")
 _LINES = re.compile(r"\r\n|\r|\n")
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
@@ -57,13 +56,6 @@ class Finding:
 def source_lines(source: str) -> list[str]:
     """The lines ast numbers (it counts \\n, \\r\\n and \\r; str.splitlines counts more)."""
     return _LINES.split(source) if "\r" in source else source.split("\n")  # same, faster
-
-
-def _char_col(line: str, byte_offset: int) -> int:
-    """ast's column is a UTF-8 byte offset; editors, GitHub and ruff count characters."""
-    if line.isascii():
-        return byte_offset
-    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
 
 
 class Context:
@@ -148,19 +140,16 @@ class _Walker(ast.NodeVisitor):
         return self.cold.search(text) is None
 
     # -- reporting -------------------------------------------------------------------------
-    def _col(self, line: int, offset: int | None) -> int:
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        return _char_col(text, offset or 0) + 1
-
     def report(self, node: ast.AST, rule: Rule, fields: dict[str, str],
                qual: str | None = None) -> None:
+        col = self.ctx.source.col
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None)
         fix = rule.fixer(node, qual, self.ctx) if rule.fixer is not None else None
         self.findings.append(Finding(
-            self.path, line, self._col(line, getattr(node, "col_offset", 0)), rule.code,
+            self.path, line, col(line, getattr(node, "col_offset", 0) or 0), rule.code,
             rule.message.format(**fields), end_line,
-            self._col(end_line, getattr(node, "end_col_offset", 0)) if end_line else None,
+            col(end_line, getattr(node, "end_col_offset", 0) or 0) if end_line else None,
             fix=fix))
 
     def event(self, kind: str, node: ast.AST, qual: str | None) -> None:
