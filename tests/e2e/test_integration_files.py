@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from repo_sources import NO_TOML
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -237,8 +239,6 @@ def test_readme_installs_the_cpu_build_of_torch_off_this_machine():
 def test_pre_commit_try_repo_lint_hook_without_a_toml_parser(tmp_path):
     """As on Ubuntu 22.04's python3 (3.10, no tomli): tomllib and tomli are made unimportable
     for the hook's interpreter; a pyproject.toml without our table must not stop it."""
-    from test_lint_cli import NO_TOML
-
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(NO_TOML)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from repo_sources import NO_TOML
+
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = ROOT / "hooks" / "inferencecheck-lint"
 
@@ -181,13 +183,6 @@ def test_version_and_subcommand_usage_on_errors(tmp_path):
 
 
 # -- 4. the hook on a Python without a TOML parser -------------------------------------------
-NO_TOML = '''import sys
-class _NoToml:
-    def find_spec(self, name, path=None, target=None):
-        if name in ("tomllib", "tomli"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, _NoToml())
-'''
 
 
 def hook(*args: str, cwd: Path, shim: Path) -> subprocess.CompletedProcess:
