@@ -35,6 +35,9 @@ class Job:
     level: str = "full"  # "quick": facts and the row only, nothing compiled, lowered or run
     uses: list[Use] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # entries the first try of a path built before a reused entry failed and the path was
+    # built again: the retry finds them in the store, but this check built them
+    built_before_retry: dict[tuple[str, str], Use] = field(default_factory=dict)
 
     def call(self) -> Any:
         """Run the eager model on the example inputs."""

@@ -5,7 +5,10 @@ check whose artifact, inputs, run options, device and process state are the same
 outputs instead of running the artifact again, and compares them with its own fresh eager
 reference: the artifact is a pure function of what its key covers, as a test result is in
 Bazel's cache. Not recorded: the run of a program that calls operators torch does not ship
-(their code can read any state), and of inputs that cannot be keyed.
+(their code can read any state), of a program that draws random numbers (its outputs depend on
+the generator's state, and a replay would not move that state on as the run does), and of
+inputs that cannot be keyed. Every process-wide numeric mode that changes an artifact's outputs
+is in the run's key (`keys.runtime_state`), or the run is not recorded.
 
 A reused artifact that fails to load or run is not taken for the model's failure (a fallback
 to row 5): it is discarded and rebuilt, and the rebuilt one decides, as in a cold run.
@@ -73,11 +76,17 @@ def run_path(job: Job, facts: Facts, technology: str,
         for use in reused:  # as a cold run would: build everything this path reused again
             job.store.discard(use.kind, use.key)
         job.stages.rewind(stage_mark)
+        # what the first try built, the second finds in the store: this check built it
+        job.built_before_retry = {(u.kind, u.key): u for u in job.uses[use_mark:]
+                                  if u.status != REUSED}
         del job.uses[use_mark:]
         job.notes.append(
             f"the stored {', '.join(f'{u.kind} {u.short_key}' for u in reused)} failed at "
             f"{err.stage} ({describe(err.exc)}): discarded and built again")
-        return _build_and_run(job, facts, technology, runner, run_key, other)
+        try:
+            return _build_and_run(job, facts, technology, runner, run_key, other)
+        finally:
+            job.built_before_retry = {}
 
 
 def _build_and_run(job: Job, facts: Facts, technology: str, runner: Runner,
@@ -126,6 +135,13 @@ def _run_key(job: Job, facts: Facts, runner: Runner, stored: Stored | None,
     if facts.foreign_ops:
         job.notes.append(f"the program calls {', '.join(facts.foreign_ops[:3])}, not torch's own "
                          "operators: its artifact runs on every check (a run is not recorded)")
+        return None
+    drawn = random_ops(facts.program) if facts.program is not None else []
+    if drawn:  # its outputs are a function of the generator's state as well, and a replay
+        # would not move that state on as the run does (the second shape's eager run, the
+        # latency loop and every later check draw after it): it runs, as in a cold run
+        job.notes.append(f"forward draws random numbers ({', '.join(drawn[:3])}): its artifact "
+                         "runs on every check (a run is not recorded)")
         return None
     try:
         second = value_fingerprint(other[:2], "second-shape inputs") if other else None

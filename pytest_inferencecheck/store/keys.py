@@ -351,13 +351,23 @@ ENV_PREFIXES = ("TORCH", "PYTORCH", "INDUCTOR", "AOT", "ATEN_", "OMP_", "KMP_", 
                 "LD_LIBRARY_PATH", "LD_PRELOAD")
 
 
+# Process-wide numeric modes of torch's backends, read as attributes (None where this torch has
+# none): which kernels run and at what precision.
 _NUMERIC_FLAGS = tuple((owner, flag) for owner, flags in (
     ("", ("fp32_precision",)),
-    ("mkldnn", ("enabled", "fp32_precision")),
+    ("mkldnn", ("enabled", "deterministic", "fp32_precision")),
+    ("quantized", ("engine",)),
     ("cudnn", ("enabled", "allow_tf32", "deterministic", "benchmark", "fp32_precision")),
     ("cuda.matmul", ("allow_tf32", "allow_fp16_reduced_precision_reduction",
-                     "allow_bf16_reduced_precision_reduction", "fp32_precision")),
+                     "allow_bf16_reduced_precision_reduction", "allow_fp16_accumulation",
+                     "fp32_precision")),
 ) for flag in flags)
+
+# The same, read by calling torch's getters: attention kernels and the GPU libraries chosen.
+_NUMERIC_GETTERS = tuple(("cuda", getter) for getter in (
+    "flash_sdp_enabled", "mem_efficient_sdp_enabled", "math_sdp_enabled", "cudnn_sdp_enabled",
+    "fp16_bf16_reduction_math_sdp_allowed", "preferred_linalg_library",
+    "preferred_blas_library"))
 
 
 # Where a cache lives decides nothing it holds (and inductor sets its own on first use, torch 2.10)
@@ -371,25 +381,45 @@ def _resolve(owner: str) -> Any:
     return obj
 
 
+def _getter(owner: str, name: str) -> str | None:
+    fn = getattr(_resolve(owner), name, None)
+    try:
+        return str(fn()) if callable(fn) else None
+    except (RuntimeError, AssertionError):  # a query this build cannot answer decides nothing
+        return None
+
+
+def numeric_modes() -> tuple[Any, ...]:
+    """torch's process-wide numeric modes: what an artifact computes may change with any of
+    them, and none is in the program. (Not here, each for a reason: the RNG state, which only
+    programs that draw random numbers read, and whose runs are then not recorded; autocast and
+    the default dtype or device at trace time, which the program records; the fast path of
+    `nn.MultiheadAttention`, which only eager takes, and eager runs on every check.)"""
+    with warnings.catch_warnings():  # some of these flags are deprecated in favour of others
+        warnings.simplefilter("ignore")
+        return (torch.get_num_threads(), torch.get_float32_matmul_precision(),
+                torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled(),
+                getattr(getattr(torch.utils, "deterministic", None),
+                        "fill_uninitialized_memory", None),
+                str(torch.get_default_dtype()), compat.flush_denormal(),
+                *(getattr(_resolve(owner), flag, None) for owner, flag in _NUMERIC_FLAGS),
+                *(_getter(owner, name) for owner, name in _NUMERIC_GETTERS))
+
+
 def runtime_state() -> tuple[Any, ...]:
     """The process state an artifact's build and run depend on besides its program: the
     environment variables above, threads, torch's numeric modes and the configs of inductor and
     AOTAutograd (as torch's own compile caches key them). Read on every call: a test or a
-    conftest may change any of it between two checks."""
+    conftest may change any of it between two checks.
+
+    The rule: a process-wide numeric mode that changes an artifact's outputs is in this key
+    (and so in the run record's), or the run is not recorded. A config value torch cannot hash
+    by content (a custom pass without `uuid()`, a callable) raises `Uncacheable`, as torch's
+    own FX graph cache bypasses itself for one."""
 
     env = tuple(sorted((k, v) for k, v in os.environ.items()
                        if k.startswith(ENV_PREFIXES) and not k.endswith(_WHERE_CACHES_LIVE)))
-    with warnings.catch_warnings():  # some of these flags are deprecated in favour of others
-        warnings.simplefilter("ignore")
-        modes = (torch.get_num_threads(), torch.get_float32_matmul_precision(),
-                 torch.are_deterministic_algorithms_enabled(),
-                 torch.is_deterministic_algorithms_warn_only_enabled(),
-                 str(torch.get_default_dtype()),
-                 *(getattr(_resolve(owner), flag, None) for owner, flag in _NUMERIC_FLAGS))
-    configs = []
-    for module in ("torch._inductor.config", "torch._functorch.config"):
-        digest_ = compat.config_hash(module)
-        if digest_ is None:
-            raise Uncacheable(f"{module} cannot be keyed on this torch")
-        configs.append(digest_)
-    return env, modes, tuple(configs)
+    configs = tuple(compat.config_hash(module)
+                    for module in ("torch._inductor.config", "torch._functorch.config"))
+    return env, numeric_modes(), configs

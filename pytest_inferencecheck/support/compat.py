@@ -9,6 +9,8 @@ reused on a guess). `tests/unit/support/test_compat.py` checks each detection ag
 from __future__ import annotations
 
 import contextlib
+import enum
+import functools
 import hashlib
 import importlib
 import inspect
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
 from typing import Any
+
+from pytest_inferencecheck.errors import Uncacheable
 
 
 def pytree() -> ModuleType:
@@ -167,26 +171,109 @@ _WRITTEN_BY_TORCH: dict[str, dict[str, Any]] = {
 }
 
 
-def config_hash(module: str) -> str | None:
+def config_hash(module: str) -> str:
     """A stable digest of one of torch's config modules (`torch._inductor.config`, ...), the
     one torch's own caches key by: what does not change a compile (`compile_ignored`, and the
-    entries torch writes itself, `_WRITTEN_BY_TORCH`) is left out. None when the module or
-    its hash cannot be had on this torch."""
+    entries torch writes itself, `_WRITTEN_BY_TORCH`) is left out.
+
+    A value that is not plain data (a custom pass, a partitioner function) is keyed as torch's
+    FX graph cache keys it: by its `uuid()`; one without (a bare callable, a pass whose uuid is
+    None) raises `Uncacheable`, as torch bypasses its own cache for one. Its repr, which torch's
+    `get_hash` would use, names neither its code nor its state. `Uncacheable` too where the
+    module or its hash cannot be had on this torch."""
     try:
         config = importlib.import_module(module)
     except ImportError:
-        return None
+        raise Uncacheable(f"{module} cannot be imported on this torch") from None
     get_hash = getattr(config, "get_hash", None)
     try:
-        with _patched(config, _WRITTEN_BY_TORCH.get(module, {})):
+        objects = _config_objects(module, config)
+        with _patched(config, {**_WRITTEN_BY_TORCH.get(module, {}),
+                               **dict.fromkeys(objects)}):
             if callable(get_hash):
-                return bytes(get_hash()).hex()
-            copy = getattr(config, "get_config_copy", None)  # older ConfigModules
-            if callable(copy):
-                return hashlib.sha256(repr(sorted(copy().items())).encode()).hexdigest()
-    except Exception:  # noqa: BLE001 - an unhashable config value: not keyable
-        return None
-    return None
+                base = bytes(get_hash()).hex()
+            else:
+                copy = getattr(config, "get_config_copy", None)  # older ConfigModules
+                if not callable(copy):
+                    raise Uncacheable(f"{module} cannot be keyed on this torch")
+                base = hashlib.sha256(repr(sorted(copy().items())).encode()).hexdigest()
+    except Uncacheable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unhashable config value: not keyable
+        raise Uncacheable(f"{module} cannot be keyed on this torch ({exc})") from None
+    if not objects:
+        return base
+    return hashlib.sha256(repr((base, sorted(objects.items()))).encode()).hexdigest()
+
+
+def flush_denormal() -> bool:
+    """Whether this thread flushes subnormal floats to zero (`torch.set_flush_denormal`).
+
+    torch has no getter, so the arithmetic answers: a subnormal float32 survives a multiply
+    by one unless the mode is on. One element is computed on the calling thread, the thread
+    the mode was set on and the one that runs the checks."""
+    import torch  # noqa: PLC0415 - defers torch
+
+    return (torch.tensor(1e-40, dtype=torch.float32) * 1.0).item() == 0.0
+
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _config_objects(module: str, config: Any) -> dict[str, str]:
+    """The entries of a config module that hold objects rather than data, each by its uuid."""
+    entries = getattr(config, "_config", None)
+    if not isinstance(entries, dict):
+        return {}
+    ignored = set(getattr(config, "_compile_ignored_keys", ()) or ())
+    found = {}
+    for name in entries:
+        if name in ignored:
+            continue
+        value = getattr(config, name, None)
+        if not _is_data(value):
+            found[name] = _object_id(f"{module}.{name}", value)
+    return found
+
+
+@functools.cache
+def _data_types() -> tuple[type, ...]:
+    import torch  # noqa: PLC0415 - defers torch
+
+    return (*_PLAIN, enum.Enum, torch.dtype, torch.device)
+
+
+def _is_data(value: Any) -> bool:
+    if isinstance(value, _data_types()):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_is_data(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_data(k) and _is_data(v) for k, v in value.items())
+    return False
+
+
+def _object_id(where: str, value: Any) -> str:
+    """A config object by what its author vouches for: `uuid()` (torch's CustomGraphPass)."""
+    if isinstance(value, (list, tuple)):
+        return repr([_object_id(f"{where}[{i}]", v) for i, v in enumerate(value)])
+    if _is_data(value):
+        return repr(value)
+    uuid = getattr(value, "uuid", None)
+    uid = uuid() if callable(uuid) else None
+    if uid is None:
+        raise Uncacheable(
+            f"{where} is {_short_repr(value)}, which torch cannot key by content (its repr names "
+            "neither its code nor its state): artifacts it decides are built for each check and "
+            "not kept. Make it a torch._inductor.custom_graph_pass.CustomGraphPass with a uuid() "
+            "(e.g. get_hash_for_files((__file__,))) to let them be reused")
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}:{uid!r}"
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _patched(config: Any, values: dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ import torch
 
 from pytest_inferencecheck.checking import helpers
 from pytest_inferencecheck.errors import Uncacheable
-from pytest_inferencecheck.store.artifacts import LAYOUT, Entry, Use
+from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
 from pytest_inferencecheck.store.keys import digest
 from pytest_inferencecheck.support import compat
 
@@ -119,7 +119,10 @@ def obtain(job: Job, stored: Stored, build: Callable[[Path], dict[str, Any] | No
     ahead = helpers.wait(stored.kind, stored.key)
     entry, use = job.store.obtain(stored.kind, stored.key, building,
                                   label=f"{job.name} ({stored.kind})", size_hint=size_hint)
-    return Obtained(entry, job.used(helpers.account(use, ahead)), bool(ran))
+    use = helpers.account(use, ahead)
+    if use.status == REUSED:
+        use = job.built_before_retry.pop((stored.kind, stored.key), use)
+    return Obtained(entry, job.used(use), bool(ran))
 
 
 def obtain_in_stage(job: Job, stage: str, stored: Stored,

@@ -23,6 +23,7 @@ import torch
 
 from pytest_inferencecheck import check
 from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.support import compat  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +78,28 @@ class Steered(nn.Module):
         return y
 
 
+class Drawn(nn.Module):
+    """Draws a random number in forward: its outputs depend on the generator's state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.lin(x) * (torch.rand(()) > 0.5)
+
+
+class Subnormal(nn.Module):
+    """Its values pass through subnormal floats: flush-denormal turns them into zeros."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return (((self.lin(x) * 1e-20) * 1e-20) * 1e20) * 1e20
+
+
 class Scalar(nn.Module):
     """`.item()`: a graph break unless Dynamo captures scalar outputs."""
 
@@ -129,9 +152,11 @@ class Repo:
             shutil.copytree(runners, root / "v1" / "entries" / "runner")
         return root
 
-    def check(self, cls: str, target: str, store: Path | None = None, **kwargs):
-        torch.manual_seed(0)
-        return check(getattr(self.model, cls)(), X, target, store=store or self.warm, **kwargs)
+    def check(self, cls: str, target: str, store: Path | None = None, seed: int = 0, **kwargs):
+        torch.manual_seed(0)  # the same weights, whatever `seed` the check then runs from
+        model = getattr(self.model, cls)()
+        torch.manual_seed(seed)
+        return check(model, X, target, store=store or self.warm, **kwargs)
 
     def edit(self, module: str, text: str) -> None:
         """Edit a file and load it again, and the model module that imports from it (as a
@@ -144,7 +169,7 @@ class Repo:
         """The same check on the reused store, then on an empty one; their verdicts agree."""
         rerun = self.check(cls, target, **kwargs)
         self.colds += 1
-        cold = self.check(cls, target, self._store(f"cold{self.colds}"), **kwargs)
+        cold = self.check(cls, target, store=self._store(f"cold{self.colds}"), **kwargs)
         assert verdict(rerun) == verdict(cold), f"rerun:\n{explain(rerun)}\ncold:\n{explain(cold)}"
         return rerun, cold
 
@@ -561,3 +586,136 @@ def test_a_sparse_layout_inside_the_program_is_keyed_and_the_rerun_matches_cold(
             assert (warm.outcome, [f.stage for f in warm.failures]) == \
                    (cold.outcome, [f.stage for f in cold.failures]), explain(warm)
             assert warm.outcome != "failed" or warm.failures[0].stage != "internal"
+
+
+# -- process-wide numeric modes and config objects that decide outputs -------------------------
+@pytest.mark.parametrize("seeds", [(3, 10), (10, 3)], ids=["pass-then-fail", "fail-then-pass"])
+def test_random_draws_in_forward_are_run_again_and_the_rerun_matches_cold(repo, seeds):
+    # The recorded run was replayed under another seed: the rerun took A's outcome, not B's.
+    first = repo.check("Drawn", "server-x86-python", seed=seeds[0])
+    rerun, cold = repo.rerun_and_cold("Drawn", "server-x86-python", seed=seeds[1])
+    assert first.outcome != cold.outcome  # the seed really decides this check
+    assert statuses(rerun, "aoti") == ["reused"]  # the package draws at run time: it is kept
+    assert statuses(rerun, "run") == [] and any("draws random numbers" in n for n in rerun.notes)
+
+
+@pytest.fixture
+def flushing():
+    """`flushing(on)`: torch.set_flush_denormal for this test, put back after it."""
+    before = compat.flush_denormal()
+    yield lambda on: torch.set_flush_denormal(on) or pytest.skip("this CPU cannot flush")
+    torch.set_flush_denormal(before)
+
+
+def test_flush_denormal_is_keyed_and_the_rerun_matches_cold(repo, flushing):
+    flushing(False)
+    first = repo.check("Subnormal", "server-x86-python")
+    assert first.outcome == "passed", explain(first)
+    flushing(True)
+    rerun, cold = repo.rerun_and_cold("Subnormal", "server-x86-python")
+    assert cold.outcome == "passed", explain(cold)
+    assert statuses(rerun, "aoti") == ["built"] and statuses(rerun, "run") == ["built"]
+
+
+FLUSH_SECOND = '''
+import pytest, torch, sound_model
+
+@pytest.mark.deploy_target("server-x86-python")
+def test_a_plain(inference_check):
+    torch.manual_seed(0)
+    inference_check(sound_model.Subnormal(), (torch.ones(2, 8),), name="plain")
+
+@pytest.mark.deploy_target("server-x86-python")
+def test_b_flushing(inference_check):
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    inference_check(sound_model.Subnormal(), (torch.ones(2, 8),), name="flushing")
+'''
+
+
+def test_flush_denormal_set_by_a_later_test_of_the_same_run_is_keyed(pytester, repo, flushing):
+    pytester.makepyfile(sound_helpers=HELPERS, sound_config=CONFIG, sound_model=MODEL,
+                        test_flush=FLUSH_SECOND)
+    pytester.runpytest_subprocess("--inference-check", "--no-inference-check-cache",
+                                  "--inference-check-json=r.json", "-p", "no:cacheprovider")
+    together = {r["identity"]: r for r in
+                json.loads((pytester.path / "r.json").read_text())["results"]}
+    flushing(True)  # the second check alone, cold, in a store of its own
+    alone = repo.check("Subnormal", "server-x86-python", repo.folder / "alone").to_dict()
+    assert _verdict_of(together["flushing"]) == _verdict_of(alone)
+    assert together["plain"]["outcome"] == alone["outcome"] == "passed"
+
+
+PASS = '''
+import dataclasses
+import torch
+
+
+@dataclasses.dataclass
+class Rewrite:
+    """A post-grad pass; its repr is "Rewrite()" whatever its code does."""
+
+    def __call__(self, graph):
+        pass
+'''
+
+ABS_FOR_RELU = '''
+        for node in graph.nodes:
+            if node.target is torch.ops.aten.relu.default:
+                node.target = torch.ops.aten.abs.default
+'''
+
+
+def _pass_module(repo, body: str = "        pass\n", uuid: str | None = None):
+    text = PASS.replace("        pass\n", body)
+    if uuid is not None:
+        text = text.replace("@dataclasses.dataclass\nclass Rewrite:",
+                            "from torch._inductor.custom_graph_pass import CustomGraphPass\n\n\n"
+                            "class Rewrite(CustomGraphPass):")
+        text += f"\n    def uuid(self):\n        return {uuid!r}\n"
+    (repo.folder / "sound_pass.py").write_text(text)
+    sys.modules.pop("sound_pass", None)
+    return importlib.import_module("sound_pass").Rewrite()
+
+
+def test_a_custom_pass_torch_cannot_key_keeps_nothing_and_the_rerun_matches_cold(repo,
+                                                                                configured):
+    # Its repr is all torch's config hash saw: the edited pass reused the package built before.
+    configured(torch._inductor.config, post_grad_custom_post_pass=_pass_module(repo))
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed", explain(first)
+    assert statuses(first, "aoti") == [] and statuses(first, "run") == []
+    detail = next(s.detail for s in first.stages if s.name == "aoti_compile")
+    assert "not kept" in detail and "post_grad_custom_post_pass" in detail and "uuid" in detail
+    configured(torch._inductor.config,
+               post_grad_custom_post_pass=_pass_module(repo, ABS_FOR_RELU))
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    assert cold.outcome == "failed" and cold.failures[0].stage == "compare"
+    assert not list(repo.warm.glob("v1/entries/aoti/*"))
+
+
+def test_a_custom_pass_with_a_uuid_is_keyed_by_it(repo, configured):
+    configured(torch._inductor.config, post_grad_custom_post_pass=_pass_module(repo, uuid="v1"))
+    first = repo.check("Traced", "server-x86-python")
+    assert first.outcome == "passed" and statuses(first, "aoti") == ["built"], explain(first)
+    configured(torch._inductor.config,
+               post_grad_custom_post_pass=_pass_module(repo, uuid="v1"))  # a new object, same id
+    assert statuses(repo.check("Traced", "server-x86-python"), "aoti") == ["reused"]
+    configured(torch._inductor.config,
+               post_grad_custom_post_pass=_pass_module(repo, ABS_FOR_RELU, uuid="v2"))
+    rerun, cold = repo.rerun_and_cold("Traced", "server-x86-python")
+    assert cold.outcome == "failed" and statuses(rerun, "aoti") == ["built"]
+
+
+def test_a_package_built_before_a_reused_runner_failed_is_labelled_built(repo):
+    # The first try built the .pt2 and reused a runner that fails; the retry found that .pt2 in
+    # the store, and the check listed the package it had just built as reused.
+    (runner,) = [p for p in repo.warm.glob("v1/entries/runner/*/*")
+                 if p.name != "manifest.json"]
+    _replace_vouched_for(runner, b"#!/bin/sh\nexit 1\n")
+    result = repo.check("Traced", "server-x86-cpp")
+    assert result.outcome == "passed", explain(result)
+    assert any("discarded and built again" in n for n in result.notes)
+    assert statuses(result, "aoti") == ["built"] and statuses(result, "runner") == ["built"]
+    detail = next(s.detail for s in result.stages if s.name == "aoti_compile")
+    assert "reused" not in detail, detail

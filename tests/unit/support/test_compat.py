@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 
+from pytest_inferencecheck.errors import Uncacheable
 from pytest_inferencecheck.host import toolchain
 from pytest_inferencecheck.support import compat
 
@@ -29,8 +30,19 @@ def test_config_hashes_are_found_stable_and_follow_a_change():
 
 
 def test_a_config_module_without_a_hash_is_not_keyable():
-    assert compat.config_hash("json") is None  # a module with neither get_hash nor a copy
-    assert compat.config_hash("no.such.module") is None
+    for module in ("json", "no.such.module"):  # neither get_hash nor a copy; no module at all
+        with pytest.raises(Uncacheable, match="cannot be"):
+            compat.config_hash(module)
+
+
+def test_flush_denormal_is_read_from_the_arithmetic():
+    before = compat.flush_denormal()
+    try:
+        assert torch.set_flush_denormal(not before), "this CPU cannot flush denormals"
+        assert compat.flush_denormal() is (not before)
+    finally:
+        torch.set_flush_denormal(before)
+    assert compat.flush_denormal() is before
 
 
 def test_the_compiler_inductor_uses_is_found_as_a_path():
