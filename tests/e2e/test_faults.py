@@ -444,25 +444,32 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
     (tmp_path / "mymodels.py").write_text(REPO_MODELS + WIDE)
     (tmp_path / "test_ctrl_c.py").write_text(CTRL_C_TEST)
     store = tmp_path / "store"  # empty: the C++ runner is built in the background too
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--inference-check", "-v", "-p", "no:cacheprovider",
-         "--inference-check-json=r.json", "--inference-check-junit=r.xml", "test_ctrl_c.py"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "INFERENCECHECK_CACHE_DIR": str(store),
-             "PYTHONPATH": os.pathsep.join(filter(None, (str(tmp_path),
-                                                         os.environ.get("PYTHONPATH"))))})
+    log = tmp_path / "out.log"  # a file, not a pipe: a child never waits for us to read
+    with log.open("w") as out_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--inference-check", "-v", "-p", "no:cacheprovider",
+             "--inference-check-json=r.json", "--inference-check-junit=r.xml", "test_ctrl_c.py"],
+            cwd=tmp_path, stdout=out_file, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "INFERENCECHECK_CACHE_DIR": str(store),
+                 "PYTHONPATH": os.pathsep.join(filter(None, (str(tmp_path),
+                                                             os.environ.get("PYTHONPATH"))))})
     try:
-        for line in proc.stdout:  # the first item exported: its helper starts now
-            if "[server-x86-python] export" in line:
-                break
-        deadline = time.monotonic() + 60
-        while not _processes_naming("pytest_inferencecheck.checking.prebuild"):
+        # The event itself: this run's helper process (its command line names this store; other
+        # tests' helpers run beside it under xdist). It starts once the first item has exported
+        # and before that item's compile, and the run cannot end while it builds: the items
+        # after the first wait for it. The deadline only turns a hang into a failure.
+        deadline = time.monotonic() + 300
+        while not [p for p in _processes_naming(str(store))
+                   if "pytest_inferencecheck.checking.prebuild" in p]:
+            assert proc.poll() is None, "the run ended before it started a helper: " + \
+                log.read_text()[-3000:]
             assert time.monotonic() < deadline, "no helper process was started"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # Ctrl-C, while the helper and the first compile run
-        out = proc.communicate(timeout=120)[0]
+        proc.wait(timeout=300)
     finally:
         proc.kill()
+    out = log.read_text()
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
     assert _processes_naming(str(store)) == []  # no helper, no compiler outlives the run
     before = _tree(store)
