@@ -457,29 +457,30 @@ def test_state_that_steers_the_build_builds_and_runs_anew(repo, monkeypatch, con
 
 
 # -- within one run, even with --no-inference-check-cache ---------------------------------------
-TWO_STATES = '''
-import pytest, torch, sound_config, sound_model
-
-@pytest.mark.deploy_target("mobile-android")
-def test_a_quiet(inference_check):
+def two_checks(target: str, model: str, names: tuple[str, str], second_state: str) -> str:
+    """A test file of two checks of one model in one run, the second after `second_state`."""
+    return "import pytest, torch, sound_config, sound_model\n" + "".join(f'''
+@pytest.mark.deploy_target("{target}")
+def test_{i}_{name}(inference_check):
+    {state or "pass"}
     torch.manual_seed(0)
-    inference_check(sound_model.Steered(), (torch.ones(2, 8),), name="quiet")
+    inference_check(sound_model.{model}(), (torch.ones(2, 8),), name="{name}")
+''' for i, (name, state) in enumerate(zip(names, ("", second_state))))
 
-@pytest.mark.deploy_target("mobile-android")
-def test_b_debug(inference_check):
-    sound_config.CFG.debug = True
-    torch.manual_seed(0)
-    inference_check(sound_model.Steered(), (torch.ones(2, 8),), name="debug")
-'''
+
+def run_together(pytester, source: str) -> dict[str, dict]:
+    """Run a test file in one pytest run that keeps nothing: each check's result, by name."""
+    pytester.makepyfile(sound_helpers=HELPERS, sound_config=CONFIG, sound_model=MODEL,
+                        test_together=source)
+    pytester.runpytest_subprocess("--inference-check", "--no-inference-check-cache",
+                                  "--inference-check-json=r.json", "-p", "no:cacheprovider")
+    return {r["identity"]: r for r in
+            json.loads((pytester.path / "r.json").read_text())["results"]}
 
 
 def test_two_checks_of_one_model_in_two_states_share_no_fact_within_a_run(pytester, repo):
-    pytester.makepyfile(sound_helpers=HELPERS, sound_config=CONFIG, sound_model=MODEL,
-                        test_states=TWO_STATES)
-    pytester.runpytest_subprocess("--inference-check", "--no-inference-check-cache",
-                                  "--inference-check-json=r.json", "-p", "no:cacheprovider")
-    together = {r["identity"]: r for r in
-                json.loads((pytester.path / "r.json").read_text())["results"]}
+    together = run_together(pytester, two_checks("mobile-android", "Steered", ("quiet", "debug"),
+                                                 "sound_config.CFG.debug = True"))
     assert together["quiet"]["outcome"] == "passed"
     # the second check alone, cold: its model in its state, in a store of its own
     sys.modules["sound_config"].CFG.debug = True
@@ -617,29 +618,10 @@ def test_flush_denormal_is_keyed_and_the_rerun_matches_cold(repo, flushing):
     assert statuses(rerun, "aoti") == ["built"] and statuses(rerun, "run") == ["built"]
 
 
-FLUSH_SECOND = '''
-import pytest, torch, sound_model
-
-@pytest.mark.deploy_target("server-x86-python")
-def test_a_plain(inference_check):
-    torch.manual_seed(0)
-    inference_check(sound_model.Subnormal(), (torch.ones(2, 8),), name="plain")
-
-@pytest.mark.deploy_target("server-x86-python")
-def test_b_flushing(inference_check):
-    torch.set_flush_denormal(True)
-    torch.manual_seed(0)
-    inference_check(sound_model.Subnormal(), (torch.ones(2, 8),), name="flushing")
-'''
-
-
 def test_flush_denormal_set_by_a_later_test_of_the_same_run_is_keyed(pytester, repo, flushing):
-    pytester.makepyfile(sound_helpers=HELPERS, sound_config=CONFIG, sound_model=MODEL,
-                        test_flush=FLUSH_SECOND)
-    pytester.runpytest_subprocess("--inference-check", "--no-inference-check-cache",
-                                  "--inference-check-json=r.json", "-p", "no:cacheprovider")
-    together = {r["identity"]: r for r in
-                json.loads((pytester.path / "r.json").read_text())["results"]}
+    together = run_together(pytester, two_checks("server-x86-python", "Subnormal",
+                                                 ("plain", "flushing"),
+                                                 "torch.set_flush_denormal(True)"))
     flushing(True)  # the second check alone, cold, in a store of its own
     alone = repo.check("Subnormal", "server-x86-python", repo.folder / "alone").to_dict()
     assert _verdict_of(together["flushing"]) == _verdict_of(alone)
