@@ -356,6 +356,9 @@ ENV_PREFIXES = ("TORCH", "PYTORCH", "INDUCTOR", "AOT", "ATEN_", "OMP_", "KMP_", 
 _NUMERIC_FLAGS = tuple((owner, flag) for owner, flags in (
     ("", ("fp32_precision",)),
     ("mkldnn", ("enabled", "deterministic", "fp32_precision")),
+    *((f"{lib}.{op}", ("fp32_precision",)) for lib, ops in (("mkldnn", ("matmul", "conv", "rnn")),
+                                                            ("cudnn", ("conv", "rnn")))
+      for op in ops),
     ("quantized", ("engine",)),
     ("cudnn", ("enabled", "allow_tf32", "deterministic", "benchmark", "fp32_precision")),
     ("cuda.matmul", ("allow_tf32", "allow_fp16_reduced_precision_reduction",
@@ -389,6 +392,15 @@ def _getter(owner: str, name: str) -> str | None:
         return None
 
 
+def _matmul_precision() -> str:
+    """The legacy matmul precision; "mixed" where one backend's was set with the new API
+    (torch then refuses the legacy query; each backend's own is keyed beside it)."""
+    try:
+        return torch.get_float32_matmul_precision()
+    except RuntimeError:
+        return "mixed"
+
+
 def numeric_modes() -> tuple[Any, ...]:
     """torch's process-wide numeric modes: what an artifact computes may change with any of
     them, and none is in the program. (Not here, each for a reason: the RNG state, which only
@@ -397,7 +409,7 @@ def numeric_modes() -> tuple[Any, ...]:
     `nn.MultiheadAttention`, which only eager takes, and eager runs on every check.)"""
     with warnings.catch_warnings():  # some of these flags are deprecated in favour of others
         warnings.simplefilter("ignore")
-        return (torch.get_num_threads(), torch.get_float32_matmul_precision(),
+        return (torch.get_num_threads(), _matmul_precision(),
                 torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled(),
                 getattr(getattr(torch.utils, "deterministic", None),

@@ -23,7 +23,9 @@ import torch
 
 from pytest_inferencecheck import check
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.support import compat  # noqa: F401
+from pytest_inferencecheck.support import compat
+
+import numeric_modes
 
 pytestmark = pytest.mark.slow
 
@@ -421,9 +423,7 @@ def _threads(monkeypatch, configured):
 
 
 def _matmul_precision(monkeypatch, configured):
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("medium" if before != "medium" else "high")
-    return lambda: torch.set_float32_matmul_precision(before)
+    return numeric_modes.matmul_precision(lambda p: "medium" if p != "medium" else "high")
 
 
 def _deterministic(monkeypatch, configured):

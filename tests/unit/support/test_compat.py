@@ -16,6 +16,7 @@ from pytest_inferencecheck.host import toolchain
 from pytest_inferencecheck.support import compat
 
 import models
+import numeric_modes
 
 
 def test_config_hashes_are_found_stable_and_follow_a_change():
@@ -280,3 +281,51 @@ def test_a_torch_without_a_probe_module_starts_no_probe(monkeypatch, tmp_path):
         assert prewarm.probe_cpu(store) is None
     finally:
         store.release()
+
+
+def _flip(owner, name, to):
+    before = getattr(owner, name)
+    setattr(owner, name, to(before))
+    return lambda: setattr(owner, name, before)
+
+
+def _call(setter, getter, to):
+    before = getter()
+    setter(to(before))
+    return lambda: setter(before)
+
+
+# Each flips one process-wide numeric mode for real and returns how to undo it.
+NUMERIC_MODES = {
+    "flush_denormal": lambda: _call(torch.set_flush_denormal, compat.flush_denormal,
+                                    lambda on: not on),
+    "threads": lambda: _call(torch.set_num_threads, torch.get_num_threads,
+                             lambda n: n - 1 if n > 1 else 2),
+    "matmul_precision": lambda: numeric_modes.matmul_precision(
+        lambda p: "medium" if p != "medium" else "high"),
+    "mkldnn_matmul_precision": lambda: _flip(torch.backends.mkldnn.matmul, "fp32_precision",
+                                             lambda p: "bf16" if p != "bf16" else "none"),
+    "mkldnn_deterministic": lambda: _flip(torch.backends.mkldnn, "deterministic",
+                                          lambda on: not on),
+    "fill_uninitialized_memory": lambda: _flip(torch.utils.deterministic,
+                                               "fill_uninitialized_memory", lambda on: not on),
+    "quantized_engine": lambda: _flip(torch.backends.quantized, "engine",
+                                      lambda e: next(x for x in
+                                                     torch.backends.quantized.supported_engines
+                                                     if x != e)),
+    "math_sdp": lambda: _call(torch.backends.cuda.enable_math_sdp,
+                              torch.backends.cuda.math_sdp_enabled, lambda on: not on),
+}
+
+
+@pytest.mark.parametrize("mode", NUMERIC_MODES)
+def test_each_process_wide_numeric_mode_moves_the_key(mode):
+    from pytest_inferencecheck.store.keys import runtime_state
+
+    before = runtime_state()
+    undo = NUMERIC_MODES[mode]()
+    try:
+        assert runtime_state() != before
+    finally:
+        undo()
+    assert runtime_state() == before
