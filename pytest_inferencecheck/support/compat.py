@@ -8,6 +8,7 @@ reused on a guess). `tests/unit/support/test_compat.py` checks each detection ag
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import enum
 import functools
@@ -19,7 +20,8 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -204,6 +206,39 @@ def config_hash(module: str) -> str:
     if not objects:
         return base
     return hashlib.sha256(repr((base, sorted(objects.items()))).encode()).hexdigest()
+
+
+_OWN_INDUCTOR_CACHE: dict[int, str] = {}
+
+
+@contextlib.contextmanager
+def own_inductor_cache() -> Iterator[None]:
+    """Inductor's cache directory, private to this process, for the duration of a compile.
+
+    AOTInductor writes a package's metadata into the cache directory under a file lock, and
+    zips it into the `.pt2` after releasing the lock: another process compiling the same graph
+    into the same directory (the default one, shared by every process of a user: two xdist
+    workers, two CI jobs) truncates the file in between, and the package holds an empty JSON
+    file the C++ runner cannot parse (seen under load). A directory no other process writes
+    closes the race. It lives as long as the process (inductor's in-memory caches point into
+    it); where it lives decides nothing a check measures, and no key names it."""
+    pid = os.getpid()  # a forked child makes its own
+    if pid not in _OWN_INDUCTOR_CACHE:
+        path = tempfile.mkdtemp(prefix=f"inferencecheck-inductor-{pid}-")
+        _OWN_INDUCTOR_CACHE[pid] = path
+        atexit.register(shutil.rmtree, path, True)
+    before = os.environ.get(INDUCTOR_CACHE_ENV)
+    os.environ[INDUCTOR_CACHE_ENV] = _OWN_INDUCTOR_CACHE[pid]
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(INDUCTOR_CACHE_ENV, None)
+        else:
+            os.environ[INDUCTOR_CACHE_ENV] = before
+
+
+INDUCTOR_CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
 
 
 def flush_denormal() -> bool:

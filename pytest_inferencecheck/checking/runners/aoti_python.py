@@ -49,7 +49,7 @@ def _aoti() -> compat.Aoti:
 def compile_into(program: torch.export.ExportedProgram, folder: Path, device: str
                  ) -> dict[str, Any]:
     """AOT-compile a program into `folder` (a store entry being built)."""
-    with quiet_torch():
+    with quiet_torch(), compat.own_inductor_cache():
         _aoti().compile_and_package(program, package_path=str(folder / PACKAGE))
     gc.collect()  # inductor's graphs are cyclic: free its copies of the weights before loading
     return {"call": ProgramCall(program).to_meta(), "device": device}

@@ -701,3 +701,21 @@ def test_a_package_built_before_a_reused_runner_failed_is_labelled_built(repo):
     assert statuses(result, "aoti") == ["built"] and statuses(result, "runner") == ["built"]
     detail = next(s.detail for s in result.stages if s.name == "aoti_compile")
     assert "reused" not in detail, detail
+
+
+def test_a_package_is_compiled_in_a_cache_directory_no_other_process_writes(tmp_path,
+                                                                           monkeypatch):
+    # AOTInductor zips a package's metadata JSON after releasing its file lock: another process
+    # compiling the same graph in the same (shared, default) inductor directory truncated it in
+    # between, and the C++ runner failed on an empty JSON file (the shuffled, loaded CI run).
+    from pytest_inferencecheck.checking.runners.aoti_python import PACKAGE, compile_into
+
+    shared = tmp_path / "shared-inductor-cache"  # what every process of this user would use
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(shared))
+    program = torch.export.export(torch.nn.Linear(4, 4), (torch.ones(2, 4),))
+    (tmp_path / "entry").mkdir()
+    compile_into(program, tmp_path / "entry", "cpu")
+    assert (tmp_path / "entry" / PACKAGE).stat().st_size > 0
+    written = [p for p in shared.rglob("*") if p.is_file()] if shared.exists() else []
+    assert written == [], written[:5]
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(shared)  # put back after the compile
