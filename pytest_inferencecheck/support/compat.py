@@ -208,7 +208,7 @@ def config_hash(module: str) -> str:
     return hashlib.sha256(repr((base, sorted(objects.items()))).encode()).hexdigest()
 
 
-_OWN_INDUCTOR_CACHE: dict[int, str] = {}
+_OWN_INDUCTOR_CACHE: dict[tuple[int, str], str] = {}
 
 
 @contextlib.contextmanager
@@ -219,16 +219,19 @@ def own_inductor_cache() -> Iterator[None]:
     zips it into the `.pt2` after releasing the lock: another process compiling the same graph
     into the same directory (the default one, shared by every process of a user: two xdist
     workers, two CI jobs) truncates the file in between, and the package holds an empty JSON
-    file the C++ runner cannot parse (seen under load). A directory no other process writes
-    closes the race. It lives as long as the process (inductor's in-memory caches point into
-    it); where it lives decides nothing a check measures, and no key names it."""
-    pid = os.getpid()  # a forked child makes its own
-    if pid not in _OWN_INDUCTOR_CACHE:
-        path = tempfile.mkdtemp(prefix=f"inferencecheck-inductor-{pid}-")
-        _OWN_INDUCTOR_CACHE[pid] = path
+    file the C++ runner cannot parse (seen under load). A folder no other process writes,
+    inside the cache directory the user chose (or inductor's default), closes the race. It
+    lives as long as the process (inductor's in-memory caches point into it); where it lives
+    decides nothing a check measures, and no key names it."""
+    base = _inductor_cache_dir()
+    own = (os.getpid(), base)  # a forked child, or another cache directory: another folder
+    if own not in _OWN_INDUCTOR_CACHE:
+        os.makedirs(base, exist_ok=True)  # as inductor does; a read-only one fails here, as there
+        path = tempfile.mkdtemp(prefix=f"inferencecheck-{os.getpid()}-", dir=base)
+        _OWN_INDUCTOR_CACHE[own] = path
         atexit.register(shutil.rmtree, path, True)
     before = os.environ.get(INDUCTOR_CACHE_ENV)
-    os.environ[INDUCTOR_CACHE_ENV] = _OWN_INDUCTOR_CACHE[pid]
+    os.environ[INDUCTOR_CACHE_ENV] = _OWN_INDUCTOR_CACHE[own]
     try:
         yield
     finally:
@@ -236,6 +239,21 @@ def own_inductor_cache() -> Iterator[None]:
             os.environ.pop(INDUCTOR_CACHE_ENV, None)
         else:
             os.environ[INDUCTOR_CACHE_ENV] = before
+
+
+def _inductor_cache_dir() -> str:
+    """The cache directory inductor would use now: `$TORCHINDUCTOR_CACHE_DIR`, else its default
+    (`torch._inductor.runtime.cache_dir_utils.default_cache_dir`, else the temporary folder)."""
+    chosen = os.environ.get(INDUCTOR_CACHE_ENV)
+    if chosen:
+        return os.path.abspath(chosen)
+    try:
+        from torch._inductor.runtime.cache_dir_utils import (  # noqa: PLC0415 - defers torch
+            default_cache_dir,
+        )
+        return os.path.abspath(default_cache_dir())
+    except (ImportError, AttributeError):
+        return os.path.join(tempfile.gettempdir(), "torchinductor")
 
 
 INDUCTOR_CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
