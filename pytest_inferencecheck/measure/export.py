@@ -45,10 +45,12 @@ def _forward_location(model: torch.nn.Module) -> tuple[str | None, int | None]:
         return None, None
 
 
-def issue_from_exception(exc: BaseException, model: torch.nn.Module) -> ExportIssue:
-    """Describe an export exception: kind, first line, user location, hint."""
+def issue_from_exception(exc: BaseException, model: torch.nn.Module, *,
+                         strict: bool = False) -> ExportIssue:
+    """Describe an export exception (of a `strict` export or not): kind, first line, user
+    location, hint."""
     message = str(exc)
-    kind, hint = classify_export_error(message)
+    kind, hint = classify_export_error(message, strict=strict)
     file = line = None
     m = _RAISED_AT.search(message)
     if m:
@@ -121,7 +123,7 @@ def export_model(model: torch.nn.Module, args: tuple, kwargs: dict, *,
                                      strict=strict)
         return Exported(ExportFacts(ok=True, strict=strict), ep)
     except Exception as exc:  # noqa: BLE001 - every export failure is a fact to report
-        first = issue_from_exception(exc, model)
+        first = issue_from_exception(exc, model, strict=strict)
         drafts = ([] if first.kind.startswith("unregistered-pytree")
                   else _draft_issues(model, args, kwargs, dynamic_shapes))
         issues = merge_issues(first, drafts)

@@ -57,8 +57,9 @@ _UNREGISTERED = re.compile(
 )
 
 
-def classify_export_error(message: str) -> tuple[str, str]:
-    """Return (kind, hint) for a `torch.export` error message."""
+def classify_export_error(message: str, *, strict: bool = False) -> tuple[str, str]:
+    """Return (kind, hint) for a `torch.export` error message, from an export that was `strict`
+    or not: a hint never suggests what the export already did (non-strict is the default)."""
     m = _UNREGISTERED.search(message)
     if m:
         cls = m.group("cls").rsplit(".", 1)[-1]
@@ -82,8 +83,9 @@ def classify_export_error(message: str) -> tuple[str, str]:
     if re.search(r"fake|meta kernel|Meta tensor", message, re.IGNORECASE):
         return "missing-fake-kernel", FAKE_KERNEL_HINT
     if re.search(r"Unsupported|not supported|graph break", message, re.IGNORECASE):
-        return "unsupported", ("rewrite the named construct with traceable torch ops, or try "
-                               "`strict=False` export")
+        return "unsupported", ("rewrite the named construct with traceable torch ops"
+                               + (", or export non-strictly (drop strict_export=True: "
+                                  "non-strict is the default)" if strict else ""))
     return "export-error", "read the error above; `torch.export.draft_export` lists more detail"
 
 
@@ -110,8 +112,9 @@ STAGE_HINTS = {
     "runner_build": "the C++ runner is built against the installed torch with the system "
                     "compiler: make sure a C++20 compiler is installed (or set CXX)",
     "compile": "torch.compile could not compile the model with this backend",
-    "lower": "ExecuTorch could not lower the exported program with these partitioners: try "
-             "another partitioner, or remove the unsupported operators it names",
+    "lower": "ExecuTorch could not lower the exported program with these partitioners: its "
+             "error above says why; try another partitioner (executorch_partitioners=[...]) "
+             "or a newer ExecuTorch",
     "to_executorch": "ExecuTorch could not serialize the lowered program to a .pte",
     "et_load": "the ExecuTorch runtime could not load the .pte",
     "run": "the artifact raised on the example inputs; the message above is the runtime's own",

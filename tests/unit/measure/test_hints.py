@@ -51,6 +51,24 @@ def test_export_error_kinds(message, kind):
     assert classify_export_error(message)[0] == kind
 
 
+@pytest.mark.parametrize("message", [
+    "Could not guard on data-dependent expression Eq(u0, 1)", "Constraints violated (batch)!",
+    "no fake impl or Meta kernel registered", "Unsupported: call_function", "boom",
+    "Found <class 'mylib.Box'> in input, which is not a known type",
+])
+def test_an_export_hint_never_suggests_what_the_export_already_did(message):
+    # Issue 30: a hint said "try `strict=False` export" of an export that was non-strict.
+    assert "strict=False" not in classify_export_error(message)[1]
+    assert "non-strict" not in classify_export_error(message)[1]
+    strict_hint = classify_export_error(message, strict=True)[1]
+    assert "strict=True" not in strict_hint.replace("drop strict_export=True", "")
+
+
+def test_a_strict_exports_unsupported_construct_suggests_the_default_non_strict_export():
+    assert "export non-strictly (drop strict_export=True: non-strict is the default)" in \
+        classify_export_error("Unsupported: call_function", strict=True)[1]
+
+
 # -- hints right for where they are shown (issue 19) ----------------------------------------------
 from pytest_inferencecheck.checking.pipeline import _break_failure, _export_failure  # noqa: E402
 from pytest_inferencecheck.measure.export import merge_issues  # noqa: E402
