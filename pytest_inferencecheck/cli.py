@@ -30,7 +30,7 @@ from pytest_inferencecheck.lint.cli import DESCRIPTION as LINT_DESCRIPTION
 from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
 from pytest_inferencecheck.lint.cli import main as lint_main
 from pytest_inferencecheck.recommendations.decision import recommend
-from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS
+from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS, resolve_target
 from pytest_inferencecheck.reporters import html, json_report
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import interrupted
@@ -40,6 +40,7 @@ from pytest_inferencecheck.store.artifacts import (
     human,
     parse_size,
 )
+from pytest_inferencecheck.support import pairs
 from pytest_inferencecheck.support.exits import guarded
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
@@ -93,6 +94,9 @@ def _run(args: argparse.Namespace) -> int:
     if not targets:
         raise InferenceCheckError("--target names no target; give one of: " + ", ".join(TARGETS))
     gate = Gate.from_settings(s, root)
+    line, tested = pairs.header()
+    if not tested and any(resolve_target(t).artifact == "executorch" for t in targets):
+        print(f"inferencecheck: WARNING: {line}", file=sys.stderr)
     factory = load_callable(args.factory, "inferencecheck run", root)
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
     store = s.store(root)

@@ -28,6 +28,7 @@ from pytest_inferencecheck.pytest_plugin.item_check import (
 )
 from pytest_inferencecheck.pytest_plugin.marker import ItemSpec
 from pytest_inferencecheck.pytest_plugin.session import InferenceCheckSession
+from pytest_inferencecheck.support import pairs
 
 TARGET_FIXTURE = "inference_check_target"
 SPEC_FIXTURE = "_inference_check_spec"
@@ -70,6 +71,15 @@ def pytest_configure(config: pytest.Config) -> None:
                                                                              "workerinput")
     if s.enabled and s.level == "full" and not config.option.collectonly and not controller:
         prewarm.probe_cpu(store_of(config))  # nothing compiles at the quick level
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The torch and ExecuTorch pair this run checks with, and a warning on an untested one."""
+    s = config.stash.get(SETTINGS, None)
+    if s is None or not s.enabled:
+        return []
+    line, tested = pairs.header()
+    return [f"inferencecheck: {line}" if tested else f"inferencecheck: WARNING: {line}"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
