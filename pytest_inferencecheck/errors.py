@@ -15,6 +15,9 @@ line carry it there: the pipeline raises and catches them, and none reaches the 
   check ends with these failures, the check ran past its `timeout_s`.
 - **Building and running the C++ runner** (`BuildError`, `CppRunnerError`): turned into a host
   fault (no compiler) or a failure of the `run` stage, with the compiler's or runner's output.
+- **A failure explained where it happened** (`Explained`): a stage knows better than a generic
+  hint what went wrong (an ExecuTorch runtime's error code and log, a backend that raised on a
+  node): the message, the user's line, what to do and the evidence (a log, a traceback).
 - **Reuse** (`Uncacheable`): a value cannot be keyed faithfully, so the check measures again.
 - **Reports** (`WriteError`): a report could not be written; the end of the run says which.
 
@@ -68,6 +71,20 @@ class StageError(Exception):
     def __init__(self, stage: str, exc: BaseException, where: Any):
         super().__init__(f"{stage}: {exc}")
         self.stage, self.exc, self.where = stage, exc, where
+
+
+class Explained(Exception):
+    """A stage's failure, already explained by the code that saw it: what happened, where in the
+    user's code, what to do, and the evidence behind it (a runtime's log, a library's traceback),
+    which the report keeps in full. `facts` travel to the result even though the stage failed
+    (an ExecuTorch program's delegation and operators, say)."""
+
+    def __init__(self, message: str, hint: str, *, file: str | None = None,
+                 line: int | None = None, details: str | None = None,
+                 facts: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.hint, self.file, self.line = hint, file, line
+        self.details, self.facts = details, facts
 
 
 class CheckFailed(Exception):

@@ -115,6 +115,7 @@ StageName = Literal[
     "aoti_compile", "aoti_load", "runner_build",  # AOTInductor, Python and C++
     "compile",  # torch.compile
     "lower", "to_executorch", "et_load", "delegation", "pte_size", "executorch",  # ExecuTorch
+    "executorch_operators",  # the app's operator set
     "run", "run_second_shape", "compare", "compare_second_shape", "latency",  # every artifact
     "deviation", "baseline",  # the gate
     "timeout", "interrupted", "crashed", "internal",  # how a check can end early
@@ -293,6 +294,7 @@ class Failure:
     hint: str = ""
     file: str | None = None
     line: int | None = None
+    details: str | None = None  # the evidence in full: a runtime's log, a library's traceback
 
     def to_dict(self) -> dict:
         """Render as one entry of `failures` in the JSON report."""
@@ -340,6 +342,7 @@ class CheckResult:
     expected_failure: bool = False  # the test is xfail: reporters say so, the gate passes it
     graph_count: int | None = None  # graphs Dynamo compiled; torch's break count is this minus 1
     level: str = "full"  # "quick": facts and the row only; nothing was compiled, lowered or run
+    breaks_decide: bool = True  # False: the breaks are information (ExecuTorch, non-strict)
 
     @property
     def test(self) -> str | None:
@@ -366,7 +369,7 @@ class CheckResult:
         gb = None
         if self.graph_breaks is not None:
             gb = {"count": len(self.graph_breaks), "explain_count": self.break_count,
-                  "graphs": self.graph_count,
+                  "graphs": self.graph_count, "decides": self.breaks_decide,
                   "breaks": [b.to_dict() for b in self.graph_breaks]}
         return {
             "nodeid": self.nodeid,
@@ -433,6 +436,7 @@ def from_dict(d: dict) -> CheckResult:
     result.source = SourceLine(**d["source"]) if d.get("source") else None
     result.graph_count = gb.get("graphs") if gb is not None else None
     result.level = d.get("level", "full")
+    result.breaks_decide = gb.get("decides", True) if gb is not None else True
     return result
 
 

@@ -10,9 +10,10 @@ from torch import nn
 
 
 def line_of(marker: str) -> int:
-    """The line number in this file of `# BREAK:<marker>`."""
+    """The line number in this file of `# BREAK:<marker>` (or `# AT:<marker>`)."""
     lines = inspect.getsource(inspect.getmodule(line_of)).splitlines()
-    hits = [i for i, text in enumerate(lines, 1) if text.rstrip().endswith(f"# BREAK:{marker}")]
+    hits = [i for i, text in enumerate(lines, 1)
+            if text.rstrip().endswith((f"# BREAK:{marker}", f"# AT:{marker}"))]
     assert len(hits) == 1, marker
     return hits[0]
 
@@ -113,3 +114,55 @@ class Elementwise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(torch.sin(x) * 2 + 1)
+
+
+@torch.compiler.disable
+def _scaled_mask(scores: torch.Tensor) -> torch.Tensor:
+    """A helper a library keeps out of torch.compile (as attention-mask code often is)."""
+    n = scores.shape[-1]
+    return scores + torch.triu(torch.full((n, n), -1e4), 1)
+
+
+class CompileDisabledMask(nn.Module):
+    """One Dynamo graph break (a `torch.compiler.disable`d helper) that non-strict torch.export
+    traces through, and strict export refuses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = self.proj(x) @ x.transpose(-1, -2)
+        return torch.softmax(_scaled_mask(scores), -1) @ x  # BREAK:disabled
+
+
+class PoolWithoutStride(nn.Module):
+    """`F.max_pool2d(x, 2)` leaves `stride` to its default: ExecuTorch 1.4's XNNPACK
+    partitioner reads it by position and raises IndexError (fixed in 1.5)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.max_pool2d(self.conv(x), 2)  # AT:pool
+
+
+class Conv3dNet(nn.Module):
+    """A 3-D convolution: XNNPACK does not take it, and the portable kernel is 2-D only, so
+    the `.pte` fails in the runtime with InvalidArgument."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(2, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)  # AT:conv3d
+
+
+class AvgPool3dNet(nn.Module):
+    """`avg_pool3d`: a Core ATen operator that ExecuTorch's runtime has no kernel for, so the
+    `.pte` fails to load with OperatorMissing."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.avg_pool3d(x, 2) * 2  # AT:avgpool3d

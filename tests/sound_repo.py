@@ -178,10 +178,12 @@ def _verdict_of(d: dict) -> tuple:
             sorted(f["stage"] for f in d["failures"]))
 
 
-def two_checks(target: str, model: str, names: tuple[str, str], second_state: str) -> str:
-    """A test file of two checks of one model in one run, the second after `second_state`."""
+def two_checks(target: str, model: str, names: tuple[str, str], second_state: str,
+               options: str = "") -> str:
+    """A test file of two checks of one model in one run, the second after `second_state`
+    (`options`: more of the marker's arguments, e.g. `, strict_export=True`)."""
     return "import pytest, torch, sound_config, sound_model\n" + "".join(f'''
-@pytest.mark.deploy_target("{target}")
+@pytest.mark.deploy_target("{target}"{options})
 def test_{i}_{name}(inference_check):
     {state or "pass"}
     torch.manual_seed(0)

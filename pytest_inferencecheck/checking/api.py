@@ -22,6 +22,7 @@ from pytest_inferencecheck.config.settings import check_level
 from pytest_inferencecheck.errors import (
     CheckFailed,
     CheckTimeout,
+    Explained,
     InferenceCheckError,
     InternalError,
     StageError,
@@ -114,8 +115,8 @@ def check(
     `level="quick"` measures the facts and decides the row without compiling, lowering or running
     any artifact (seconds instead of minutes); the result says so. Further options (see
     `CheckOptions`): strict_export,
-    require_device, max_graph_breaks, backends, executorch_partitioners, min_delegation,
-    max_pte_bytes, cpp_timeout_s.
+    require_device, max_graph_breaks, backends, executorch_partitioners, executorch_operators,
+    min_delegation, max_pte_bytes, cpp_timeout_s, timeout_s.
     """
     t = resolve_target(target)
     level = check_level(level, "check(level=...)")
@@ -186,6 +187,9 @@ def check(
 def _stage_failure(err: StageError, model: torch.nn.Module) -> Failure:
     """A stage that raised: the host's fault (with what to do about the host), else the model's
     (with the stage's hint), at the user's line where there is one."""
+    if isinstance(err.exc, Explained):  # said where it happened, with its evidence
+        exc = err.exc
+        return Failure(err.stage, str(exc), exc.hint, exc.file, exc.line, exc.details)
     where = err.where or (forward_location(model) if err.stage == "eager" else None)
     frames = user_traceback(err.exc)
     fault = host_fault(err.exc)

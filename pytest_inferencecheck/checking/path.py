@@ -27,6 +27,7 @@ from pytest_inferencecheck.checking.facts import Facts
 from pytest_inferencecheck.checking.job import Job
 from pytest_inferencecheck.checking.runners import RUNNERS, Runner, Stored
 from pytest_inferencecheck.checking.runners.base import reuse_detail
+from pytest_inferencecheck.checking.runners.executorch import executorch_facts
 from pytest_inferencecheck.checking.shapes import second_shape
 from pytest_inferencecheck.checking.stages import describe
 from pytest_inferencecheck.errors import StageError, Uncacheable
@@ -63,7 +64,7 @@ def run_path(job: Job, facts: Facts, technology: str,
     other = second_shape(job.model, job.args, job.kwargs, job.opts.dynamic_shapes)
     run_key = _run_key(job, facts, runner, stored, other)
     if run_key is not None and stored is not None:
-        recorded = _recorded(job, facts, technology, stored, run_key, other)
+        recorded = _recorded(job, facts, runner, stored, run_key, other)
         if recorded is not None:
             return recorded
     stage_mark, use_mark = job.stages.mark(), len(job.uses)
@@ -219,9 +220,10 @@ def _cpu(value: Any) -> Any:
     return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
-def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: str,
+def _recorded(job: Job, facts: Facts, runner: Runner, stored: Stored, run_key: str,
               other: tuple[tuple, dict, str] | None) -> PathOutcome | None:
     """The outcome from a recorded run of the same artifact on the same inputs, if any."""
+    technology = runner.technology
     record = job.store.lookup("run", run_key)
     # verified though not loaded: a damaged artifact in the store is rebuilt, never vouched for
     artifact = job.store.lookup(stored.kind, stored.key) if record is not None else None
@@ -241,9 +243,8 @@ def _recorded(job: Job, facts: Facts, technology: str, stored: Stored, run_key: 
     job.stages.record("run", 0.0, f"reused {run_key[:12]}: the outputs this artifact produced "
                                   "on these inputs")
     outcome = PathOutcome(technology)
-    et = artifact.meta.get("executorch")
-    if et is not None:
-        outcome.executorch = {**et, "executed": True}
+    if artifact.meta.get("executorch") is not None:
+        outcome.executorch = {**executorch_facts(artifact, facts), "executed": True}
     numerics = _compare(job, "compare", [tuple(x) for x in data["example"]],
                         leaves(facts.reference))
     if other is not None:

@@ -18,7 +18,7 @@ from pytest_inferencecheck.checking.runners.executorch import (
 )
 from pytest_inferencecheck.checking.runners.torch_compile import TorchCompileRunner
 from pytest_inferencecheck.checking.stages import describe
-from pytest_inferencecheck.errors import InternalError, StageError
+from pytest_inferencecheck.errors import Explained, InternalError, StageError
 from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import break_failure_hint
 from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
@@ -140,10 +140,21 @@ def _no_fallback_failures(job: Job, facts: Facts, result: CheckResult) -> Recomm
     rec = result.recommendation
     path = "AOTI C++ is required" if rec.technology == "aoti-cpp" else "ExecuTorch is the path"
     why = f"row {rec.row} ({job.target.id}): {path} and the table has no fallback"
-    if facts.graph_breaks:
+    if facts.graph_breaks and rec.technology == "executorch" and not job.opts.strict_export:
+        result.breaks_decide = False  # ExecuTorch's export never meets Dynamo: information
         n = len(facts.graph_breaks)
+        result.notes.append(
+            f"torch.compile would break here ({n} graph break{'s' if n != 1 else ''}, listed "
+            f"for information); ExecuTorch's export (non-strict) does not use Dynamo and "
+            f"{'traced through them' if facts.export.ok else 'is judged on its own'}: row "
+            f"{rec.row} is decided by the ExecuTorch path itself (strict_export=True makes "
+            "them failures)")
+    elif facts.graph_breaks:
+        n = len(facts.graph_breaks)
+        strict = (" and strict_export=True exports through Dynamo"
+                  if rec.technology == "executorch" else "")
         result.failures.append(_break_failure(
-            result, job.target, f"{n} graph break{'s' if n != 1 else ''}; {why}"))
+            result, job.target, f"{n} graph break{'s' if n != 1 else ''}; {why}{strict}"))
     if not facts.export.ok:
         result.failures.append(_export_failure(result, why))
     return rec
@@ -162,6 +173,11 @@ def _without_fallback(job: Job, facts: Facts, result: CheckResult) -> None:
             "executorch", f"{exc}; {job.target.id} (row {rec.row}) cannot be checked without it",
             INSTALL_HINT))
         return
+    except StageError as err:  # lowered, then failed to load or run: its facts still count
+        if isinstance(err.exc, Explained) and err.exc.facts is not None:
+            result.executorch = err.exc.facts
+            result.failures.extend(gates(err.exc.facts, job.opts))
+        raise
     _apply(result, outcome)
     if outcome.executorch:
         result.failures.extend(gates(outcome.executorch, job.opts))

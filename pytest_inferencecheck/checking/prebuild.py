@@ -52,7 +52,7 @@ MAX_PROGRAM_BYTES = 256 * 2**20  # larger programs are not copied to a helper: m
 
 def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
     """Start helpers for the entries `targets` will need that this item will not build itself."""
-    if (not targets or facts.program is None or facts.program_key is None or facts.graph_breaks
+    if (not targets or facts.program is None or facts.program_key is None
             or not facts.export.ok or facts.weight_bytes > MAX_PROGRAM_BYTES):
         return []
     own = job.target.artifact
@@ -61,11 +61,11 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
         t = TARGETS.get(name)
         if t is None or t.artifact is None or t.artifact == own:
             continue
-        if t.artifact == "executorch":
+        if t.artifact == "executorch":  # Dynamo's breaks do not stop ExecuTorch's export
             stored = ExecuTorchRunner().stored(job, facts)
             wanted[(stored.kind, stored.key)] = {"partitioners": list(
                 job.opts.executorch_partitioners)}
-        elif t.device == job.device:
+        elif t.device == job.device and not facts.graph_breaks:  # AOTI: no break, or no row
             stored = stored_package(job, facts)
             wanted[(stored.kind, stored.key)] = {"device": job.device}
     todo = {k: v for k, v in wanted.items() if k[1] is not None and not helpers.running(*k)

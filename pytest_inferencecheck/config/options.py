@@ -14,6 +14,7 @@ from typing import Any
 from pytest_inferencecheck.config.registry import Form, Knob, Validator, add_arguments
 from pytest_inferencecheck.config.settings import SETTINGS, Settings
 from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.recommendations.operators import OperatorSet, operator_set
 from pytest_inferencecheck.recommendations.partitioners import validate_partitioners
 from pytest_inferencecheck.recommendations.table import resolve_technology
 
@@ -74,6 +75,10 @@ def _partitioners(name: str, value: Any, source: str) -> tuple[str, ...]:
     return tuple(validate_partitioners(_names(name, value, source)))
 
 
+def _operators(name: str, value: Any, source: str) -> OperatorSet:
+    return operator_set(value, source)
+
+
 def _any(name: str, value: Any, source: str) -> Any:
     return value
 
@@ -119,6 +124,11 @@ class CheckOptions:
     min_delegation: float | None = option(
         None, "Fail below this fraction of nodes delegated (0-1); default: none",
         _number(high=1.0), float)
+    executorch_operators: OperatorSet | None = option(
+        None, "The app's ExecuTorch operator set (selected_operators.yaml, a functions.yaml or "
+              "a comma-separated list; a relative path from the working directory, or from the "
+              "pyproject.toml of a config entry): fail where the .pte needs an operator outside "
+              "it; default: none (the operators are listed)", _operators, str)
     max_pte_bytes: int | None = option(None, "Fail when the .pte is larger; default: none",
                                        _number(integer=True, strict_low=True), int)
     cpp_timeout_s: float = option(300.0, "Kill the C++ runner after this many seconds; "

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from pytest_inferencecheck.config.options import CheckOptions, validate
 from pytest_inferencecheck.config.settings import SETTINGS
 from pytest_inferencecheck.errors import InferenceCheckError, reject_unknown_keys
+from pytest_inferencecheck.recommendations.operators import operator_set
 from pytest_inferencecheck.recommendations.table import resolve_target
 from pytest_inferencecheck.support.locations import is_user_file
 
@@ -116,6 +117,9 @@ def _entry(name: str, raw: Any, path: Path) -> ModelEntry:
         options = raw.get("options", {})
         if not isinstance(options, dict):
             raise InferenceCheckError("options must be a table")
+        if options.get("executorch_operators") is not None:  # relative to this file
+            options = {**options, "executorch_operators": operator_set(
+                options["executorch_operators"], where, base=path.parent)}
         checked = validate(options, where)
     except InferenceCheckError as exc:
         raise InferenceCheckError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") \

@@ -7,6 +7,10 @@ repository root, and function, not line, so that editing unrelated lines does no
 the number of times it occurs. An entry also records the test that wrote it, so that entries whose
 tests are gone can be reported as stale.
 
+Only breaks that decide a verdict are held: on the ExecuTorch rows (without `strict_export`) a
+break is information (ExecuTorch's export never meets Dynamo), so it is neither recorded nor
+compared, and an update drops such an entry.
+
 Updates lock the file, re-read it and merge: two processes updating one baseline lose nothing.
 """
 
@@ -172,6 +176,9 @@ def merged(data: dict, results: Iterable[CheckResult], root: Path, *,
     for r in results:
         if r.graph_breaks is None:
             continue  # never measured (e.g. eager failed): keep what was accepted
+        if not r.breaks_decide:  # information only (ExecuTorch, non-strict): nothing to hold
+            checks.get(r.identity or r.model, {}).pop(r.target, None)
+            continue
         counts = Counter(key_of(b, root) for b in r.graph_breaks)
         entry = {"count": sum(counts.values()),
                  "breaks": [{"type": k[0], "file": k[1], "function": k[2], "count": n}

@@ -146,7 +146,8 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":
-        pytest.fail(explain(result), pytrace=False)
+        long = item.config.getoption("tbstyle", "auto") == "long"
+        pytest.fail(explain(result, details=long), pytrace=False)
     for warning in left:  # at the marker (or config entry), in the user's file, not ours
         src = result.source
         warnings.warn_explicit(DeploymentDeviation(f"{item.nodeid}: {warning}"),

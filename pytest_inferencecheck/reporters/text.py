@@ -19,8 +19,9 @@ def headline(result: CheckResult) -> str:
     return f"{result.model} on {result.target}{proxy}: {row}: {result.outcome.upper()}{level}"
 
 
-def explain(result: CheckResult) -> str:
-    """Everything a user needs to act on a result, as plain text."""
+def explain(result: CheckResult, *, details: bool = False) -> str:
+    """Everything a user needs to act on a result, as plain text; with `details` (pytest's
+    `--tb=long`), each failure's evidence in full too (a library's traceback, a runtime's log)."""
     rec = result.recommendation
     lines = [headline(result)]
     if rec:
@@ -37,6 +38,9 @@ def explain(result: CheckResult) -> str:
         lines.extend(f"    {line}" for line in rest.splitlines())
         if f.hint:
             lines.append(f"    what to do: {f.hint}")
+        if details and f.details and f.details not in f.message:
+            lines.append("    details:")
+            lines.extend(f"      {line}" for line in f.details.splitlines())
     if result.graph_breaks and not any(f.stage == "graph_breaks" for f in result.failures):
         lines.append(f"  graph breaks ({len(result.graph_breaks)}):")
         lines.extend(f"    - {b.describe()}" for b in result.graph_breaks)
@@ -64,6 +68,9 @@ def explain(result: CheckResult) -> str:
                          f"{et['delegated_nodes']}/{total} nodes ({et['delegation']:.0%})"
                          + (f"; not delegated: {left}" if left else "")
                          + (f"; .pte {et['pte_bytes']} bytes" if "pte_bytes" in et else ""))
+        if et.get("operators"):
+            lines.append("  executorch operators the .pte needs outside its delegates: "
+                         + ", ".join(o["operator"] for o in et["operators"]))
     if result.race:
         lines.append("  race: " + ", ".join(
             f"{e.backend} {e.median_ms:.3f}±{e.spread_ms:.3f} ms" if e.ok and e.median_ms

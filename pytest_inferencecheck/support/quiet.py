@@ -68,3 +68,20 @@ def capture_fd(fd: int = 2) -> Iterator[CapturedFd]:
             os.close(saved)
             sink.seek(0)
             captured.text = sink.read().decode(errors="replace")
+
+
+@contextlib.contextmanager
+def capture_stderr() -> Iterator[CapturedFd]:
+    """Capture standard error both at the OS level and through Python's `sys.stderr`: ExecuTorch's
+    Python bindings write the runtime's log through `sys.stderr`, which pytest replaces, and
+    native code beside it writes to fd 2."""
+
+    captured = CapturedFd()
+    text = io.StringIO()
+    with capture_fd(2) as native:
+        try:
+            with contextlib.redirect_stderr(text):
+                yield captured
+        finally:
+            captured.text = text.getvalue()
+    captured.text = native.text + captured.text

@@ -21,7 +21,19 @@ from pytest_inferencecheck.checking.runners.base import (
 )
 from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.config.options import CheckOptions
-from pytest_inferencecheck.errors import ExecuTorchMissing, HostFault, InternalError  # noqa: F401
+from pytest_inferencecheck.errors import (  # noqa: F401 - ExecuTorchMissing re-exported
+    ExecuTorchMissing,
+    HostFault,
+    InternalError,
+)
+from pytest_inferencecheck.host.faults import fault_of
+from pytest_inferencecheck.measure.executorch import (
+    locate_operators,
+    lowering_failure,
+    missing_operators,
+    plan_operators,
+    runtime_failure,
+)
 from pytest_inferencecheck.recommendations.partitioners import (  # noqa: F401 - re-exported
     PARTITIONERS,
     Partitioner,
@@ -30,11 +42,12 @@ from pytest_inferencecheck.recommendations.partitioners import (  # noqa: F401 -
 from pytest_inferencecheck.result import Failure
 from pytest_inferencecheck.store.keys import runtime_state, versions
 from pytest_inferencecheck.support import compat
-from pytest_inferencecheck.support.quiet import capture_fd, quiet_torch
+from pytest_inferencecheck.support.quiet import capture_stderr, quiet_torch
 
 if TYPE_CHECKING:
     from pytest_inferencecheck.checking.facts import Facts
     from pytest_inferencecheck.checking.job import Job
+    from pytest_inferencecheck.store.artifacts import Entry
 
 PTE = "model.pte"
 
@@ -90,14 +103,41 @@ def delegation_facts(graph_module: torch.fx.GraphModule) -> dict[str, Any]:
             "ops_not_delegated": dict(sorted(left_out.items()))}
 
 
-class ExecuTorchArtifact:
-    """Calls like the model; runs the `.pte` with the ExecuTorch runtime."""
+def executorch_facts(entry: Entry, facts: Facts) -> dict[str, Any]:
+    """A stored `.pte`'s facts for this check: its operators located in this check's own code
+    (the entry names the exported program's nodes, not anyone's files)."""
+    et = dict(entry.meta["executorch"])
+    et["operators"] = locate_operators(et.get("operators", []), facts.program)
+    return et
 
-    def __init__(self, method: Any, call: ProgramCall) -> None:
-        self.method, self.call = method, call
+
+class ExecuTorchArtifact:
+    """Calls like the model; runs the `.pte` with the ExecuTorch runtime. A failed run is
+    named from the runtime's own log of it: the first calls (the checked runs) capture it;
+    the latency loop's calls do not pay for that."""
+
+    CAPTURED_CALLS = 2
+
+    def __init__(self, method: Any, call: ProgramCall, et: dict[str, Any]) -> None:
+        self.method, self.call, self.et = method, call, et
+        self.calls = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call.outputs(self.method.execute(self.call.flat_inputs(args, kwargs)))
+        inputs = self.call.flat_inputs(args, kwargs)
+        self.calls += 1
+        if self.calls > self.CAPTURED_CALLS:
+            return self.call.outputs(self.method.execute(inputs))
+        with capture_stderr() as log:
+            try:
+                flat = self.method.execute(inputs)
+            except Exception as exc:  # noqa: BLE001 - the runtime's error, named from its log
+                failed = exc
+            else:
+                failed = None
+        if failed is not None:
+            raise runtime_failure(failed, log.text, "running", self.et,
+                                  self.et.get("operators", [])) from failed
+        return self.call.outputs(flat)
 
 
 def not_executed_reason(facts: dict[str, Any]) -> str | None:
@@ -112,6 +152,10 @@ def not_executed_reason(facts: dict[str, Any]) -> str | None:
 def gates(facts: dict[str, Any], opts: CheckOptions) -> list[Failure]:
     """The delegation and size limits a check asked for, applied to the lowering facts."""
     failures = []
+    app = opts.executorch_operators
+    missing = missing_operators(facts.get("operators", []), app) if app is not None else None
+    if missing is not None:
+        failures.append(missing)
     left_out = ", ".join(f"{op} x{n}" for op, n in facts.get("ops_not_delegated", {}).items())
     if opts.min_delegation is not None and facts.get("delegation", 1.0) < opts.min_delegation:
         failures.append(Failure(
@@ -129,9 +173,12 @@ def gates(facts: dict[str, Any], opts: CheckOptions) -> list[Failure]:
     return failures
 
 
+PTE_META = "pte-meta/2"  # what a stored .pte's entry says of it (2: its operators)
+
+
 def pte_parts(partitioners: Any) -> tuple[Any, ...]:
-    """What decides a `.pte` besides its program, in this process."""
-    return tuple(partitioners), versions(), runtime_state()
+    """What decides a `.pte` (and what its entry records) besides its program, in this process."""
+    return PTE_META, tuple(partitioners), versions(), runtime_state()
 
 
 class ExecuTorchRunner:
@@ -163,7 +210,7 @@ class ExecuTorchRunner:
             for stage in stored.build_stages:
                 job.stages.record(stage, waited, reuse_detail(got.use))
                 waited = 0.0
-        et = dict(entry.meta["executorch"])
+        et = executorch_facts(entry, facts)
         reason = not_executed_reason(et)
         et["executed"] = reason is None
         if reason:
@@ -171,13 +218,19 @@ class ExecuTorchRunner:
             return Built(None, executorch=et, skip_reason=reason)
         from executorch.runtime import Runtime  # noqa: PLC0415 - defers ExecuTorch (optional)
 
-        with job.stages.stage("et_load"), capture_fd() as err:
-            try:
-                method = Runtime.get().load_program(str(entry.file(PTE))).load_method("forward")
-            except Exception as exc:
-                raise RuntimeError(f"{exc}\nruntime log:\n{err.text.strip()[-2000:]}") from exc
-
-        return Built(ExecuTorchArtifact(method, program_call(facts, entry)), executorch=et,
+        with job.stages.stage("et_load"):
+            with capture_stderr() as log:
+                try:
+                    method = Runtime.get().load_program(str(entry.file(PTE))).load_method(
+                        "forward")
+                except Exception as exc:  # noqa: BLE001 - the runtime's error, named from its log
+                    failed: Exception | None = exc
+                else:
+                    failed = None
+            if failed is not None:
+                raise runtime_failure(failed, log.text, "loading", et,
+                                      et["operators"]) from failed
+        return Built(ExecuTorchArtifact(method, program_call(facts, entry), et), executorch=et,
                      entry=entry)
 
 
@@ -191,20 +244,36 @@ def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: 
     _require_executorch()
     et: dict[str, Any] = {"partitioners": names}
     with stages.stage("lower") as st, quiet_torch():
-        edge = to_edge_transform_and_lower(program, partitioner=[_partitioner(n) for n in names])
+        partitioners = [_partitioner(n) for n in names]
+        try:
+            edge = to_edge_transform_and_lower(program, partitioner=partitioners)
+        except Exception as exc:
+            # a host fault (no space, no memory) stays one; the rest is named by the frame
+            explained = None if fault_of(exc) else lowering_failure(exc, "lower", names)
+            if explained is None:
+                raise
+            raise explained from exc
         et.update(delegation_facts(edge.exported_program().graph_module))
         st.detail = (f"{', '.join(names)}: {et['delegated_nodes']} of "
                      f"{et['delegated_nodes'] + et['non_delegated_nodes']} nodes delegated")
     with stages.stage("to_executorch") as st, quiet_torch():
-        program_manager = edge.to_executorch()
+        try:
+            program_manager = edge.to_executorch()
+        except Exception as exc:
+            # a host fault (no space, no memory) stays one; the rest is named by the frame
+            explained = None if fault_of(exc) else lowering_failure(exc, "to_executorch", names)
+            if explained is None:
+                raise
+            raise explained from exc
         del edge  # the edge program holds its own copy of the weights
+        et["operators"] = plan_operators(program_manager)
         with open(folder / PTE, "wb") as handle:
             program_manager.write_to_file(handle)
         del program_manager
         gc.collect()  # FX graphs are cyclic: their weights go only when the collector runs
         et["pte_bytes"] = (folder / PTE).stat().st_size
         st.detail = f"{et['pte_bytes']} bytes"
-    with capture_fd():  # the runtime logs CPU probing to fd 2 on first use
+    with capture_stderr():  # the runtime logs CPU probing on first use
         registry = Runtime.get().backend_registry
     et["backends_available"] = {PARTITIONERS[n].backend:
                                 bool(registry.is_available(PARTITIONERS[n].backend))

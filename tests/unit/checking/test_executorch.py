@@ -60,14 +60,51 @@ def test_a_partitioner_whose_backend_this_runtime_lacks_is_lowered_not_executed(
     assert r.stages[-1].name == "et_load" and r.stages[-1].status == "skipped"
 
 
-def test_graph_breaks_fail_edge_naming_each_line():
+def test_a_model_that_breaks_dynamo_and_does_not_export_fails_edge_at_export_not_at_breaks():
+    # ThreeBreaks' data-dependent branch stops torch.export too: the failure is the export's
+    # (ExecuTorch's own first step); the breaks are listed for information.
     r = check(models.ThreeBreaks(), (torch.randn(2, 8),), "edge")
     assert r.outcome == "failed"
-    gb = next(f for f in r.failures if f.stage == "graph_breaks")
-    assert "ExecuTorch is the path and the table has no fallback" in gb.message
-    for marker in ("print", "branch", "item"):
-        assert f"models.py:{models.line_of(marker)} in forward" in gb.message
+    assert [f.stage for f in r.failures] == ["export"]
+    assert "ExecuTorch is the path and the table has no fallback" in r.failures[0].message
+    assert len(r.graph_breaks) == 3 and r.breaks_decide is False
+    assert any("torch.compile would break here (3 graph breaks" in n for n in r.notes)
     assert r.executorch is None  # nothing was lowered
+
+
+@pytest.mark.parametrize("target", ["mobile-android", "edge"])
+def test_a_dynamo_break_that_export_traces_through_passes_the_executorch_rows(target, tmp_path):
+    # Issue 30: a Swin-UNETR's one Dynamo break failed mobile-android at stage graph_breaks,
+    # though ExecuTorch's (non-strict) export, XNNPACK and the runtime all took it.
+    r = check(models.CompileDisabledMask(), (torch.randn(2, 4, 8),), target, store=tmp_path)
+    assert r.outcome == "passed", explain(r)
+    (b,) = r.graph_breaks
+    assert b.line == models.line_of("disabled") and r.breaks_decide is False
+    assert r.numerics.ok and r.executorch["executed"]
+    assert any("ExecuTorch's export (non-strict) does not use Dynamo and traced through them"
+               in n for n in r.notes)
+    d = r.to_dict()
+    assert d["graph_breaks"]["decides"] is False and d["graph_breaks"]["count"] == 1
+
+
+def test_strict_export_makes_the_break_an_executorch_failure_naming_it(tmp_path):
+    r = check(models.CompileDisabledMask(), (torch.randn(2, 4, 8),), "mobile-android",
+              store=tmp_path, strict_export=True)
+    assert r.outcome == "failed" and r.breaks_decide is True
+    gb = next(f for f in r.failures if f.stage == "graph_breaks")
+    assert "strict_export=True exports through Dynamo" in gb.message
+    assert f"models.py:{models.line_of('disabled')} in forward" in gb.message
+    assert gb.line == models.line_of("disabled")
+    export = next(f for f in r.failures if f.stage == "export")
+    assert "torch.compiler.disable" in export.message
+    assert "export non-strictly (drop strict_export=True" in export.message  # the issue's hint
+
+
+def test_the_row_6_failure_on_the_same_break_stands():
+    # the AOTI rows keep "no graph break"
+    r = check(models.CompileDisabledMask(), (torch.randn(2, 4, 8),), "server-x86-cpp",
+              level="quick")
+    assert [f.stage for f in r.failures] == ["graph_breaks"] and r.breaks_decide is True
 
 
 def test_missing_executorch_is_a_failure_that_says_how_to_install(monkeypatch, fresh_store):

@@ -177,3 +177,35 @@ def test_a_broken_baseline_is_a_usage_error(repo):
     result = repo.runpytest("--inference-check", "--inference-check-baseline=ic-baseline.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*baseline*ic-baseline.json is not valid JSON*"])
+
+
+def test_breaks_that_decide_nothing_are_neither_held_to_the_baseline_nor_recorded(tmp_path):
+    # Issue 30: on the ExecuTorch rows (non-strict) a Dynamo break is information, so a
+    # baseline neither fails it nor records it; the server rows still ratchet the same break.
+    import torch
+
+    from pytest_inferencecheck import check
+    from pytest_inferencecheck.gate import baseline
+    from pytest_inferencecheck.gate.verdict import Gate, decide
+
+    import models
+
+    def run(target: str, **options):
+        r = check(models.CompileDisabledMask(), (torch.randn(2, 4, 8),), target,
+                  level="quick", name="mask", **options)
+        r.identity = "mask"
+        return r
+
+    mobile, server, strict = run("mobile-android"), run("server-x86-python"), \
+        run("edge", strict_export=True)
+    assert (mobile.breaks_decide, server.breaks_decide, strict.breaks_decide) == \
+        (False, True, True)
+    gate = Gate(baseline_path=tmp_path / "b.json", baseline_data=baseline.empty(),
+                root=tmp_path)
+    decide(mobile, gate)
+    assert not [f for f in mobile.failures if f.stage == "baseline"]
+    decide(server, gate)
+    assert [f.stage for f in server.failures] == ["baseline"]  # no entry for a deciding break
+    stale_entry = {"checks": {"mask": {"mobile-android": {"count": 1, "breaks": []}}}}
+    data = baseline.merged(stale_entry, [mobile, server], tmp_path)
+    assert set(data["checks"]["mask"]) == {"server-x86-python"}  # the ET entry is dropped
