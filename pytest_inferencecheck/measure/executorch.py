@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from pytest_inferencecheck.errors import Explained
+from pytest_inferencecheck.measure.hints import lower_hint
 from pytest_inferencecheck.recommendations.operators import OperatorSet
 from pytest_inferencecheck.result import Failure
 from pytest_inferencecheck.support.locations import Location, display_path, locate
@@ -185,7 +186,8 @@ def _innermost_node(exc: BaseException) -> torch.fx.Node | None:
     node, tb = None, exc.__traceback__
     while tb is not None:
         for value in tb.tb_frame.f_locals.values():
-            if isinstance(value, torch.fx.Node) and value.op == "call_function":
+            if isinstance(value, torch.fx.Node) and value.op == "call_function" \
+                    and getattr(value.target, "_schema", None) is not None:  # an operator's
                 node = value
         tb = tb.tb_next
     return node
@@ -213,33 +215,48 @@ def _omitted_arguments(node: torch.fx.Node) -> list[str]:
             and a.name not in node.kwargs]
 
 
-def lowering_failure(exc: BaseException, stage: str, partitioners: list[str]) -> Explained | None:
+def _named_node(message: str, program: torch.export.ExportedProgram | None) -> torch.fx.Node | None:
+    """The program's first call of an operator the message names (`'my_ns::op'`)."""
+    names = set(re.findall(r"\b(\w+::\w+)\b", message))
+    for node in program.graph.nodes if program is not None and names else ():
+        name = _op_name(node.target) if node.op == "call_function" else None
+        if name is not None and name.split(".")[0] in names:
+            return node
+    return None
+
+
+def lowering_failure(exc: BaseException, stage: str, partitioners: list[str],
+                     program: torch.export.ExportedProgram | None = None) -> Explained | None:
     """An exception raised inside a backend's or ExecuTorch's own code while lowering a valid
-    exported program, named as that code's failure on the node it was handling (None when the
-    traceback shows no such frame)."""
+    exported program, named as that code's failure on the node it was handling, or on the
+    operator its message names (None when the traceback shows no such frame)."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return None
     raised = frames[-1]
     owner = _owner(raised.filename)
-    if owner is None or owner == "torch" and not any(_owner(f.filename) for f in frames):
+    if owner is None:  # raised in the user's code (a custom operator's kernel, say)
         return None
-    node = _innermost_node(exc)
+    node = _innermost_node(exc) or _named_node(str(exc), program)
     bug = isinstance(exc, _BUG_TYPES)
     what = f"a bug of {owner}" if bug else f"{owner} rejected the program"
     frame = (f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
              f" (raised at {_short(raised.filename)}:{raised.lineno} in {raised.name})")
+    doing = (f"lowering with {', '.join(partitioners)}" if stage == "lower" else
+             "serializing the program (to_executorch)")
     file = line = None
     if node is not None:
         where = _node_location(node)
         file, line = (display_path(where.file), where.line) if where else (None, None)
         op = getattr(node.target, "__name__", str(node.target)).split(".")[0]
         at = f" at {file}:{line}" if file else " (no line of yours: library code)"
-        message = (f"{what} on `{op}` (node {node.name}, {node.target}){at}, while "
-                   f"{'lowering with ' + ', '.join(partitioners) if stage == 'lower' else 'serializing'}"
-                   f": {frame}")
+        message = f"{what} on `{op}` (node {node.name}, {node.target}){at}, while {doing}: {frame}"
     else:
-        message = f"{what} while {stage}: {frame}"
+        message = f"{what} while {doing}: {frame}"
+    details = "".join(traceback.format_exception(exc)).rstrip()
+    if not bug:  # a deliberate refusal: what it names (an operator, a pass) says what to do
+        return Explained(message, lower_hint(str(exc), file is not None), file=file, line=line,
+                         details=details)
     omitted = _omitted_arguments(node) if node is not None and isinstance(exc, IndexError) else []
     hints = []
     if omitted:
@@ -248,11 +265,8 @@ def lowering_failure(exc: BaseException, stage: str, partitioners: list[str]) ->
                      "by position)")
     hints.append("lower with another partitioner (executorch_partitioners=[...]) or a newer "
                  "ExecuTorch")
-    if bug:
-        hints.append("report it to https://github.com/pytorch/executorch/issues with the "
-                     "traceback in the JSON report (--tb=long shows it too): the exported "
-                     "program is valid")
-    details = "".join(traceback.format_exception(exc)).rstrip()
+    hints.append("report it to https://github.com/pytorch/executorch/issues with the traceback "
+                 "in the JSON report (--tb=long shows it too): the exported program is valid")
     return Explained(message, "; ".join(hints), file=file, line=line, details=details)
 
 

@@ -151,11 +151,18 @@ def random_numerics_hint(ops: list[str]) -> str:
 
 _OPERATOR = re.compile(r"\b(?:aten|torch\.ops\.\w+)\.\w+(?:\.\w+)?")
 _PASS = re.compile(r"\b(\w+Pass)\b")
+_MISSING_OUT = re.compile(r"Missing out variants: \{([^}]*)\}")
 
 
 def lower_hint(message: str, user_line: bool) -> str:
     """What to do when ExecuTorch cannot lower a program, by what its error names: an operator
     (in the user's code or in a library's), one of ExecuTorch's own passes, or nothing."""
+    missing_out = _MISSING_OUT.search(message)
+    if missing_out:
+        return (f"ExecuTorch calls operators by their out variant, and {missing_out.group(1)} "
+                "has none: register one (an `.out` overload with an ExecuTorch kernel for the "
+                "app's runtime), have a partitioner delegate it, or replace it with Core ATen "
+                "operators")
     op = _OPERATOR.search(message)
     failing_pass = _PASS.search(message)
     if op:

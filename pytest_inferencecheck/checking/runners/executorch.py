@@ -249,7 +249,7 @@ def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: 
             edge = to_edge_transform_and_lower(program, partitioner=partitioners)
         except Exception as exc:
             # a host fault (no space, no memory) stays one; the rest is named by the frame
-            explained = None if fault_of(exc) else lowering_failure(exc, "lower", names)
+            explained = None if fault_of(exc) else lowering_failure(exc, "lower", names, program)
             if explained is None:
                 raise
             raise explained from exc
@@ -261,7 +261,7 @@ def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: 
             program_manager = edge.to_executorch()
         except Exception as exc:
             # a host fault (no space, no memory) stays one; the rest is named by the frame
-            explained = None if fault_of(exc) else lowering_failure(exc, "to_executorch", names)
+            explained = None if fault_of(exc) else lowering_failure(exc, "to_executorch", names, program)
             if explained is None:
                 raise
             raise explained from exc

@@ -228,3 +228,35 @@ def test_a_reused_pte_locates_its_operators_in_the_checking_models_own_file(tmp_
              ["aten::cumsum.out"] for r in results]
     assert [Path(f).name for f, _ in lines] == ["first_model.py", "second_model.py"]
     assert [line for _, line in lines] == [6, 9]
+
+
+@torch.library.custom_op("inferencecheck_tests::twice", mutates_args=())
+def _twice(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+
+@_twice.register_fake
+def _(x: torch.Tensor) -> torch.Tensor:
+    return torch.empty_like(x)
+
+
+class CustomOpModel(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _twice(x) + 1  # the custom operator ExecuTorch has no out variant of
+
+
+def test_executorchs_refusal_of_a_custom_operator_names_it_its_line_and_what_to_do(tmp_path):
+    r = check(CustomOpModel(), (torch.randn(2, 3),), "edge", store=tmp_path)
+    (f,) = r.failures
+    line = next(n for n, text in enumerate(open(__file__), 1)
+                if "the custom operator ExecuTorch has no out variant" in text)
+    assert f.stage == "to_executorch" and (Path(f.file).name, f.line) == (Path(__file__).name,
+                                                                          line)
+    assert f.message.startswith("ExecuTorch rejected the program on `twice` (node twice, "
+                                "inferencecheck_tests.twice.default)")
+    assert "while serializing the program (to_executorch): RuntimeError: Missing out variants: " \
+        "{'inferencecheck_tests::twice'}" in f.message
+    assert "a bug of" not in f.message  # a deliberate refusal, not a crash
+    assert f.hint.startswith("ExecuTorch calls operators by their out variant, and "
+                             "'inferencecheck_tests::twice' has none")
+    assert "Traceback" in f.details
