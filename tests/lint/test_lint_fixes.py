@@ -139,6 +139,31 @@ def test_fix_keeps_a_bom_crlf_lines_and_the_files_mode(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o640
 
 
+def test_fix_writes_through_a_symlink_and_keeps_hard_links_and_the_owner(tmp_path):
+    # Issue 31: --fix turned a symlink into a regular file (its target unchanged), split hard
+    # links and made another user's file root's.
+    import os
+
+    source = "import torch\nimport functorch.experimental.control_flow as cf\n" \
+             "y = cf.cond(p, f, g, (x,))\n"
+    fixed = source.replace("cf.cond(", "torch.cond(")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "real.py").write_text(source)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "linked.py").symlink_to(shared / "real.py")
+    (tmp_path / "pkg" / "hard.py").write_text(source)
+    os.link(tmp_path / "pkg" / "hard.py", shared / "other_name.py")
+    if os.geteuid() == 0:
+        os.chown(tmp_path / "pkg" / "hard.py", 4242, 4242)
+    lint("--fix", "pkg", cwd=tmp_path)
+    assert (tmp_path / "pkg" / "linked.py").is_symlink()
+    assert (shared / "real.py").read_text() == fixed
+    assert (shared / "other_name.py").read_text() == fixed  # the other name sees the fix
+    st = os.stat(tmp_path / "pkg" / "hard.py")
+    assert st.st_nlink == 2 and (st.st_uid == 4242 if os.geteuid() == 0 else True)
+
+
 def test_a_file_that_cannot_be_written_is_an_error_and_keeps_its_findings(tmp_path):
     source = "import torch\nimport functorch.experimental.control_flow as cf\n" \
              "y = cf.cond(p, f, g, (x,))\n"

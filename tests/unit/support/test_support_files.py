@@ -38,3 +38,71 @@ def test_a_replaced_report_keeps_its_mode(tmp_path, umask_022):
     write_atomic(path, "<new/>")
     assert path.read_text() == "<new/>"
     assert _mode(path) == 0o664
+
+
+# -- writes that keep what they write to (issue 31) ---------------------------------------------
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "reports" / "report.json"
+    real.parent.mkdir()
+    real.write_text("{}")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    write_atomic(link, '{"new": 1}')
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == '{"new": 1}'
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "made.json")
+    write_atomic(dangling, "x")
+    assert dangling.is_symlink() and (tmp_path / "made.json").read_text() == "x"
+
+
+def test_a_device_node_is_written_to_never_replaced(tmp_path):
+    # Issue 31: `--inference-check-json=/dev/null` replaced the device node with a regular file
+    # (as root, /dev/null broken for the whole machine). A private node, not the real one: a
+    # regression must not break this machine.
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"cannot make a device node here: {exc}")
+    before = os.stat(node)
+    write_atomic(node, "{}" * 1000)
+    after = os.stat(node)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    assert after.st_ino == before.st_ino
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]  # no temporary file left
+
+
+def test_a_fifo_is_written_to_not_replaced(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    write_atomic(fifo, "through the pipe\n")
+    reader.join(10)
+    assert got == [b"through the pipe\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_hard_links_stay_one_file(tmp_path):
+    first = tmp_path / "a.py"
+    first.write_text("old\n")
+    second = tmp_path / "b.py"
+    os.link(first, second)
+    write_atomic(first, "new\r\nlines\n")
+    assert second.read_bytes() == b"new\r\nlines\n"  # line endings as given
+    assert os.stat(first).st_ino == os.stat(second).st_ino and os.stat(first).st_nlink == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_file_of_another_user_keeps_its_owner_and_mode(tmp_path):
+    path = tmp_path / "theirs.py"
+    path.write_text("old\n")
+    os.chown(path, 4242, 4343)  # a user who need not exist: ownership is numbers
+    path.chmod(0o640)
+    write_atomic(path, "new\n")
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4242, 4343, 0o640)
+    assert path.read_text() == "new\n"
