@@ -132,6 +132,7 @@ def check(
             f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
     _reject_meta(model, args, example_kwargs or {})
     _check_dynamic_shapes(model, opts.dynamic_shapes, len(args) + len(example_kwargs or {}))
+    _check_ranks(model, opts.dynamic_shapes, args, example_kwargs or {})
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
                          proxy=proxy_for(t), identity=name, level=level)
@@ -246,6 +247,39 @@ def _check_dynamic_shapes(model: torch.nn.Module, spec: Any, n_inputs: int) -> N
             f"dynamic_shapes holds {bad!r} ({type(bad).__name__}): each dimension is a "
             f"torch.export.Dim (or Dim.AUTO / Dim.STATIC), an int or None, in a dict keyed by "
             f"dimension index or a tuple/list per dimension")
+
+
+def _check_ranks(model: torch.nn.Module, spec: Any, args: tuple, kwargs: dict) -> None:
+    """Each tensor input's spec names only dimensions it has: a dimension past its rank is a
+    usage error here, not an export IndexError blamed on torch (or on us)."""
+    if spec is None:
+        return
+    if isinstance(spec, dict):
+        try:
+            bound = inspect.signature(model.forward).bind_partial(*args, **kwargs).arguments
+        except (TypeError, ValueError):
+            return
+        pairs = [(name, bound.get(name), dims) for name, dims in spec.items()]
+    else:
+        values = [*args, *kwargs.values()]
+        pairs = [(f"input {i}", values[i] if i < len(values) else None, dims)
+                 for i, dims in enumerate(spec)]
+    for name, value, dims in pairs:
+        if not isinstance(value, torch.Tensor) or dims is None:
+            continue
+        shape, rank = tuple(value.shape), value.dim()
+        if isinstance(dims, dict):
+            bad = [k for k in dims if isinstance(k, int) and not -rank <= k < rank]
+            if bad:
+                raise InferenceCheckError(
+                    f"dynamic_shapes gives dimension {bad[0]} of {name!r}, a {rank}-D tensor "
+                    f"of shape {shape} (its dimensions: 0 to {rank - 1}): key each dimension "
+                    "by its index in the example input")
+        elif isinstance(dims, (tuple, list)) and len(dims) != rank:
+            raise InferenceCheckError(
+                f"dynamic_shapes gives {len(dims)} dimensions for {name!r}, a {rank}-D tensor "
+                f"of shape {shape}: give one entry per dimension (None for a static one), or "
+                "a dict keyed by dimension index")
 
 
 def _check_names(model: torch.nn.Module, spec: dict) -> None:

@@ -235,6 +235,13 @@ class Doubles(__import__("torch").nn.Module):
                 r"1 input\(s\)"),
     ({"x": "zz"}, r"dynamic_shapes holds 'zz' \(str\): each dimension is a torch.export.Dim"),
     (({0: "batch"},), r"dynamic_shapes holds 'batch' \(str\)"),
+    # Issue 31: a dimension past the input's rank was an export IndexError blamed on torch
+    # (row 5, passed at the quick level) or "internal error" from checking/shapes.py
+    ({"x": {5: __import__("torch").export.Dim("b")}},
+     r"dynamic_shapes gives dimension 5 of 'x', a 1-D tensor of shape \(3,\) \(its "
+     r"dimensions: 0 to 0\)"),
+    ((({0: None, 1: None, 2: None}),), r"gives dimension 1 of 'input 0', a 1-D tensor"),
+    (([None, None],), r"dynamic_shapes gives 2 dimensions for 'input 0', a 1-D tensor"),
 ])
 def test_invalid_dynamic_shapes_is_a_usage_error_not_row_5(spec, message):
     import torch
