@@ -258,7 +258,24 @@ def _read(pyproject: Path) -> LintConfig | None:
 
 
 def load_explicit(path: Path) -> LintConfig:
-    """`--config PATH`: that file's lint table (defaults without one), its folder the root."""
+    """`--config PATH`: that file's `[tool.inferencecheck]` table, its folder the root. A file
+    given by name is read whole: invalid TOML, or a file with no such table (a ruff.toml-style
+    one, say), is a usage error, never silently the defaults."""
+    from pytest_inferencecheck.config.pyproject import TABLE, tomllib  # noqa: PLC0415 - deferred
+
     if not path.is_file():
         raise InferenceCheckError(f"--config {path}: no such file")
-    return _read(path) or LintConfig(root=path.absolute().parent, source=str(path))
+    config = _read(path)
+    if config is not None:
+        return config
+    if tomllib is not None:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:  # "... (at line N, column M)"
+            raise InferenceCheckError(f"--config {path}: invalid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InferenceCheckError(f"--config {path}: cannot be read: {exc}") from None
+    raise InferenceCheckError(
+        f"--config {path}: it has no {TABLE} table, so nothing in it configures the linter "
+        "(a ruff.toml-style file is not read): put the settings under "
+        "[tool.inferencecheck.lint] (select, ignore, per-file-ignores, paths, ...)")

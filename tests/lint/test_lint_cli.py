@@ -285,3 +285,28 @@ def test_show_settings_names_the_cache_a_run_writes(repo, tmp_path_factory):
     lint(target, cwd=here)
     assert line == f"cache_dir = {here / '.inferencecheck_lint_cache'}"
     assert (here / ".inferencecheck_lint_cache").is_dir()
+
+
+# -- an explicit --config is read whole (issue 31) ------------------------------------------------
+def test_an_explicit_config_is_used(repo):
+    (repo / "ci.toml").write_text('[tool.inferencecheck.lint]\nselect = ["IC1"]\n')
+    out = lint("--config", "ci.toml", "src", cwd=repo)
+    assert "IC101" in out.stdout and "IC2" not in out.stdout and out.returncode == 1
+
+
+@pytest.mark.parametrize("text, says", [
+    ('[tool.inferencecheck.lint\nselect = ["IC1"]\n', "bad.toml: invalid TOML: "),
+    ("[lint]\nselect = ['IC1']\n", "bad.toml: it has no [tool.inferencecheck] table, so nothing "
+                                   "in it configures the linter (a ruff.toml-style file is not "
+                                   "read)"),
+    ("x = = 1\n", "bad.toml: invalid TOML: "),
+])
+def test_an_explicit_config_that_cannot_be_used_is_a_usage_error(repo, text, says):
+    # Issue 31: an invalid or ruff.toml-style --config was silently ignored (the defaults ran)
+    (repo / "bad.toml").write_text(text)
+    out = lint("--config", "bad.toml", "src", cwd=repo)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert says in out.stderr, out.stderr
+    if "TOML" in says:
+        assert "(at line 1, column" in out.stderr  # where in the file
+    assert out.stdout == ""
