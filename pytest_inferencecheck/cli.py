@@ -37,7 +37,10 @@ from pytest_inferencecheck.result import interrupted
 from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
+    default_root,
+    holds_store,
     human,
+    list_entries,
     parse_size,
 )
 from pytest_inferencecheck.support import pairs
@@ -130,27 +133,42 @@ def _cache(args: argparse.Namespace) -> int:
         limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
     except ValueError as exc:
         raise InferenceCheckError(f"--max-size: {exc}") from None
-    store = open_store(args.cache_dir, max_bytes=limit, shared=False)
+    if args.cache_dir is not None and not str(args.cache_dir).strip():
+        raise InferenceCheckError("--cache-dir is empty: give the store's directory")
+    root = Path(args.cache_dir).expanduser() if args.cache_dir is not None else default_root()
+    if not holds_store(root):  # never made here: a mistyped path must not become a store
+        if args.cache_dir is not None:
+            print(f"inferencecheck: no artifact store at {root} (no store was ever opened "
+                  "there): check --cache-dir", file=sys.stderr)
+            return 2
+        print(f"{root}: 0 entries (nothing has been cached there yet)")
+        return 0
+    if args.action == "show":  # read, never written: a read-only store lists too
+        return _show(root, list_entries(root), args.format, limit)
+    store = open_store(root, max_bytes=limit, shared=False)
     if store.note:
-        print(f"inferencecheck: {store.note}", file=sys.stderr)
+        print(f"inferencecheck cache {args.action}: the store at {root} cannot be changed "
+              f"({store.write_problem or store.note}); `inferencecheck cache show` lists it",
+              file=sys.stderr)
         return 2
     if args.action == "prune":
         removed = store.prune()
         print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}); "
               f"{human(store.size())} left in {store.root} (cap {human(limit)})")
         return 0
-    if args.action == "clear":
-        removed = store.clear()
-        kept = store.entries()
-        print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}) from "
-              f"{store.root}" + (f"; {len(kept)} in use were kept" if kept else ""))
-        return 0
-    entries = store.entries()
-    if args.format == "json":
-        print(json.dumps({"root": str(store.root), "bytes": sum(e.bytes for e in entries),
+    removed = store.clear()  # the action left
+    kept = store.entries()
+    print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}) from "
+          f"{store.root}" + (f"; {len(kept)} in use were kept" if kept else ""))
+    return 0
+
+
+def _show(root: Path, entries: list, form: str, limit: int) -> int:
+    if form == "json":
+        print(json.dumps({"root": str(root), "bytes": sum(e.bytes for e in entries),
                           "entries": [vars(e) for e in entries]}, indent=2))
         return 0
-    print(f"{store.root}: {len(entries)} entries, {human(sum(e.bytes for e in entries))} "
+    print(f"{root}: {len(entries)} entries, {human(sum(e.bytes for e in entries))} "
           f"(cap {human(limit)})")
     now = time.time()
     for e in entries:

@@ -161,6 +161,7 @@ class ArtifactStore:
         self.max_bytes = max_bytes
         self.requested = Path(root).expanduser() if root is not None else default_root()
         self.note: str | None = None
+        self.write_problem: str | None = None  # why the requested root cannot be written
         self._read_only_root: Path | None = None
         if not persistent:
             self.root, self.persistent = self._temporary_root(), False
@@ -209,6 +210,7 @@ class ArtifactStore:
         """Switch writes to a temporary directory for the rest of this process, with a note."""
         if not self.persistent and self.note:
             return
+        self.write_problem = reason
         self.note = (f"the artifact cache at {self.requested} cannot be written ({reason}): "
                      "artifacts are built in a temporary directory and not kept after this run")
         if keep_reading:
@@ -452,22 +454,7 @@ class ArtifactStore:
     # -- housekeeping -----------------------------------------------------------------------------
     def entries(self) -> list[EntryInfo]:
         """Every entry with its size and last use (most recent first)."""
-        out = []
-        base = self.root / LAYOUT / "entries"
-        for manifest in base.glob(f"*/*/{MANIFEST}"):
-            try:
-                data = json.loads(manifest.read_text())
-                size = sum(int(f["bytes"]) for f in data["files"].values())
-                used = manifest.stat().st_mtime
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                size, used, data = _dir_size(manifest.parent), 0.0, {}
-            out.append(EntryInfo(manifest.parent.parent.name, manifest.parent.name, size, used,
-                                 str(data.get("label") or "")))
-        for folder in base.glob("*/*"):  # entries without a manifest: interrupted or foreign
-            if folder.is_dir() and not (folder / MANIFEST).exists():
-                out.append(EntryInfo(folder.parent.name, folder.name, _dir_size(folder), 0.0,
-                                     "(no manifest)"))
-        return sorted(out, key=lambda e: e.last_used, reverse=True)
+        return list_entries(self.root)
 
     def has_kind(self, kind: str) -> bool:
         """True if the store holds any entry of this kind (a cheap sign of a warm store)."""
@@ -598,3 +585,30 @@ def _write_synced(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def holds_store(root: Path) -> bool:
+    """Whether `root` has a store's layout (a store was opened there), read without writing."""
+    return (root / LAYOUT / "entries").is_dir()
+
+
+def list_entries(root: Path) -> list[EntryInfo]:
+    """Every entry of the store at `root` with its size and last use (most recent first),
+    read without writing anything (a read-only store lists as well as any)."""
+    out = []
+    base = root / LAYOUT / "entries"
+    for manifest in base.glob(f"*/*/{MANIFEST}"):
+        try:
+            data = json.loads(manifest.read_text())
+            size = sum(int(f["bytes"]) for f in data["files"].values())
+            used = manifest.stat().st_mtime
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            size, used, data = _dir_size(manifest.parent), 0.0, {}
+        out.append(EntryInfo(manifest.parent.parent.name, manifest.parent.name, size, used,
+                             str(data.get("label") or "")))
+    for folder in base.glob("*/*"):  # entries without a manifest: interrupted or foreign
+        if folder.is_dir() and not (folder / MANIFEST).exists():
+            out.append(EntryInfo(folder.parent.name, folder.name, _dir_size(folder), 0.0,
+                                 "(no manifest)"))
+    return sorted(out, key=lambda e: e.last_used, reverse=True)
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -301,3 +302,29 @@ def test_the_cache_command_shows_prunes_and_clears(tmp_path):
     assert store.entries() == []
     bad = _cli("prune", "--cache-dir", str(tmp_path), "--max-size", "lots")
     assert bad.returncode == 2 and "--max-size" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_cache_command_never_makes_a_store_and_lists_without_writing(tmp_path):
+    # Issue 31: `cache show --cache-dir <mistyped path>` made a store there ('' made one in the
+    # current folder), and a store that cannot be written could not be listed.
+    typo = tmp_path / "no-such-store"
+    for action in ("show", "prune", "clear"):
+        out = _cli(action, "--cache-dir", str(typo))
+        assert out.returncode == 2 and f"no artifact store at {typo}" in out.stderr
+        assert not typo.exists()
+    empty = _cli("show", "--cache-dir", "")
+    assert empty.returncode == 2 and "--cache-dir is empty" in empty.stderr
+    nothing_yet = _cli("show", env={"INFERENCECHECK_CACHE_DIR": str(tmp_path / "default")})
+    assert nothing_yet.returncode == 0 and "0 entries (nothing has been cached there yet)" \
+        in nothing_yet.stdout
+    assert not (tmp_path / "default").exists()
+    store = ArtifactStore(tmp_path / "s")
+    store.obtain("aoti", "3" * 32, _writer(payload=b"q" * 1024), label="model-3")
+    store.release()
+    for made in ("CACHEDIR.TAG", "v1/locks", "v1/tmp"):  # what opening a store for writing makes
+        path = tmp_path / "s" / made
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    before = sorted(str(p) for p in (tmp_path / "s").rglob("*"))
+    shown = _cli("show", "--cache-dir", str(tmp_path / "s"))
+    assert shown.returncode == 0 and "1 entries" in shown.stdout and "model-3" in shown.stdout
+    assert sorted(str(p) for p in (tmp_path / "s").rglob("*")) == before  # nothing written
