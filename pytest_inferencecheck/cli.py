@@ -43,7 +43,7 @@ from pytest_inferencecheck.store.artifacts import (
     list_entries,
     parse_size,
 )
-from pytest_inferencecheck.support import pairs
+from pytest_inferencecheck.support import pairs, signals
 from pytest_inferencecheck.support.exits import guarded
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
@@ -105,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     store = s.store(root)
     end = RunEnd([], s, root, store)
     name, target = args.name or args.factory, targets[0]
+    restore_sigterm = signals.terminate_as_interrupt()  # CI's cancel ends it as Ctrl-C does
     try:
         for target in targets:
             seed_torch()  # a model built with random weights is the same on every run
@@ -118,6 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         end.interrupted = True
         end.results.append(interrupted(None, name, target))  # the check Ctrl-C stopped
     finally:
+        restore_sigterm()
         stop_helpers()
         stop_runner_build()
     done = write_outputs(end)

@@ -28,9 +28,10 @@ from pytest_inferencecheck.pytest_plugin.item_check import (
 )
 from pytest_inferencecheck.pytest_plugin.marker import ItemSpec
 from pytest_inferencecheck.pytest_plugin.session import InferenceCheckSession
-from pytest_inferencecheck.support import pairs
+from pytest_inferencecheck.support import pairs, signals
 
 TARGET_FIXTURE = "inference_check_target"
+_RESTORE_SIGTERM = pytest.StashKey[Any]()
 SPEC_FIXTURE = "_inference_check_spec"
 
 
@@ -65,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[GATE] = Gate.from_settings(s, config.rootpath)
     except InferenceCheckError as exc:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
+    if s.enabled:  # CI's cancel (SIGTERM) ends a checking run as Ctrl-C does
+        config.stash[_RESTORE_SIGTERM] = signals.terminate_as_interrupt()
     if not hasattr(config, "workerinput"):  # only the xdist controller (or a plain run) reports
         config.pluginmanager.register(InferenceCheckSession(config), "inferencecheck-session")
     controller = getattr(config.option, "numprocesses", None) and not hasattr(config,
@@ -85,6 +88,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End work still running in the background (helpers building ahead, a runner build):
     nothing may write into the store after the run, interrupted or not."""
+    config.stash.get(_RESTORE_SIGTERM, lambda: None)()
     for name in ("checking.helpers", "host.cpp_build"):
         module = sys.modules.get(f"{__package__}.{name}")  # never import torch only to stop
         if module is not None:
