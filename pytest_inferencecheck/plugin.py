@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
     if s.enabled:  # CI's cancel (SIGTERM) ends a checking run as Ctrl-C does
         config.stash[_RESTORE_SIGTERM] = signals.terminate_as_interrupt()
+        _collect_declared_models(config)
     if not hasattr(config, "workerinput"):  # only the xdist controller (or a plain run) reports
         config.pluginmanager.register(InferenceCheckSession(config), "inferencecheck-session")
     controller = getattr(config.option, "numprocesses", None) and not hasattr(config,
@@ -82,7 +83,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if s is None or not s.enabled:
         return []
     line, tested = pairs.header()
-    return [f"inferencecheck: {line}" if tested else f"inferencecheck: WARNING: {line}"]
+    lines = [f"inferencecheck: {line}" if tested else f"inferencecheck: WARNING: {line}"]
+    missed = None if hasattr(config, "workerinput") else _declared_models_outside(config)
+    if missed is not None:
+        lines.append(f"inferencecheck: the models declared in {missed.name} are not checked: "
+                     f"the paths given ({' '.join(config.args)}) do not include it; add "
+                     f"{missed.name} to the command to check them")
+    return lines
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -126,11 +133,47 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     that its error is shown rather than its models silently dropped."""
     if file_path.name != "pyproject.toml":
         return None
+    return ConfigModels.from_parent(parent, path=file_path) if _declares(file_path) else None
+
+
+def _declares(path: Path) -> bool:
+    """Whether a pyproject.toml declares models (or mentions us and cannot be read: collected,
+    so that its error is shown)."""
     try:
-        declares = "models" in read_table(file_path, check_keys=False)
+        return "models" in read_table(path, check_keys=False)
     except InferenceCheckError:
-        declares = "inferencecheck" in file_path.read_text(errors="replace")
-    return ConfigModels.from_parent(parent, path=file_path) if declares else None
+        return "inferencecheck" in path.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def _covers(args: list[str], path: Path, invocation: Path) -> bool:
+    """Whether collecting `args` reaches `path` (a path among them, or a folder above it)."""
+    target = path.resolve()
+    for arg in args:
+        given = (invocation / arg.split("::", 1)[0]).resolve()
+        if given == target or given in target.parents:
+            return True
+    return False
+
+
+def _declared_models_outside(config: pytest.Config) -> Path | None:
+    """The run's pyproject.toml when it declares models that the collected paths miss."""
+    path = config_path(config)
+    if not path.is_file() or not _declares(path):
+        return None
+    return None if _covers(list(config.args), path, config.invocation_params.dir) else path
+
+
+def _collect_declared_models(config: pytest.Config) -> None:
+    """A run on its default paths (`testpaths`) checks the models its pyproject.toml declares
+    too: a declared model is never silently left out. Paths given on the command line are
+    the user's choice; the header says what they leave out."""
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:  # xdist workers decide alike
+        return
+    missed = _declared_models_outside(config)
+    if missed is not None:
+        config.args.append(str(missed))
 
 
 def _check_target(item: pytest.Item) -> str | None:

@@ -281,6 +281,35 @@ def test_models_declared_in_config_become_items(repo):
     repo.runpytest("pyproject.toml").assert_outcomes(skipped=2)
 
 
+def test_declared_models_are_never_silently_left_out_by_testpaths(repo):
+    # Issue 31: with `testpaths = ["tests"]` a model declared in pyproject.toml was never
+    # collected, and nothing said so.
+    repo.makepyfile(factories=CONFIG_FACTORY)
+    repo.makepyprojecttoml('''
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+        [tool.inferencecheck.models.pair]
+        factory = "factories:clean_with_inputs"
+        targets = ["mac"]
+    ''')
+    (repo.path / "tests").mkdir()
+    (repo.path / "tests" / "test_plain.py").write_text("def test_plain():\n    pass\n")
+    default = repo.runpytest("--inference-check", "-v")  # the default paths: testpaths
+    default.assert_outcomes(passed=2)
+    default.stdout.fnmatch_lines(["*pyproject.toml::pair[[]mac[]] PASSED*"])
+    # xdist's workers decide their paths as the controller does
+    repo.runpytest_subprocess("--inference-check", "-n", "2",
+                              "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    given = repo.runpytest("--inference-check", "-v", "tests")  # the user's own choice: said
+    given.assert_outcomes(passed=1)
+    given.stdout.fnmatch_lines(["inferencecheck: the models declared in pyproject.toml are not "
+                                "checked: the paths given (tests) do not include it; add "
+                                "pyproject.toml to the command to check them"])
+    off = repo.runpytest("-v")  # checks off: nothing added, nothing said
+    off.assert_outcomes(passed=1)
+    assert "pyproject.toml::pair" not in off.stdout.str()
+
+
 @pytest.mark.parametrize("toml, message", [
     ('[tool.inferencecheck.models.m]\ntargets = ["mac"]\n',
      "*[[]tool.inferencecheck.models.m[]]: missing required key 'factory'*"),
