@@ -45,6 +45,7 @@ from pytest_inferencecheck.store.artifacts import (
 )
 from pytest_inferencecheck.support import pairs, signals
 from pytest_inferencecheck.support.exits import guarded
+from pytest_inferencecheck.support.wording import plural
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
                 "level", "timeout", "cache", "cache_dir", "cache_size")
@@ -155,12 +156,14 @@ def _cache(args: argparse.Namespace) -> int:
         return 2
     if args.action == "prune":
         removed = store.prune()
-        print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}); "
+        print(f"removed {plural(len(removed), 'entry', 'entries')} "
+              f"({human(sum(e.bytes for e in removed))}); "
               f"{human(store.size())} left in {store.root} (cap {human(limit)})")
         return 0
     removed = store.clear()  # the action left
     kept = store.entries()
-    print(f"removed {len(removed)} entries ({human(sum(e.bytes for e in removed))}) from "
+    print(f"removed {plural(len(removed), 'entry', 'entries')} "
+          f"({human(sum(e.bytes for e in removed))}) from "
           f"{store.root}" + (f"; {len(kept)} in use were kept" if kept else ""))
     return 0
 
@@ -170,7 +173,8 @@ def _show(root: Path, entries: list, form: str, limit: int) -> int:
         print(json.dumps({"root": str(root), "bytes": sum(e.bytes for e in entries),
                           "entries": [vars(e) for e in entries]}, indent=2))
         return 0
-    print(f"{root}: {len(entries)} entries, {human(sum(e.bytes for e in entries))} "
+    print(f"{root}: {plural(len(entries), 'entry', 'entries')}, "
+          f"{human(sum(e.bytes for e in entries))} "
           f"(cap {human(limit)})")
     now = time.time()
     for e in entries:

@@ -26,6 +26,7 @@ from pytest_inferencecheck.measure.numerics import compare, leaves, non_finite
 from pytest_inferencecheck.result import ExportFacts, Failure, GraphBreak
 from pytest_inferencecheck.store.keys import digest, foreign_ops, ops_fingerprint, program_key
 from pytest_inferencecheck.support import compat
+from pytest_inferencecheck.support.wording import plural
 
 
 @dataclass
@@ -103,7 +104,7 @@ def gather(job: Job) -> Facts:
     reference = eager_reference(job)
     with job.stages.stage("graph_breaks") as st:
         breaks, graphs = find_graph_breaks(job.model, job.args, job.kwargs)
-        st.detail = f"{len(breaks)} breaks, {graphs} graphs"
+        st.detail = f"{plural(len(breaks), 'break')}, {plural(graphs, 'graph')}"
     start = time.perf_counter()
     exported = export_model(job.model, job.args, job.kwargs,
                             dynamic_shapes=job.opts.dynamic_shapes, strict=job.opts.strict_export)

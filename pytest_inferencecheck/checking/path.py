@@ -39,6 +39,7 @@ from pytest_inferencecheck.result import Failure, Latency, Numerics
 from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
 from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
 from pytest_inferencecheck.support.timing import host_load, median_ms
+from pytest_inferencecheck.support.wording import plural
 
 OUTPUTS = "outputs.pt"
 RECORD_MAX_BYTES = 64 * 2**20  # larger outputs are not recorded: such runs happen every time
@@ -162,7 +163,7 @@ def _compare(job: Job, stage: str, got: list[tuple[str, Any]],
              want: list[tuple[str, Any]]) -> Numerics:
     start = time.perf_counter()
     numerics = compare_leaves(got, want, atol=job.opts.atol, rtol=job.opts.rtol)
-    detail = f"{numerics.compared} leaves, max abs err {numerics.max_abs_err:.3g}"
+    detail = f"{plural(numerics.compared, 'leaf', 'leaves')}, max abs err {numerics.max_abs_err:.3g}"
     (job.stages.record if numerics.ok else job.stages.fail)(
         stage, time.perf_counter() - start, detail)
     return numerics

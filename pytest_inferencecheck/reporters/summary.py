@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.support.wording import clip, plural
 
 COLUMNS = ("model", "target", "row", "technology", "breaks", "export", "parity", "time", "outcome")
 
@@ -36,7 +37,7 @@ def row_of(r: CheckResult) -> tuple[str, ...]:
         tech += f" [{rec.backend}]"
     return (r.model, target, str(rec.row) if rec else "-", tech,
             breaks_cell(r),
-            "-" if export is None else ("ok" if export.ok else f"{len(export.issues)} issues"),
+            "-" if export is None else ("ok" if export.ok else plural(len(export.issues), "issue")),
             _parity(r), f"{seconds:.1f}s",
             r.outcome + (" (xfail)" if r.expected_failure else "")
             + (" (deviation)" if r.deviation else "") + (" (quick)" if r.level == "quick" else ""))
@@ -47,6 +48,9 @@ def render(results: list[CheckResult]) -> list[str]:
     rows = [COLUMNS] + [row_of(r) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if any(r.graph_breaks is not None and r.break_count != len(r.graph_breaks) for r in results):
+        lines += ["", "breaks: distinct break sites; `(explain N)`: the breaks as "
+                      "torch._dynamo.explain counts them (graphs compiled - 1), when that differs"]
     deviations = [r for r in results if r.deviation]
     if deviations:
         lines += ["", "deviations from the table:"]
@@ -64,7 +68,7 @@ def render(results: list[CheckResult]) -> list[str]:
             b = details[key]
             where = b.where if b.file else (b.library_frame or "<unknown location>")
             seen = ", ".join(dict.fromkeys(by_location[key]))
-            lines.append(f"  {where}  [{b.type}] {b.reason[:90]}")
+            lines.append(f"  {where}  [{b.type}] {clip(b.reason, 90)}")
             lines.append(f"      -> {b.hint}  ({seen})")
     return lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
@@ -32,10 +33,12 @@ class Timing:
 
 def samples_ms(fn: Callable[[], Any], *, warmup: int = 2, runs: int = 30,
                budget_s: float = 2.0) -> Timing:
-    """Latency samples of `fn()` after warm-up, at least 5 and at most `runs` within a budget."""
+    """Latency samples of `fn()` after warm-up, at least 5 and at most `runs` within a budget.
+    What the model prints meanwhile is dropped: the checked runs already showed it once, and a
+    timing loop would repeat it dozens of times into the captured output and the reports."""
     import torch  # noqa: PLC0415 - defers torch; here, so that results and reporters can use Timing without importing torch
 
-    with torch.no_grad():
+    with torch.no_grad(), open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         for _ in range(warmup):
             fn()
         times: list[float] = []

@@ -420,6 +420,9 @@ def test_a_break_inside_library_code_is_located_there_and_counted_both_ways(tmp_
     assert "<unknown location>" not in "\n".join(summary.render([r]))
     assert any("library code: " in line for line in annotations([r], root=Path.cwd()))
     assert summary.breaks_cell(r) == "1 (explain 3)"
+    # the notation is explained where it appears (issue 31)
+    assert any("`(explain N)`: the breaks as torch._dynamo.explain counts them" in line
+               for line in summary.render([r]))
     key = baseline.key_of(b, Path.cwd())
     assert key[1].startswith("transformers/models/longformer/") and key[2] == "forward"
 

@@ -296,9 +296,9 @@ def test_the_cache_command_shows_prunes_and_clears(tmp_path):
         "INFERENCECHECK_CACHE_DIR": str(tmp_path)}).stdout)
     assert as_json["bytes"] == 4096 and len(as_json["entries"]) == 2
     pruned = _cli("prune", "--cache-dir", str(tmp_path), "--max-size", "3K")
-    assert pruned.returncode == 0 and "removed 1 entries" in pruned.stdout
+    assert pruned.returncode == 0 and "removed 1 entry" in pruned.stdout
     cleared = _cli("clear", "--cache-dir", str(tmp_path))
-    assert cleared.returncode == 0 and "removed 1 entries" in cleared.stdout
+    assert cleared.returncode == 0 and "removed 1 entry" in cleared.stdout
     assert store.entries() == []
     bad = _cli("prune", "--cache-dir", str(tmp_path), "--max-size", "lots")
     assert bad.returncode == 2 and "--max-size" in bad.stderr and "Traceback" not in bad.stderr
@@ -326,5 +326,5 @@ def test_the_cache_command_never_makes_a_store_and_lists_without_writing(tmp_pat
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     before = sorted(str(p) for p in (tmp_path / "s").rglob("*"))
     shown = _cli("show", "--cache-dir", str(tmp_path / "s"))
-    assert shown.returncode == 0 and "1 entries" in shown.stdout and "model-3" in shown.stdout
+    assert shown.returncode == 0 and "1 entry," in shown.stdout and "model-3" in shown.stdout
     assert sorted(str(p) for p in (tmp_path / "s").rglob("*")) == before  # nothing written

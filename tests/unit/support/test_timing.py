@@ -43,3 +43,22 @@ def test_latencies_measured_on_a_loaded_host_say_they_are_noisy():
     assert "measured on a loaded host (3.5 runnable tasks per core)" in explain(busy)
     assert "loaded host" not in explain(quiet)
     assert from_dict(busy.to_dict()).latency == busy.latency  # kept in the JSON
+
+
+def test_what_a_model_prints_in_a_timing_loop_is_not_repeated(capsys):
+    # Issue 31: a failing item's captured stdout repeated the model's print dozens of times.
+    import torch
+
+    from pytest_inferencecheck import check
+
+    class Chatty(torch.nn.Module):
+        def forward(self, x):
+            print("forward called")
+            return x * 2
+
+    samples_ms(lambda: print("in the loop"), runs=10)
+    assert "in the loop" not in capsys.readouterr().out
+    r = check(Chatty(), (torch.ones(2),), "mac", store=False)
+    assert r.outcome == "passed" and r.latency.artifact_ms is not None
+    printed = capsys.readouterr().out.count("forward called")
+    assert 0 < printed <= 6, printed  # the checked runs (eager twice, the trace, export, run)
