@@ -85,3 +85,20 @@ def capture_stderr() -> Iterator[CapturedFd]:
         finally:
             captured.text = text.getvalue()
     captured.text = native.text + captured.text
+
+
+@contextlib.contextmanager
+def quiet_imports(*loggers: str) -> Iterator[None]:
+    """Import a library without its import-time warnings and log lines reaching the user:
+    deprecations inside the library's own code (ExecuTorch's `torch.jit.script_method`, say),
+    which the user cannot act on. Their own warnings are never raised here."""
+    saved = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

@@ -42,7 +42,7 @@ from pytest_inferencecheck.recommendations.partitioners import (  # noqa: F401 -
 from pytest_inferencecheck.result import Failure
 from pytest_inferencecheck.store.keys import runtime_state, versions
 from pytest_inferencecheck.support import compat
-from pytest_inferencecheck.support.quiet import capture_stderr, quiet_torch
+from pytest_inferencecheck.support.quiet import capture_stderr, quiet_imports, quiet_torch
 
 if TYPE_CHECKING:
     from pytest_inferencecheck.checking.facts import Facts
@@ -55,8 +55,13 @@ INSTALL_HINT = "install it with `pip install 'pytest-inferencecheck[executorch]'
 
 
 def _require_executorch() -> None:
+    """Import ExecuTorch (its runtime too) once, without its import-time deprecations and log
+    lines (they are about its own code, and came 17 to a run)."""
     try:
-        importlib.import_module("executorch.exir")
+        with quiet_imports("torchao", "executorch"):
+            for name in ("executorch.exir", "executorch.runtime",
+                         "executorch.devtools.backend_debug"):
+                importlib.import_module(name)
     except ImportError as exc:
         raise ExecuTorchMissing(f"ExecuTorch is not installed ({exc}): {INSTALL_HINT}") from None
     compat.executorch_flatc()
@@ -67,7 +72,8 @@ def _partitioner(name: str) -> Any:
     what to do); one that exists but will not construct is ours."""
     spec = PARTITIONERS[name]
     try:
-        cls = getattr(importlib.import_module(spec.module), spec.cls)
+        with quiet_imports("torchao", "executorch"):
+            cls = getattr(importlib.import_module(spec.module), spec.cls)
     except Exception as exc:  # noqa: BLE001 - a backend's import runs its own setup (ExecuTorch
         # 1.1's QNN downloads an SDK and raises RuntimeError offline): all of it is the host's
         raise HostFault(
@@ -238,10 +244,10 @@ def lower_into(program: torch.export.ExportedProgram, names: list[str], folder: 
                stages: Stages) -> dict[str, Any]:
     """Lower, serialize into `folder`, and note what was delegated and which backends this
     runtime has."""
+    _require_executorch()  # first: imported quietly
     from executorch.exir import to_edge_transform_and_lower  # noqa: PLC0415 - defers ExecuTorch (optional)
     from executorch.runtime import Runtime  # noqa: PLC0415 - defers ExecuTorch (optional)
 
-    _require_executorch()
     et: dict[str, Any] = {"partitioners": names}
     with stages.stage("lower") as st, quiet_torch():
         partitioners = [_partitioner(n) for n in names]

@@ -260,3 +260,23 @@ def test_executorchs_refusal_of_a_custom_operator_names_it_its_line_and_what_to_
     assert f.hint.startswith("ExecuTorch calls operators by their out variant, and "
                              "'inferencecheck_tests::twice' has none")
     assert "Traceback" in f.details
+
+
+def test_executorchs_import_time_warnings_stay_out_of_the_users_run(pytester):
+    # Issue 31: 17 third-party deprecation warnings (14 of them torch.jit.script_method, from
+    # importing ExecuTorch) on every run; the user's own warnings must still show.
+    pytester.makepyfile(test_mob="""
+        import warnings
+        import pytest, torch
+
+        @pytest.mark.deploy_target("mobile-android")
+        def test_m(inference_check):
+            warnings.warn("the user's own warning")
+            inference_check(torch.nn.Linear(4, 4), (torch.ones(2, 4),))
+    """)
+    out = pytester.runpytest_subprocess("--inference-check", "-p", "no:cacheprovider",
+                                        "--inference-check-cache-dir", str(pytester.path / "s"))
+    out.assert_outcomes(passed=1, warnings=1)
+    text = out.stdout.str()
+    assert "the user's own warning" in text
+    assert "script_method" not in text and "open_text" not in text
