@@ -164,13 +164,25 @@ def _decode(data: bytes) -> tuple[str, str]:
     return data.decode(encoding), encoding  # "utf-8-sig" drops a BOM (and writes it back)
 
 
+def _unreadable(data: bytes, shown: str, exc: Exception) -> LintError:
+    """Why a file cannot be decoded, at its line and column (not a byte offset)."""
+    if isinstance(exc, UnicodeDecodeError):
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        return LintError(shown, f"cannot read: not valid {exc.encoding}: byte 0x{bad} at line "
+                                f"{line}, column {column} ({exc.reason}); save the file as "
+                                f"UTF-8 or declare its encoding (PEP 263)")
+    return LintError(shown, f"cannot read: {exc}")
+
+
 def lint_source(data: bytes, shown: str, settings: FileSettings) -> FileResult:
     """Decode a file as Python does and lint it with its settings; `shown` names it in the
     output. Pure: the same inputs, the same result (what the cache relies on)."""
     try:
         source, _ = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return FileResult([], [LintError(shown, f"cannot read: {exc}")])
+        return FileResult([], [_unreadable(data, shown, exc)])
     return lint_text(source, shown, settings)
 
 
@@ -223,7 +235,7 @@ def fix_source(data: bytes, shown: str, settings: FileSettings,
     try:
         source, encoding = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return data, FileResult([], [LintError(shown, f"cannot read: {exc}")]), 0
+        return data, FileResult([], [_unreadable(data, shown, exc)]), 0
     result, fixed = lint_text(source, shown, settings), 0
     for _ in range(MAX_FIX_PASSES):
         fixes = [f.fix for f in result.findings if f.fix is not None and f.fix.applies(unsafe)]
@@ -268,8 +280,9 @@ def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> tuple[list[FileResu
         key = LintCache.key(data, job.signature) \
             if cache is not None and job.signature is not None else None
         entry = cache.get(key) if cache is not None and key is not None else None
-        if entry is not None:
-            results.append(_from_entry(entry))
+        cached = _from_entry(entry) if entry is not None else None
+        if cached is not None:
+            results.append(cached)
             continue
         result = _lint_bytes(job, data)
         if cache is not None and key is not None:
@@ -278,9 +291,13 @@ def _lint_chunk(jobs: list[_Job], cache_root: str | None) -> tuple[list[FileResu
     return results, (cache.hits if cache else 0), (cache.misses if cache else 0)
 
 
-def _from_entry(entry: dict) -> FileResult:
-    return FileResult([Finding.from_dict(f) for f in entry["findings"]],
-                      [LintError(**e) for e in entry.get("errors", [])])
+def _from_entry(entry: dict) -> FileResult | None:
+    """A cached result, or None where its entry is malformed (the file is linted again)."""
+    try:
+        return FileResult([Finding.from_dict(f) for f in entry["findings"]],
+                          [LintError(**e) for e in entry.get("errors", [])])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
 
 
 JOBS_ENV = "INFERENCECHECK_LINT_JOBS"
@@ -336,8 +353,9 @@ class Linter:
                 results[i] = FileResult([], [LintError(shown, f"cannot read: {exc}")])
                 continue
             entry = self.cache.lookup(str(path), stat, signature)
-            if entry is not None:
-                results[i] = _from_entry(entry)
+            cached = _from_entry(entry) if entry is not None else None
+            if cached is not None:
+                results[i] = cached
                 continue
             to_record[i] = (str(path), stat, signature)
             todo.append((i, _Job(path, shown, settings, signature)))

@@ -85,10 +85,52 @@ def read(path: str | os.PathLike) -> tuple[dict, list[CheckResult]]:
     if not isinstance(entries, list):
         raise InferenceCheckError(f"{where} has no list of results")
     results = []
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     for i, entry in enumerate(entries):
+        wrong = _violation(entry, schema["$defs"]["result"], schema["$defs"], f"results[{i}]")
+        if wrong is not None:  # named by the field, not by what reading it raised
+            raise InferenceCheckError(f"{where}: {wrong}")
         try:
             results.append(from_dict(entry))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InferenceCheckError(f"{where}: results[{i}] is malformed ({type(exc).__name__}: "
                                       f"{exc})") from None
     return {k: v for k, v in data.items() if k != "results"}, results
+
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+          "integer": int, "number": (int, float)}
+
+
+def _violation(value: object, schema: dict, defs: dict, path: str) -> str | None:
+    """The first place `value` breaks the report's JSON Schema (the subset it uses: type,
+    enum, const, required, properties, items, $ref), as `path: what is wrong`; None if none."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        ok = any(isinstance(value, _TYPES[k]) and not (k in ("integer", "number") and
+                                                         isinstance(value, bool))
+                 for k in kinds)
+        if not ok:
+            return f"{path} is {json.dumps(value)[:60]}, not {' or '.join(kinds)}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{path} is {json.dumps(value)[:60]}, not one of {schema['enum']}"
+    if "const" in schema and value != schema["const"]:
+        return f"{path} is {json.dumps(value)[:60]}, not {schema['const']!r}"
+    if isinstance(value, dict):
+        missing = [k for k in schema.get("required", []) if k not in value]
+        if missing:
+            return f"{path} has no {missing[0]!r}"
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                wrong = _violation(value[key], sub, defs, f"{path}.{key}")
+                if wrong:
+                    return wrong
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            wrong = _violation(item, schema["items"], defs, f"{path}[{i}]")
+            if wrong:
+                return wrong
+    return None

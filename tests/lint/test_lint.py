@@ -198,6 +198,10 @@ def test_junit_format_validates_against_jenkins_junit_10_xsd(result, tmp_path):
     (tmp_path / "ok.py").write_text("import torch\ntorch.jit.script(f)\n")
     out = run_cli("--output-format", "junit", ".", cwd=tmp_path)
     assert out.returncode == 2 and "bad.py: cannot read" in out.stderr  # exit 2: an unread file
+    # a bad byte past the first lines: where, as a line and column (issue 31: "position 302")
+    (tmp_path / "bad.py").write_bytes(b"x = 1\ny = '\xc3('\n")
+    later = run_cli(".", cwd=tmp_path)
+    assert "byte 0xc3 at line 2, column 6" in later.stderr and "position" not in later.stderr
     schema.validate(out.stdout)
     names = {c.get("name") for c in ET.fromstring(out.stdout).iter("testcase")}
     assert "ok.py" in names and any("bad.py" in n for n in names)

@@ -228,6 +228,22 @@ def test_a_corrupt_or_truncated_entry_is_linted_again(repo):
         json.loads(entry.read_text())  # rewritten whole
 
 
+@pytest.mark.parametrize("finding", [{"bogus": 1}, "not a finding", {"line": "x"}])
+def test_an_entry_of_the_right_shape_with_malformed_findings_is_linted_again(repo, finding):
+    # Issue 31: such an entry gave "internal error: TypeError" and no findings
+    cold = findings(lint("--no-cache", cwd=repo))
+    findings(lint(cwd=repo))
+    for entry in entries(repo):
+        entry.write_text(json.dumps({"findings": [finding], "errors": []}))
+    [index_file] = (repo / ".inferencecheck_lint_cache").glob("*/index.json")
+    data = json.loads(index_file.read_text())
+    for value in data.values():
+        value[2] = {"findings": [finding], "errors": []}
+    index_file.write_text(json.dumps(data))
+    again = lint(cwd=repo)
+    assert "internal error" not in again.stderr and findings(again) == cold
+
+
 def test_a_cache_that_cannot_be_written_is_no_cache_and_no_error(repo):
     cold = findings(lint("--no-cache", cwd=repo))
     with read_only(repo / "ro"):

@@ -272,12 +272,27 @@ def test_a_page_is_made_from_a_json_report_with_the_runs_facts(tmp_path):
     assert Dom(html.render(results)).by_id().keys() == dom.by_id().keys()
 
 
+def test_a_bad_field_of_a_json_report_is_named(tmp_path):
+    # Issue 31: a malformed field gave "type str doesn't define __round__" and no field
+    from pytest_inferencecheck.reporters.json_report import build
+
+    good = build([_result("m", "mac", row=8)])
+    good["results"][0]["latency"] = {"eager_ms": "fast", "artifact_ms": 1.0}
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(good))
+    run = subprocess.run([sys.executable, "-m", "pytest_inferencecheck", "report", str(report),
+                          "--html", str(tmp_path / "p.html")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert 'results[0].latency.eager_ms is "fast", not number or null' in run.stderr
+
+
 @pytest.mark.parametrize("content, says", [
     (None, "does not exist"),
     ("{\"schema\": \"inferencecheck-report/1\", \"results\": [", "is not JSON"),
     ("{\"schema\": \"something-else\"}", "is not an inferencecheck-report/1 report"),
     ("{\"schema\": \"inferencecheck-report/1\", \"results\": [{\"target\": \"mac\"}]}",
-     "results[0] is malformed"),
+     "results[0] has no 'nodeid'"),
 ])
 def test_a_bad_json_report_is_a_usage_error(tmp_path, content, says):
     report = tmp_path / "r.json"
