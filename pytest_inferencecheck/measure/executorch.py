@@ -17,6 +17,7 @@ from pytest_inferencecheck.errors import Explained
 from pytest_inferencecheck.measure.hints import lower_hint
 from pytest_inferencecheck.recommendations.operators import OperatorSet
 from pytest_inferencecheck.result import Failure
+from pytest_inferencecheck.support import compat
 from pytest_inferencecheck.support.locations import Location, display_path, locate
 
 #: `executorch/runtime/core/error.h`: the runtime's error codes by value.
@@ -45,11 +46,6 @@ LOG_LINES = 20  # the runtime's own lines a report keeps
 
 # -- the operators a .pte needs ---------------------------------------------------------------
 
-def _op_name(target: Any) -> str | None:
-    name = getattr(target, "name", None)
-    return name() if callable(name) and isinstance(target, torch._ops.OpOverload) else None
-
-
 def _root_name(node: torch.fx.Node) -> str | None:
     """The node of the exported program this lowered node comes from (ExecuTorch keeps it)."""
     source = node.meta.get("from_node")
@@ -66,7 +62,7 @@ def plan_operators(program_manager: Any) -> list[dict[str, Any]]:
     names = sorted({f"{o.name}.{o.overload}" if o.overload else o.name for o in plan.operators})
     sources: dict[str, set[str]] = {n: set() for n in names}
     for node in program_manager.exported_program().graph_module.graph.nodes:
-        op = _op_name(node.target) if node.op == "call_function" else None
+        op = compat.operator_name(node.target) if node.op == "call_function" else None
         root = _root_name(node) if op in sources else None
         if op is not None and root is not None:
             sources[op].add(root)
@@ -219,7 +215,7 @@ def _named_node(message: str, program: torch.export.ExportedProgram | None) -> t
     """The program's first call of an operator the message names (`'my_ns::op'`)."""
     names = set(re.findall(r"\b(\w+::\w+)\b", message))
     for node in program.graph.nodes if program is not None and names else ():
-        name = _op_name(node.target) if node.op == "call_function" else None
+        name = compat.operator_name(node.target) if node.op == "call_function" else None
         if name is not None and name.split(".")[0] in names:
             return node
     return None

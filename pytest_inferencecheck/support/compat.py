@@ -158,6 +158,18 @@ def aoti() -> Aoti | None:
         return None
 
 
+def operator_name(target: Any) -> str | None:
+    """`ns::name.overload` of an FX node's target when it is an operator overload
+    (`torch._ops.OpOverload.name()`); None for anything else, or a torch without that class."""
+    import torch  # noqa: PLC0415 - defers torch
+
+    kind = getattr(getattr(torch, "_ops", None), "OpOverload", None)
+    if kind is None or not isinstance(target, kind):
+        return None
+    name = getattr(target, "name", None)
+    return name() if callable(name) else None
+
+
 def op_schema(packet: Any, overload: str) -> str | None:
     """An operator overload's schema text (`OpOverload._schema`); None where it has none."""
     schema = getattr(getattr(packet, overload, None), "_schema", None)

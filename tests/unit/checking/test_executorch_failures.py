@@ -228,6 +228,10 @@ def test_a_reused_pte_locates_its_operators_in_the_checking_models_own_file(tmp_
              ["aten::cumsum.out"] for r in results]
     assert [Path(f).name for f, _ in lines] == ["first_model.py", "second_model.py"]
     assert [line for _, line in lines] == [6, 9]
+    cold = check(importlib.import_module("second_model").M(), (torch.randn(2, 5),), "edge",
+                 store=tmp_path / "cold")  # the reuse invariant: the rerun says what cold says
+    assert [u.status for u in cold.artifacts if u.kind == "executorch"] == ["built"]
+    assert cold.executorch["operators"] == results[1].executorch["operators"]
 
 
 @torch.library.custom_op("inferencecheck_tests::twice", mutates_args=())

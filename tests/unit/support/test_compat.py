@@ -329,3 +329,26 @@ def test_each_process_wide_numeric_mode_moves_the_key(mode):
     finally:
         undo()
     assert runtime_state() == before
+
+
+
+def test_an_operators_name_is_read_or_left_out(monkeypatch):
+    import torch
+
+    assert compat.operator_name(torch.ops.aten.add.Tensor) == "aten::add.Tensor"
+    assert compat.operator_name(len) is None  # ExecuTorch's alloc, a getitem: not an operator
+    monkeypatch.delattr(torch._ops, "OpOverload")  # a torch without the class: no names
+    assert compat.operator_name(torch.ops.aten.add.Tensor) is None
+
+
+def test_inductors_cache_directory_is_found_or_falls_back(monkeypatch):
+    import tempfile
+
+    from torch._inductor.runtime import cache_dir_utils
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    assert compat._inductor_cache_dir() == os.path.abspath(cache_dir_utils.default_cache_dir())
+    monkeypatch.delattr(cache_dir_utils, "default_cache_dir")  # a torch without it
+    assert compat._inductor_cache_dir() == os.path.join(tempfile.gettempdir(), "torchinductor")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "rel/dir")
+    assert compat._inductor_cache_dir() == os.path.abspath("rel/dir")
