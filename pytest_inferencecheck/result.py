@@ -303,15 +303,19 @@ class Failure:
 
 @dataclass
 class Fallback:
-    """Why the recommended path moved away from AOTI (row 5): the stage and error it hit."""
+    """Why the recommended path moved away from AOTI (row 5): the stage and error it hit, where
+    in the user's code (when known), and what would put the model on row 3."""
 
     technology: str
     stage: StageName
     error: str
+    where: str | None = None
+    hint: str = ""
 
     def to_dict(self) -> dict:
         """Render as the `fallback` entry of the JSON report."""
-        return {"from": self.technology, "stage": self.stage, "error": self.error}
+        return {"from": self.technology, "stage": self.stage, "error": self.error,
+                "where": self.where, "hint": self.hint}
 
 
 @dataclass
@@ -424,7 +428,8 @@ def from_dict(d: dict) -> CheckResult:
         stages=[Stage(**s) for s in d.get("stages", [])],
         numerics=_numerics(d.get("numerics")), executorch=d.get("executorch"),
         latency=Latency(**d["latency"]) if d.get("latency") else None,
-        fallback=Fallback(fb["from"], fb["stage"], fb["error"]) if fb else None,
+        fallback=Fallback(fb["from"], fb["stage"], fb["error"], fb.get("where"),
+                          fb.get("hint", "")) if fb else None,
         race=[RaceEntry(e["backend"], e["ok"], tuple(e.get("samples_ms", ())),
                         e.get("max_abs_err"), e.get("error"))
               for e in d["race"]] if d.get("race") is not None else None,

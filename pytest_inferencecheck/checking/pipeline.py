@@ -20,10 +20,11 @@ from pytest_inferencecheck.checking.runners.torch_compile import TorchCompileRun
 from pytest_inferencecheck.checking.stages import describe
 from pytest_inferencecheck.errors import Explained, InternalError, StageError
 from pytest_inferencecheck.host.faults import fault_of
-from pytest_inferencecheck.measure.hints import break_failure_hint
+from pytest_inferencecheck.measure.hints import break_failure_hint, row3_hint
 from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
 from pytest_inferencecheck.recommendations.table import Target
 from pytest_inferencecheck.result import CheckResult, Failure, Fallback
+from pytest_inferencecheck.support.wording import plural
 
 
 def decide(target: Target, facts: Facts | None = None, *, fastest_backend: str | None = None,
@@ -122,7 +123,8 @@ def _server_python(job: Job, facts: Facts, result: CheckResult) -> None:
         except StageError as err:
             if fault_of(err.exc) or isinstance(err.exc, InternalError):
                 raise  # the host or this tool failed, not the model: no fallback, no row 5
-            result.fallback = Fallback("aoti-python", err.stage, describe(err.exc))
+            result.fallback = Fallback("aoti-python", err.stage, describe(err.exc),
+                                       hint=row3_hint(err.stage))
             result.recommendation = decide(job.target, facts, aoti_failed=True)
     else:
         result.fallback = _export_fallback(facts)
@@ -131,8 +133,13 @@ def _server_python(job: Job, facts: Facts, result: CheckResult) -> None:
 
 def _export_fallback(facts: Facts) -> Fallback:
     """Why AOTI cannot serve a model whose export failed (row 5)."""
-    first = facts.export.issues[0] if facts.export.issues else None
-    return Fallback("aoti-python", "export", first.message if first else "torch.export failed")
+    issues = facts.export.issues
+    first = issues[0] if issues else None
+    hint = first.hint if first else ""
+    if len(issues) > 1:
+        hint += f"; then the {plural(len(issues) - 1, 'other export issue')} listed"
+    return Fallback("aoti-python", "export", first.message if first else "torch.export failed",
+                    first.where if first else None, row3_hint("export", hint))
 
 
 def _no_fallback_failures(job: Job, facts: Facts, result: CheckResult) -> Recommendation:

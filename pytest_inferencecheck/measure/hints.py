@@ -121,6 +121,16 @@ STAGE_HINTS = {
 }
 
 
+def row3_hint(stage: str, export_hint: str = "") -> str:
+    """What would move a row-5 model (torch.compile, because AOTI cannot serve it) to row 3."""
+    if stage == "export":
+        return ("make torch.export capture the model, and AOTInductor (Python) serves it, row 3: "
+                + (export_hint or "the export issues say what stops it"))
+    return (f"the model exports, so nothing in it stops AOTI: AOTInductor's {stage} stage failed "
+            "on it; once a torch release compiles it (report it to PyTorch with this model), "
+            "AOTInductor (Python) serves it, row 3")
+
+
 def break_failure_hint(user_code: bool, *, cpp_server: bool) -> str:
     """What to do about graph breaks that fail a check: at the user's lines when any break is in
     their code; otherwise the library the breaks live in is where the fix is. A server without

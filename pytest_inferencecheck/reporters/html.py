@@ -233,7 +233,9 @@ def render(results: list[CheckResult], *, interrupted: bool = False,
             rec = r.recommendation
             word = _word(r)
             cells.append(Cell(r.outcome, word, rec.row if rec else None, "#" + ids[id(r)],
-                              f"{name} on {t}: {word}" + (f", row {rec.row}" if rec else "")))
+                              f"{name} on {t}: {word}" + (f", row {rec.row}" if rec else "")
+                              + (" (AOTInductor cannot serve it; the card says what would put "
+                                 "it on row 3)" if r.fallback else "")))
         rows.append(MatrixRow(name, cells))
     totals = Counter("xfailed" if r.outcome == FAILED and r.expected_failure else r.outcome
                      for r in results)

@@ -55,6 +55,15 @@ def render(results: list[CheckResult]) -> list[str]:
     if deviations:
         lines += ["", "deviations from the table:"]
         lines += [f"  {r.nodeid or r.model}: {r.deviation}" for r in deviations]
+    moved = [r for r in results if r.fallback and r.recommendation and r.recommendation.row == 5]
+    if moved:
+        lines += ["", "row 5 (torch.compile, because AOTInductor cannot serve the model), and what "
+                      "would put it on row 3:"]
+        for r in moved:
+            fb = r.fallback
+            at = f" at {fb.where}" if fb.where else ""
+            lines.append(f"  {r.model}@{r.target}: {fb.stage} failed{at}: {clip(fb.error, 90)}")
+            lines.append(f"      -> {fb.hint or 'AOTInductor must serve it first'}")
     by_location: dict[tuple, list[str]] = defaultdict(list)
     details = {}
     for r in results:

@@ -30,7 +30,10 @@ def explain(result: CheckResult, *, details: bool = False) -> str:
         lines.append(f"  proxy: {result.proxy}")
     if result.fallback:
         fb = result.fallback
-        lines.append(f"  why not {fb.technology}: {fb.stage} failed: {fb.error}")
+        at = f" at {fb.where}" if fb.where else ""
+        lines.append(f"  why not {fb.technology}: {fb.stage} failed{at}: {fb.error}")
+        if fb.hint:
+            lines.append(f"    to reach row 3: {fb.hint}")
     for f in result.failures:
         row = f"row {rec.row}, " if rec else ""
         head, _, rest = f.message.partition("\n")

@@ -8,7 +8,9 @@ import re
 import pytest
 import torch
 
+from pytest_inferencecheck.reporters import summary
 from pytest_inferencecheck.reporters.text import explain
+from pytest_inferencecheck.result import from_dict
 
 import models
 from models import line_of
@@ -81,6 +83,15 @@ def test_gpt2_with_cache_row_5_keeps_the_export_error(checked):
     # the cache's tensors are compared too, not only last_hidden_state
     assert r.numerics.ok and r.numerics.compared >= 5
     assert "why not aoti-python: export failed" in explain(r)
+    # a pass on row 5 says what moved it there and what would put it on row 3 (issue 31)
+    assert "use_cache=False" in r.fallback.hint and "AOTInductor (Python) serves it, row 3" in (
+        r.fallback.hint)
+    assert f"to reach row 3: {r.fallback.hint}" in explain(r)
+    text = "\n".join(summary.render([r]))
+    assert "row 5 (torch.compile, because AOTInductor cannot serve the model)" in text
+    assert "gpt2@server-x86-python: export failed" in text and "use_cache=False" in text
+    again = from_dict(json.loads(json.dumps(r.to_dict())))
+    assert again.fallback == r.fallback  # as the xdist controller and `report` read it
 
 
 def test_mac_row_8_runs_eager_and_builds_nothing(checked):

@@ -19,6 +19,7 @@ from pytest_inferencecheck.result import (
     ExportFacts,
     ExportIssue,
     Failure,
+    Fallback,
     GraphBreak,
     Latency,
     Mismatch,
@@ -244,6 +245,20 @@ def test_the_totals_count_an_expected_failure_apart(tmp_path):
     assert verdict.startswith("9 checks: 3 failed, 4 passed, 1 xfailed (expected failures: the "
                               "gate passes them), 1 skipped; 1 deviation from the table.")
     assert dom.root.find_all("title")[0].text() == "Inference check: 9 checks, 3 failed"
+
+
+def test_a_row_5_card_says_what_moved_it_and_what_would_put_it_on_row_3():
+    r = _result("gpt2", "server-x86-python", row=5, fallback=Fallback(
+        "aoti-python", "export", "Found DynamicCache in output", "modeling_gpt2.py:509",
+        "make torch.export capture the model, and AOTInductor (Python) serves it, row 3: "
+        "use_cache=False"))
+    dom = Dom(html.render([r]))
+    card = dom.by_id()["test_m.py::test_gpt2/server-x86-python"]
+    text = " ".join(card.text().split())
+    assert "Why not aoti-python: the export stage failed at modeling_gpt2.py:509" in text
+    assert "To reach row 3: make torch.export capture the model" in text
+    (cell,) = [a for a in dom.root.find_all("a") if "cell" in a.classes]
+    assert "AOTInductor cannot serve it" in cell.attrs["aria-label"]
 
 
 def test_an_empty_run_and_an_interrupted_one_say_so():
