@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -248,3 +250,47 @@ def test_pre_commit_try_repo_lint_hook_without_a_toml_parser(tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "deploy.py:2:5: IC101" in out.stdout
     assert "tomli" not in out.stdout
+
+
+def _readme_yaml() -> list:
+    """Every YAML example of the README, parsed (fragments dedented as a user pastes them)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [yaml.safe_load(textwrap.dedent(b)) for b in blocks]
+
+
+def _uses_of(doc) -> list[dict]:
+    """The jobs or steps of a parsed example that use this project (workflow or action)."""
+    if isinstance(doc, dict) and "jobs" in doc:
+        doc = list(doc["jobs"].values())
+    return [d for d in doc if isinstance(d, dict) and "pytest-inferencecheck" in d.get("uses", "")
+            ] if isinstance(doc, list) else []
+
+
+def test_readme_workflow_examples_use_only_real_inputs():
+    """Issue 31: a README example with an input the workflow or the action does not have fails
+    on GitHub; one that passes `tests/` leaves out the models declared in pyproject.toml."""
+    workflow = set(load(".github/workflows/inference-check.yml")[True]["workflow_call"]["inputs"])
+    action = set(load("action.yml")["inputs"])
+    users = [u for doc in _readme_yaml() for u in _uses_of(doc)]
+    reusable = [u for u in users if u["uses"].endswith(".yml@v0.1.0")]
+    composite = [u for u in users if u not in reusable]
+    assert len(reusable) >= 2 and composite, users  # the first screen's, the CI gate's, a step
+    for use, inputs in [(u, workflow) for u in reusable] + [(u, action) for u in composite]:
+        given = set(use.get("with", {}))
+        assert given <= inputs, f"{use['uses']}: no input {sorted(given - inputs)}"
+        assert "requirements" in given, "install the repository's own requirements"
+        assert "tests/" not in str(use["with"].get("pytest-args", "")), use
+
+
+def test_readme_hook_example_names_real_hooks_and_how_to_install_them():
+    hooks = {h["id"]: h for h in load(".pre-commit-hooks.yaml")}
+    configs = [d for d in _readme_yaml() if isinstance(d, dict) and "repos" in d]
+    assert configs
+    for config in configs:
+        ids = {h["id"] for repo in config["repos"] for h in repo["hooks"]}
+        assert ids <= set(hooks)
+    # a pre-push hook runs only once pre-commit is installed for that hook type
+    assert any("pre-push" in h.get("stages", []) for h in hooks.values())
+    first_screen = (ROOT / "README.md").read_text().split("## Supported versions")[0]
+    assert "pre-commit install --hook-type pre-push" in first_screen
+    assert "report.html >> .gitignore" in first_screen
