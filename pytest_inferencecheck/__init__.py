@@ -11,15 +11,16 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── pytest_plugin/   marker, one check per item, config-declared models, the session, hookspecs
 ├── lint/            `inferencecheck lint`: static rules on syntax trees (never imports torch)
 ├── gate/            verdict (strict, baseline) decided once; the baseline; the end of a run
-├── reporters/       text, summary, JSON, JUnit (+ schema-valid XML), GitHub, the HTML page
+├── reporters/       text, summary, JSON, JUnit, GitHub, the HTML page
 ├── checking/        check() (api), facts, pipeline, one path, row 7's race, prebuild + helpers,
 │   └── runners/     one runner per technology: eager, aoti_python, aoti_cpp, executorch, torch_compile
 ├── config/          one registry of knobs: settings (run-wide), options (per check), pyproject
-├── measure/         graph breaks, export issues, numerics against eager, hints
+├── measure/         graph breaks, export issues, numerics against eager, latency, hints
 ├── host/            compilers (toolchain), devices, host faults, the C++ runner's build, prewarm
 ├── store/           the artifact store (artifacts), what keys an entry (keys), file locks
 ├── recommendations/ the table, the decision, partitioner names (pure: no torch)
-└── support/         leaf helpers: compat (every private torch name), locations, timing, quiet, files
+└── support/         leaf helpers: compat (every private torch name), locations, timing, quiet,
+                     files, sizes, JUnit XML, workflow commands, the version
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ from pytest_inferencecheck.recommendations.table import (
     Row,
     Target,
 )
-
-__version__ = "0.1.0"
+from pytest_inferencecheck.support.version import __version__
 
 __all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "CheckResult",
            "InferenceCheckError", "Recommendation", "Row", "Target", "check", "recommend",

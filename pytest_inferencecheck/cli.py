@@ -24,7 +24,7 @@ from pytest_inferencecheck.gate.finish import (
     terminal_lines,
     write_outputs,
 )
-from pytest_inferencecheck.gate.step import check_and_decide
+from pytest_inferencecheck.gate.step import check_and_decide, open_run_store
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.lint.cli import DESCRIPTION as LINT_DESCRIPTION
 from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
@@ -39,12 +39,11 @@ from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
     default_root,
     holds_store,
-    human,
     list_entries,
-    parse_size,
 )
 from pytest_inferencecheck.support import pairs, signals
 from pytest_inferencecheck.support.exits import guarded
+from pytest_inferencecheck.support.sizes import human, parse_size
 from pytest_inferencecheck.support.wording import plural
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
@@ -103,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"inferencecheck: WARNING: {line}", file=sys.stderr)
     factory = load_callable(args.factory, "inferencecheck run", root)
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
-    store = s.store(root)
+    store = open_run_store(s, root)
     end = RunEnd([], s, root, store)
     name, target = args.name or args.factory, targets[0]
     restore_sigterm = signals.terminate_as_interrupt()  # CI's cancel ends it as Ctrl-C does

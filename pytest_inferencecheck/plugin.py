@@ -10,7 +10,7 @@ import pytest
 
 from pytest_inferencecheck.checking.seed import seed_torch
 from pytest_inferencecheck.config import settings
-from pytest_inferencecheck.config.pyproject import TABLE, read_table
+from pytest_inferencecheck.config.section import TABLE, read_table
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.host import prewarm

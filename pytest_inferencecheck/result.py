@@ -8,7 +8,6 @@ from typing import Any, Literal, get_args
 
 from pytest_inferencecheck.recommendations.decision import Recommendation
 from pytest_inferencecheck.recommendations.table import TARGETS
-from pytest_inferencecheck.store.artifacts import Use
 from pytest_inferencecheck.support.locations import display_path
 from pytest_inferencecheck.support.timing import Timing
 
@@ -25,6 +24,26 @@ def _measured(value: float | None) -> float | None:
     rendered differently from the one that was measured.
     """
     return None if value is None else round(value, MEASURED_PLACES)
+
+
+#: What obtaining a store entry did.
+BUILT, REUSED, REBUILT = "built", "reused", "rebuilt"
+
+
+@dataclass(frozen=True)
+class Use:
+    """What obtaining one entry did: `built`, `reused` or `rebuilt`, and why when not plain."""
+
+    kind: str
+    key: str
+    status: str
+    bytes: int = 0
+    note: str | None = None
+
+    @property
+    def short_key(self) -> str:
+        """The first 12 characters of the key, as shown on stage lines."""
+        return self.key[:12]
 
 
 @dataclass

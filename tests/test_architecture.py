@@ -46,7 +46,11 @@ def test_the_root_holds_only_the_public_faces():
 def test_the_import_contracts_hold():
     run = _lint_imports(ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 kept, 0 broken" in run.stdout
+    assert "4 kept, 0 broken" in run.stdout
+
+
+NEVER_TORCH = "The linter, the reporters and the table never import"
+LINT_ALONE = "The linter imports nothing of the plugin"
 
 
 @pytest.mark.parametrize("module, line, broken", [
@@ -56,6 +60,15 @@ def test_the_import_contracts_hold():
     ("checking/stages.py", "from pytest_inferencecheck.checking import prebuild", "No cycles"),
     # the prebuild coordinator's old circle: a runner importing the coordinator back
     ("checking/runners/base.py", "from pytest_inferencecheck.checking import prebuild", "No cycles"),
+    # issue 32: each of these left the one-ladder contract green
+    ("lint/engine.py", "from pytest_inferencecheck.checking import api", NEVER_TORCH),
+    ("lint/engine.py", "import torch", NEVER_TORCH),
+    ("lint/engine.py", "from pytest_inferencecheck.gate import verdict", LINT_ALONE),
+    ("reporters/text.py", "from pytest_inferencecheck.checking import api", NEVER_TORCH),
+    # and indirectly: a reporter reaching torch through a helper it imports
+    ("support/wording.py", "import torch", NEVER_TORCH),
+    ("config/settings.py", "from pytest_inferencecheck.host import cpp_build", "Layers"),
+    ("pytest_plugin/marker.py", "from pytest_inferencecheck.lint import engine", "Layers"),
 ])
 def test_each_contract_fails_on_an_injected_violation(tmp_path, module, line, broken):
     tree = tmp_path / "repo"

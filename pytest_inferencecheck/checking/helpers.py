@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_inferencecheck.host.cpp_build import lower_priority
-from pytest_inferencecheck.store.artifacts import BUILT, REUSED, Use
+from pytest_inferencecheck.result import BUILT, REUSED, Use
 
 
 @dataclass

@@ -13,7 +13,8 @@ from pytest_inferencecheck.checking.stages import Stages
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.errors import Uncacheable
 from pytest_inferencecheck.recommendations.table import Target
-from pytest_inferencecheck.store.artifacts import ArtifactStore, Use
+from pytest_inferencecheck.result import Use
+from pytest_inferencecheck.store.artifacts import ArtifactStore
 from pytest_inferencecheck.store.keys import value_fingerprint
 
 

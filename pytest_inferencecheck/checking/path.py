@@ -34,11 +34,12 @@ from pytest_inferencecheck.errors import StageError, Uncacheable
 from pytest_inferencecheck.host.devices import identity
 from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import NUMERICS_HINT, random_numerics_hint
+from pytest_inferencecheck.measure.latency import median_ms
 from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves, random_ops
-from pytest_inferencecheck.result import Failure, Latency, Numerics
-from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
+from pytest_inferencecheck.result import REUSED, Failure, Latency, Numerics, Use
+from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
-from pytest_inferencecheck.support.timing import host_load, median_ms
+from pytest_inferencecheck.support.timing import host_load
 from pytest_inferencecheck.support.wording import plural
 
 OUTPUTS = "outputs.pt"

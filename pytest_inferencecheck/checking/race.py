@@ -12,9 +12,10 @@ import torch
 from pytest_inferencecheck.checking.facts import Facts
 from pytest_inferencecheck.checking.job import Job
 from pytest_inferencecheck.checking.stages import describe
+from pytest_inferencecheck.measure.latency import samples_ms
 from pytest_inferencecheck.measure.numerics import compare
 from pytest_inferencecheck.result import RaceEntry
-from pytest_inferencecheck.support.timing import beats, samples_ms
+from pytest_inferencecheck.support.timing import beats
 
 
 @dataclass

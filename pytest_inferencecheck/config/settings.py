@@ -10,7 +10,6 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck.config.registry import (
@@ -22,8 +21,7 @@ from pytest_inferencecheck.config.registry import (
 )
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.table import TARGETS, resolve_target
-from pytest_inferencecheck.store import open_store
-from pytest_inferencecheck.store.artifacts import parse_size
+from pytest_inferencecheck.support.sizes import parse_size
 
 ENV_SWITCH = "INFERENCECHECK"
 DEFAULT = "the default"  # the source of a value nobody gave
@@ -55,11 +53,6 @@ class Settings:
     timeout: float = 1800.0
     level: str = "full"
 
-    def store(self, root: Path) -> Any:
-        """The artifact store these settings describe (`cache_dir` relative to `root`)."""
-
-        where = root / self.cache_dir if self.cache_dir else None
-        return open_store(where, max_bytes=self.cache_size, persistent=self.cache, shared=False)
 
 
 def _path(key: str, value: Any, source: str) -> str | None:

@@ -4,13 +4,22 @@ any other way, so both reach the same verdict on the same model."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.gate.verdict import Gate, decide
 from pytest_inferencecheck.result import CheckResult, SourceLine
+from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import ArtifactStore
+
+
+def open_run_store(settings: Settings, root: Path) -> ArtifactStore:
+    """The artifact store the run's settings describe (`cache_dir` relative to `root`)."""
+    where = root / settings.cache_dir if settings.cache_dir else None
+    return open_store(where, max_bytes=settings.cache_size, persistent=settings.cache,
+                      shared=False)
 
 
 def check_and_decide(model: Any, example_inputs: Any, target: str, *, settings: Settings,

@@ -17,8 +17,9 @@ import torch
 
 from pytest_inferencecheck.errors import BuildError
 from pytest_inferencecheck.host.toolchain import identity
+from pytest_inferencecheck.result import REBUILT, REUSED, Use
 from pytest_inferencecheck.store import open_store
-from pytest_inferencecheck.store.artifacts import REBUILT, REUSED, ArtifactStore, Use
+from pytest_inferencecheck.store.artifacts import ArtifactStore
 
 SOURCE = Path(__file__).parent.parent / "checking" / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"

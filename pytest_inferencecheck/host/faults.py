@@ -11,7 +11,6 @@ import errno
 
 from pytest_inferencecheck.errors import HostFault
 from pytest_inferencecheck.host import toolchain
-from pytest_inferencecheck.measure.hints import host_hint
 from pytest_inferencecheck.support import compat
 
 _HOST_ERRNOS = {errno.ENOSPC: "no space left on the device",
@@ -73,3 +72,18 @@ def host_fault(exc: BaseException) -> tuple[str, str] | None:
             return fault, current.hint
         current = current.__cause__ or current.__context__
     return fault, host_hint(fault)
+
+
+INSTALL_COMPILER = ("install a C++ compiler (e.g. `apt-get install g++`), or set CXX to one; "
+                    "AOTInductor and inductor compile C++ with it")
+
+
+def host_hint(fault: str) -> str:
+    """What to do about a host fault (a missing compiler, no space, no write access)."""
+    if "compiler" in fault:
+        return INSTALL_COMPILER
+    if "space" in fault or "quota" in fault:
+        return ("free space where the build writes (TMPDIR, the artifact store, "
+                "TORCHINDUCTOR_CACHE_DIR), or point them elsewhere; the model is not at fault")
+    return ("make the directory writable, or point TMPDIR / --inference-check-cache-dir / "
+            "TORCHINDUCTOR_CACHE_DIR at one that is; the model is not at fault")

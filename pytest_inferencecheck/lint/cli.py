@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-from pytest_inferencecheck import __version__
 from pytest_inferencecheck.errors import InferenceCheckError, WriteError
 from pytest_inferencecheck.lint.cache import CACHE_ENV, DEFAULT_DIR, LintCache, default_root
 from pytest_inferencecheck.lint.config import Configs, Overrides, load_explicit, parse_per_file
@@ -26,6 +25,7 @@ from pytest_inferencecheck.lint.rules import BY_CODE, RULES
 from pytest_inferencecheck.lint.selection import Selection, validate_codes, validate_select
 from pytest_inferencecheck.support.exits import guarded
 from pytest_inferencecheck.support.files import write_atomic
+from pytest_inferencecheck.support.version import __version__
 
 FORMAT_ENV = "INFERENCECHECK_OUTPUT_FORMAT"
 DESCRIPTION = "Static checks of deployment code (no imports, no torch)"

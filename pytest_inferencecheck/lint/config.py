@@ -243,7 +243,7 @@ def _read(pyproject: Path) -> LintConfig | None:
     `[tool.inferencecheck]` table (ruff's rule: without the tool's table it is not its config)."""
 
     # the pytest options' registry comes with it: only a project with a config pays for it
-    from pytest_inferencecheck.config.pyproject import (  # noqa: PLC0415 - deferred
+    from pytest_inferencecheck.config.section import (  # noqa: PLC0415 - deferred
         SECTION_KEYS,
         TABLE,
         tool_table,
@@ -261,7 +261,7 @@ def load_explicit(path: Path) -> LintConfig:
     """`--config PATH`: that file's `[tool.inferencecheck]` table, its folder the root. A file
     given by name is read whole: invalid TOML, or a file with no such table (a ruff.toml-style
     one, say), is a usage error, never silently the defaults."""
-    from pytest_inferencecheck.config.pyproject import TABLE, tomllib  # noqa: PLC0415 - deferred
+    from pytest_inferencecheck.config.section import TABLE, tomllib  # noqa: PLC0415 - deferred
 
     if not path.is_file():
         raise InferenceCheckError(f"--config {path}: no such file")

@@ -186,18 +186,3 @@ def lower_hint(message: str, user_line: bool) -> str:
                 "or bug of ExecuTorch, not an operator of yours; try another partitioner, a "
                 "newer ExecuTorch, or report it to ExecuTorch with this model")
     return STAGE_HINTS["lower"]
-
-
-INSTALL_COMPILER = ("install a C++ compiler (e.g. `apt-get install g++`), or set CXX to one; "
-                    "AOTInductor and inductor compile C++ with it")
-
-
-def host_hint(fault: str) -> str:
-    """What to do about a host fault (a missing compiler, no space, no write access)."""
-    if "compiler" in fault:
-        return INSTALL_COMPILER
-    if "space" in fault or "quota" in fault:
-        return ("free space where the build writes (TMPDIR, the artifact store, "
-                "TORCHINDUCTOR_CACHE_DIR), or point them elsewhere; the model is not at fault")
-    return ("make the directory writable, or point TMPDIR / --inference-check-cache-dir / "
-            "TORCHINDUCTOR_CACHE_DIR at one that is; the model is not at fault")

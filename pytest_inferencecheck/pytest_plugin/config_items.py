@@ -13,8 +13,8 @@ from pytest_inferencecheck.config.pyproject import (
     build_model,
     load_callable,
     model_entries,
-    read_table,
 )
+from pytest_inferencecheck.config.section import read_table
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.pytest_plugin.item_check import run_check
 

@@ -14,7 +14,7 @@ import pytest
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.errors import InferenceCheckError
-from pytest_inferencecheck.gate.step import check_and_decide
+from pytest_inferencecheck.gate.step import check_and_decide, open_run_store
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.pytest_plugin import marker
 from pytest_inferencecheck.reporters.text import explain
@@ -47,7 +47,7 @@ def store_of(config: pytest.Config) -> Any:
     """This process's artifact store, opened on first use from the run's settings."""
     if STORE not in config.stash:
         s = config.stash.get(SETTINGS, Settings())
-        config.stash[STORE] = s.store(config.rootpath)
+        config.stash[STORE] = open_run_store(s, config.rootpath)
     return config.stash[STORE]
 
 

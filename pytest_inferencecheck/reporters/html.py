@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from pytest_inferencecheck.reporters import json_report
 from pytest_inferencecheck.reporters.summary import breaks_cell
 from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, CheckResult
-from pytest_inferencecheck.store.artifacts import human
 from pytest_inferencecheck.support.files import write_atomic
 from pytest_inferencecheck.support.locations import display_path
+from pytest_inferencecheck.support.sizes import human
 
 if TYPE_CHECKING:
     import jinja2

@@ -10,9 +10,9 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from pytest_inferencecheck.reporters import junit_xml as junit_doc
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.support import junit_xml as junit_doc
 from pytest_inferencecheck.support.files import write_atomic
 
 

@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_inferencecheck.result import BUILT, REBUILT, REUSED, Use
 from pytest_inferencecheck.store.locks import PINS, lock_file
+from pytest_inferencecheck.support.sizes import human
 
 SCHEMA = "inferencecheck-store/1"
 LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
@@ -49,7 +51,6 @@ _STALE_TMP_S = 24 * 3600
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                  errno.ENOTDIR, errno.EEXIST}
 
-BUILT, REUSED, REBUILT = "built", "reused", "rebuilt"
 
 
 def default_root() -> Path:
@@ -59,38 +60,6 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-inferencecheck"
-
-
-def parse_size(text: str | int) -> int:
-    """`5G`, `500M`, `2GiB`, `1048576` -> bytes; raises ValueError with what is valid."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text <= 0:
-            raise ValueError(f"size must be positive, got {text}")
-        return text
-    if not isinstance(text, str):
-        raise ValueError(f"size must be a string like '5G' or a number of bytes, got {text!r}")
-    s = text.strip().upper().removesuffix("IB").removesuffix("B")
-    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    scale = units.get(s[-1:], 1)
-    number = s[:-1] if s[-1:] in units else s
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"size {text!r} is not a size: use bytes or a number with K, M, G or T "
-                         "(e.g. 5G)") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"size {text!r} must be positive")
-    return int(value * scale)
-
-
-def human(n: int) -> str:
-    """Bytes as a short human-readable size."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 def file_sha256(path: Path) -> str:
@@ -120,22 +89,6 @@ class Entry:
     def bytes(self) -> int:
         """The total size of the entry's files."""
         return sum(int(f["bytes"]) for f in self.files.values())
-
-
-@dataclass(frozen=True)
-class Use:
-    """What obtaining one entry did: `built`, `reused` or `rebuilt`, and why when not plain."""
-
-    kind: str
-    key: str
-    status: str
-    bytes: int = 0
-    note: str | None = None
-
-    @property
-    def short_key(self) -> str:
-        """The first 12 characters of the key, as shown on stage lines."""
-        return self.key[:12]
 
 
 @dataclass(frozen=True)

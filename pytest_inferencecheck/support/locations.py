@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import re
@@ -29,12 +30,11 @@ class Location:
 def _library_roots() -> tuple[str, ...]:
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this package
-    try:  # an editable or source checkout of torch is still a library, not the user's code
-        import torch  # noqa: PLC0415 - defers torch
-
-        roots.add(os.path.dirname(os.path.abspath(torch.__file__)))
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    # an editable or source checkout of torch is still a library, not the user's code; found
+    # without importing it (the linter and the reporters use this module and never load torch)
+    spec = importlib.util.find_spec("torch")
+    if spec is not None and spec.submodule_search_locations:
+        roots.update(os.path.abspath(p) for p in spec.submodule_search_locations)
     return tuple(os.path.realpath(r) + os.sep for r in roots if r)
 
 

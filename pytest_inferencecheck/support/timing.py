@@ -1,14 +1,11 @@
-"""Steady-state latency: warm up, then the median of repeated runs within a time budget."""
+"""Latency samples summarised (median, spread), the noise rule, the host's load: pure, no torch.
+Taking the samples is `measure.latency`'s."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,25 +28,6 @@ class Timing:
         return q[2] - q[0]
 
 
-def samples_ms(fn: Callable[[], Any], *, warmup: int = 2, runs: int = 30,
-               budget_s: float = 2.0) -> Timing:
-    """Latency samples of `fn()` after warm-up, at least 5 and at most `runs` within a budget.
-    What the model prints meanwhile is dropped: the checked runs already showed it once, and a
-    timing loop would repeat it dozens of times into the captured output and the reports."""
-    import torch  # noqa: PLC0415 - defers torch; here, so that results and reporters can use Timing without importing torch
-
-    with torch.no_grad(), open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        for _ in range(warmup):
-            fn()
-        times: list[float] = []
-        deadline = time.perf_counter() + budget_s
-        while len(times) < runs and (len(times) < 5 or time.perf_counter() < deadline):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1e3)
-    return Timing(tuple(times))
-
-
 def beats(challenger: Timing, incumbent: Timing, *, margin: float = 0.03) -> bool:
     """True if `challenger` is faster than `incumbent` beyond the measurement noise.
 
@@ -68,9 +46,3 @@ def host_load() -> float | None:
         return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
     except (OSError, AttributeError):
         return None
-
-
-def median_ms(fn: Callable[[], Any], *, warmup: int = 1, max_runs: int = 20,
-              budget_s: float = 1.0) -> float:
-    """Median wall time of `fn()` in milliseconds, after `warmup` calls."""
-    return samples_ms(fn, warmup=warmup, runs=max_runs, budget_s=budget_s).median

@@ -11,7 +11,8 @@ import torch
 
 from pytest_inferencecheck.checking import helpers
 from pytest_inferencecheck.errors import Uncacheable
-from pytest_inferencecheck.store.artifacts import LAYOUT, REUSED, Entry, Use
+from pytest_inferencecheck.result import REUSED, Use
+from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest
 from pytest_inferencecheck.support import compat
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_inferencecheck.lint.engine import LintResult
 from pytest_inferencecheck.lint.rules import BY_CODE
-from pytest_inferencecheck.reporters.github import command
+from pytest_inferencecheck.support.workflow_commands import command
 
 
 def render(result: LintResult) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pytest_inferencecheck.lint.engine import LintResult
-from pytest_inferencecheck.reporters import junit_xml as junit_doc
+from pytest_inferencecheck.support import junit_xml as junit_doc
 
 CLASSNAME = "inferencecheck.lint"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from pytest_inferencecheck import __version__
 from pytest_inferencecheck.lint.engine import LintResult
 from pytest_inferencecheck.lint.rules import BY_CODE, RULES
+from pytest_inferencecheck.support.version import __version__
 
 FINGERPRINT = "inferencecheckFingerprint/v1"
 

@@ -12,7 +12,7 @@ from pytest_inferencecheck import InferenceCheckError
 from pytest_inferencecheck.cli import parser
 from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.options import CHECK_KNOBS, REGISTRY, CheckOptions, validate
-from pytest_inferencecheck.config.pyproject import SECTION_KEYS
+from pytest_inferencecheck.config.section import SECTION_KEYS
 
 
 def test_every_knob_is_defined_once_with_help_and_a_validator():

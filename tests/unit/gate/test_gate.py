@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pytest_inferencecheck.reporters.github import command, escape_data, escape_property
 from pytest_inferencecheck.reporters.json_report import SCHEMA_FILE
+from pytest_inferencecheck.support.workflow_commands import command, escape_data, escape_property
 
 from repo_sources import MODELS, line_of
 

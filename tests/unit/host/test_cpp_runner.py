@@ -14,7 +14,7 @@ import torch
 from pytest_inferencecheck import check
 from pytest_inferencecheck.host import cpp_build
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.store.artifacts import Use
+from pytest_inferencecheck.result import Use
 
 import models
 

@@ -25,9 +25,9 @@ from pytest_inferencecheck.result import (
     Mismatch,
     Numerics,
     Stage,
+    Use,
     crashed,
 )
-from pytest_inferencecheck.store.artifacts import Use
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "source", "wbr", "area", "base"}
 

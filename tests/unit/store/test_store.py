@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore, parse_size
+from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore
+from pytest_inferencecheck.support.sizes import parse_size
 
 from filesystems import full_disk, read_only
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from pytest_inferencecheck.config.pyproject import tomllib
+from pytest_inferencecheck.config.section import tomllib
 from pytest_inferencecheck.support import pairs
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,0 +1,30 @@
+"""Latency samples are taken after warm-up, and what a model prints in the loop is not repeated."""
+
+from __future__ import annotations
+
+from pytest_inferencecheck.measure.latency import samples_ms
+
+
+def test_samples_are_taken_after_warm_up():
+    calls = []
+    t = samples_ms(lambda: calls.append(1), warmup=2, runs=7, budget_s=10)
+    assert len(t.samples) == 7 and len(calls) == 9
+
+
+def test_what_a_model_prints_in_a_timing_loop_is_not_repeated(capsys):
+    # Issue 31: a failing item's captured stdout repeated the model's print dozens of times.
+    import torch
+
+    from pytest_inferencecheck import check
+
+    class Chatty(torch.nn.Module):
+        def forward(self, x):
+            print("forward called")
+            return x * 2
+
+    samples_ms(lambda: print("in the loop"), runs=10)
+    assert "in the loop" not in capsys.readouterr().out
+    r = check(Chatty(), (torch.ones(2),), "mac", store=False)
+    assert r.outcome == "passed" and r.latency.artifact_ms is not None
+    printed = capsys.readouterr().out.count("forward called")
+    assert 0 < printed <= 6, printed  # the checked runs (eager twice, the trace, export, run)
