@@ -16,7 +16,8 @@ from typing import Any, Callable
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.errors import WriteError
 from pytest_inferencecheck.gate import baseline
-from pytest_inferencecheck.reporters import github, html, json_report, junit, summary
+from pytest_inferencecheck.reporters import github, summary
+from pytest_inferencecheck.reporters.files import FILE_REPORTS
 from pytest_inferencecheck.result import CheckResult
 
 
@@ -61,7 +62,7 @@ def _attempt(done: Finished, what: str, write: Callable[[], str]) -> None:
 
 
 def write_outputs(end: RunEnd) -> Finished:
-    """Prune the store, write the JSON, JUnit and HTML reports, update or check the baseline."""
+    """Prune the store, write every report the settings ask for, update or check the baseline."""
     done = Finished()
     s, results = end.settings, end.results
     if end.store is not None and results:
@@ -69,29 +70,25 @@ def write_outputs(end: RunEnd) -> Finished:
             end.store.prune()  # keep the store under its size cap
         except OSError as exc:  # pragma: no cover - the store degrades on its own
             done.warnings.append(f"cannot prune the artifact store: {exc}")
-    if s.json:
-        _attempt(done, "JSON report", lambda: "JSON report: " + str(json_report.write(
-            end.root / s.json, results, interrupted=end.interrupted)))
-    if s.junit:
-        _attempt(done, "JUnit report", lambda: "JUnit report: " + str(junit.write(
-            end.root / s.junit, results, interrupted=end.interrupted)))
-    if s.html:
-        _attempt(done, "HTML report", lambda: "HTML report: " + str(html.write(
-            end.root / s.html, results, interrupted=end.interrupted)))
+    for report in FILE_REPORTS:
+        path = getattr(s, report.setting)
+        if path:
+            _attempt(done, report.what, lambda r=report, p=path: f"{r.what}: " + str(r.write(
+                end.root / p, results, interrupted=end.interrupted)))
     if s.baseline:
         _baseline(end, done)
     return done
 
 
 def write_progress(end: RunEnd) -> None:
-    """The JSON and JUnit reports as they stand mid-run, written twice per check: atomically but
-    without an fsync, which only a power loss would need (a failure here is reported at the end,
-    when the final reports are written)."""
-    s = end.settings
-    for path, write in ((s.json, json_report.write), (s.junit, junit.write)):
-        if path:
+    """The progress reports (JSON, JUnit) as they stand mid-run, written twice per check:
+    atomically but without an fsync, which only a power loss would need (a failure here is
+    reported at the end, when the final reports are written)."""
+    for report in FILE_REPORTS:
+        path = getattr(end.settings, report.setting)
+        if report.progress and path:
             try:
-                write(end.root / path, end.results, interrupted=True, durable=False)
+                report.write(end.root / path, end.results, interrupted=True, durable=False)
             except OSError:
                 pass
 

@@ -13,15 +13,15 @@ import linecache
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata, resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_inferencecheck.reporters import json_report
+from pytest_inferencecheck.reporters.base import FileReport
 from pytest_inferencecheck.reporters.summary import breaks_cell
 from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, CheckResult
-from pytest_inferencecheck.support.files import write_atomic
 from pytest_inferencecheck.support.locations import display_path
 from pytest_inferencecheck.support.sizes import human
 
@@ -204,7 +204,7 @@ def _size(n: int | None) -> str:
     return human(n) if n else "-"
 
 
-def render(results: list[CheckResult], *, interrupted: bool = False,
+def render(results: Sequence[CheckResult], *, interrupted: bool = False,
            header: dict[str, Any] | None = None) -> str:
     """The whole page as text; `header`: the run's facts from a JSON report read back (torch,
     host, interrupted), where the page is made later than the run."""
@@ -245,8 +245,5 @@ def render(results: list[CheckResult], *, interrupted: bool = False,
         deviations=sum(1 for r in results if r.deviation))
 
 
-def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False,
-          header: dict[str, Any] | None = None, durable: bool = True) -> Path:
-    """Write the page atomically."""
-    return write_atomic(path, render(results, interrupted=interrupted, header=header),
-                        what="HTML report", durable=durable)
+REPORT = FileReport("HTML report", "html", render)
+write = REPORT.write

@@ -6,12 +6,14 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.reporters.base import FileReport
 from pytest_inferencecheck.result import CheckResult, from_dict
-from pytest_inferencecheck.support.files import write_atomic
 
 SCHEMA_ID = "inferencecheck-report/1"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "report-1.schema.json"
@@ -53,12 +55,14 @@ def build(results: list[CheckResult], *, interrupted: bool = False) -> dict:
             "results": [r.to_dict() for r in results]}
 
 
-def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False,
-          durable: bool = True) -> Path:
-    """Write the report atomically (a half-written report must never be read by CI)."""
-    return write_atomic(path, json.dumps(build(results, interrupted=interrupted), indent=2)
-                        + "\n", what="JSON report",
-                        durable=durable)
+def render(results: Sequence[CheckResult], *, interrupted: bool = False,
+           header: dict[str, Any] | None = None) -> str:
+    """The report as JSON text (`header` is the page's: a JSON report is the run's own)."""
+    return json.dumps(build(list(results), interrupted=interrupted), indent=2) + "\n"
+
+
+REPORT = FileReport("JSON report", "json", render, progress=True)
+write = REPORT.write
 
 
 def read(path: str | os.PathLike) -> tuple[dict, list[CheckResult]]:

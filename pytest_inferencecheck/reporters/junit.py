@@ -6,14 +6,14 @@ deviation) lead the case's `system-out`, since the schema has no properties on a
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
+from pytest_inferencecheck.reporters.base import FileReport
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import CheckResult
 from pytest_inferencecheck.support import junit_xml as junit_doc
-from pytest_inferencecheck.support.files import write_atomic
 
 
 def properties(r: CheckResult) -> dict[str, str]:
@@ -50,7 +50,8 @@ def case_of(r: CheckResult) -> junit_doc.Case:
     return case
 
 
-def render(results: list[CheckResult], *, interrupted: bool = False) -> str:
+def render(results: Sequence[CheckResult], *, interrupted: bool = False,
+           header: dict[str, Any] | None = None) -> str:
     """The JUnit XML document."""
     by_target: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:
@@ -64,8 +65,5 @@ def render(results: list[CheckResult], *, interrupted: bool = False) -> str:
     return junit_doc.render(suites, name="pytest-inferencecheck")
 
 
-def write(path: str | os.PathLike, results: list[CheckResult], *, interrupted: bool = False,
-          durable: bool = True) -> Path:
-    """Write the JUnit file atomically."""
-    return write_atomic(path, render(results, interrupted=interrupted), what="JUnit report",
-                        durable=durable)
+REPORT = FileReport("JUnit report", "junit", render, progress=True)
+write = REPORT.write

@@ -9,12 +9,9 @@ from pytest_inferencecheck.checking.runners.eager import EagerRunner
 from pytest_inferencecheck.checking.runners.executorch import ExecuTorchRunner
 from pytest_inferencecheck.checking.runners.torch_compile import TorchCompileRunner
 
-RUNNERS: dict[str, type[Runner]] = {
-    "eager": EagerRunner,
-    "aoti-python": AOTIPythonRunner,
-    "aoti-cpp": AOTICppRunner,
-    "torch.compile": TorchCompileRunner,
-    "executorch": ExecuTorchRunner,
-}
+#: Each runner names its technology (the `Runner` protocol); the registry is keyed by that name,
+#: as the reporters' (`reporters.files`) and the linter's emitters' are by theirs.
+RUNNERS: dict[str, type[Runner]] = {runner.technology: runner for runner in (
+    EagerRunner, AOTIPythonRunner, AOTICppRunner, TorchCompileRunner, ExecuTorchRunner)}
 
 __all__ = ["RUNNERS", "Built", "Runner", "Stored"]
