@@ -20,7 +20,8 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── store/           the artifact store (artifacts), what keys an entry (keys), file locks
 ├── recommendations/ the table, the decision, partitioner names (pure: no torch)
 └── support/         leaf helpers: compat (every private torch name), locations, timing, quiet,
-                     files, sizes, JUnit XML, workflow commands, the version
+                     files, sizes, JUnit XML, workflow commands, records (JSON from
+                     fields), the version
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from pytest_inferencecheck.recommendations.decision import Recommendation
 from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.support.locations import display_path
+from pytest_inferencecheck.support.records import from_data, json_field, to_data
 from pytest_inferencecheck.support.timing import Timing
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -74,9 +74,6 @@ class GraphBreak:
                   if self.file is not None and self.library_frame else "")
         return f"{self.where}: [{self.type}] {self.reason} -> {self.hint}{inside}"
 
-    def to_dict(self) -> dict:
-        """Render as one entry of `graph_breaks.breaks` in the JSON report."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -101,9 +98,6 @@ class ExportIssue:
         where = f"{self.where}: " if self.where else ""
         return f"{where}[{self.kind}] {self.message} -> {self.hint}"
 
-    def to_dict(self) -> dict:
-        """Render as one entry of `export.issues` in the JSON report."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -111,18 +105,8 @@ class ExportFacts:
     """Whether `torch.export.export` captured the model, and every issue when it did not."""
 
     ok: bool
-    strict: bool
+    strict: bool = False
     issues: list[ExportIssue] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """Render as the `export` entry of the JSON report."""
-        return {"ok": self.ok, "strict": self.strict, "issues": [i.to_dict() for i in self.issues]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ExportFacts:
-        """Rebuild from `to_dict()`."""
-        return cls(ok=d["ok"], strict=d.get("strict", False),
-                   issues=[ExportIssue(**i) for i in d["issues"]])
 
 
 #: Every stage a check records or fails at, in the order a check meets them. Reports, hints and
@@ -154,9 +138,6 @@ class Stage:
     def __post_init__(self) -> None:
         self.seconds = _measured(self.seconds)
 
-    def to_dict(self) -> dict:
-        """Render as one entry of `stages` in the JSON report."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -168,9 +149,6 @@ class Mismatch:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
 
-    def to_dict(self) -> dict:
-        """Render as one entry of `numerics.mismatches`."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -185,19 +163,9 @@ class Numerics:
     compared: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    second_shape: Numerics | None = None  # with dynamic_shapes: the artifact at another shape
-    shapes: str | None = None  # which inputs changed shape, for `second_shape`
-
-    def to_dict(self) -> dict:
-        """Render as the `numerics` entry of the JSON report."""
-        d = {"ok": self.ok, "max_abs_err": self.max_abs_err, "max_rel_err": self.max_rel_err,
-             "atol": self.atol, "rtol": self.rtol, "compared": self.compared,
-             "mismatches": [m.to_dict() for m in self.mismatches], "notes": list(self.notes)}
-        if self.shapes is not None:
-            d["shapes"] = self.shapes
-        if self.second_shape is not None:
-            d["second_shape"] = self.second_shape.to_dict()
-        return d
+    shapes: str | None = json_field(default=None, omit_none=True)  # which inputs changed shape
+    # with dynamic_shapes: the artifact at another shape (`shapes` says which)
+    second_shape: Numerics | None = json_field(default=None, omit_none=True)
 
 
 @dataclass
@@ -219,9 +187,6 @@ class Latency:
         return (f"measured on a loaded host ({self.load:.1f} runnable tasks per core): the "
                 "figures are noisy; compare latencies on a quiet machine")
 
-    def to_dict(self) -> dict:
-        """Render as the `latency` entry of the JSON report."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -232,11 +197,14 @@ class RaceEntry:
     read back from JSON all rest on the same numbers.
     """
 
+    __json_computed__ = {"median_ms": ("ok", lambda e: _measured(e.median_ms)),
+                         "spread_ms": ("median_ms", lambda e: _measured(e.spread_ms))}
+
     backend: str
     ok: bool
-    samples_ms: tuple[float, ...] = ()
     max_abs_err: float | None = None
     error: str | None = None
+    samples_ms: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         self.samples_ms = tuple(_measured(v) for v in self.samples_ms)
@@ -257,12 +225,6 @@ class RaceEntry:
         """The interquartile range of the samples."""
         timing = self.timing
         return timing.spread if timing else None
-
-    def to_dict(self) -> dict:
-        """Render as one entry of `race` in the JSON report."""
-        return {"backend": self.backend, "ok": self.ok, "median_ms": _measured(self.median_ms),
-                "spread_ms": _measured(self.spread_ms), "max_abs_err": self.max_abs_err,
-                "error": self.error, "samples_ms": list(self.samples_ms)}
 
 
 def _params(nodeid: str) -> tuple[str, str] | None:
@@ -315,9 +277,6 @@ class Failure:
     line: int | None = None
     details: str | None = None  # the evidence in full: a runtime's log, a library's traceback
 
-    def to_dict(self) -> dict:
-        """Render as one entry of `failures` in the JSON report."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -325,32 +284,32 @@ class Fallback:
     """Why the recommended path moved away from AOTI (row 5): the stage and error it hit, where
     in the user's code (when known), and what would put the model on row 3."""
 
-    technology: str
+    technology: str = json_field(key="from")
     stage: StageName
     error: str
     where: str | None = None
     hint: str = ""
 
-    def to_dict(self) -> dict:
-        """Render as the `fallback` entry of the JSON report."""
-        return {"from": self.technology, "stage": self.stage, "error": self.error,
-                "where": self.where, "hint": self.hint}
 
-
-@dataclass
+@dataclass(kw_only=True)
 class CheckResult:
     """Everything measured and decided for one (model, target)."""
 
-    model: str
-    target: str
+    __json_computed__ = {"outcome": ("race", lambda r: r.outcome)}
+
     nodeid: str | None = None
     identity: str | None = None  # the baseline's key: test id without target, config name, name=
     source: SourceLine | None = None  # where the check is declared: the marker or config entry
+    model: str
+    target: str
     proxy: str | None = None
     recommendation: Recommendation | None = None
     declared: str | None = None
     deviation: str | None = None
-    graph_breaks: list[GraphBreak] | None = None
+    # JSON: {count, explain_count, graphs, decides, breaks}, with `graph_count` and
+    # `breaks_decide` below, which it carries
+    graph_breaks: list[GraphBreak] | None = json_field(
+        default=None, encode=lambda r: _breaks_data(r), decode=lambda d: _breaks_of(d))
     export: ExportFacts | None = None
     stages: list[Stage] = field(default_factory=list)
     numerics: Numerics | None = None
@@ -358,14 +317,20 @@ class CheckResult:
     latency: Latency | None = None
     fallback: Fallback | None = None
     race: list[RaceEntry] | None = None
-    failures: list[Failure] = field(default_factory=list)
     skip_reason: str | None = None
+    failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     artifacts: list[Use] = field(default_factory=list)  # store entries built or reused
-    expected_failure: bool = False  # the test is xfail: reporters say so, the gate passes it
-    graph_count: int | None = None  # graphs Dynamo compiled; torch's break count is this minus 1
+    # the test is xfail: reporters say so, the gate passes it
+    expected_failure: bool = json_field(default=False, key="xfail")
     level: str = "full"  # "quick": facts and the row only; nothing was compiled, lowered or run
-    breaks_decide: bool = True  # False: the breaks are information (ExecuTorch, non-strict)
+    # graphs Dynamo compiled; torch's break count is this minus 1
+    graph_count: int | None = json_field(
+        default=None, skip=True, decode=lambda d: (d.get("graph_breaks") or {}).get("graphs"))
+    # False: the breaks are information (ExecuTorch, non-strict)
+    breaks_decide: bool = json_field(
+        default=True, skip=True,
+        decode=lambda d: (d.get("graph_breaks") or {}).get("decides", True))
 
     @property
     def test(self) -> str | None:
@@ -389,79 +354,24 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         """Render as one entry of `results` in the `inferencecheck-report/1` JSON report."""
-        gb = None
-        if self.graph_breaks is not None:
-            gb = {"count": len(self.graph_breaks), "explain_count": self.break_count,
-                  "graphs": self.graph_count, "decides": self.breaks_decide,
-                  "breaks": [b.to_dict() for b in self.graph_breaks]}
-        return {
-            "nodeid": self.nodeid,
-            "identity": self.identity,
-            "source": dataclasses.asdict(self.source) if self.source else None,
-            "model": self.model,
-            "target": self.target,
-            "proxy": self.proxy,
-            "recommendation": self.recommendation.to_dict() if self.recommendation else None,
-            "declared": self.declared,
-            "deviation": self.deviation,
-            "graph_breaks": gb,
-            "export": self.export.to_dict() if self.export else None,
-            "stages": [s.to_dict() for s in self.stages],
-            "numerics": self.numerics.to_dict() if self.numerics else None,
-            "executorch": self.executorch,
-            "latency": self.latency.to_dict() if self.latency else None,
-            "fallback": self.fallback.to_dict() if self.fallback else None,
-            "race": [e.to_dict() for e in self.race] if self.race is not None else None,
-            "outcome": self.outcome,
-            "skip_reason": self.skip_reason,
-            "failures": [f.to_dict() for f in self.failures],
-            "notes": list(self.notes),
-            "artifacts": [dataclasses.asdict(u) for u in self.artifacts],
-            "xfail": self.expected_failure,
-            "level": self.level,
-        }
+        return to_data(self)
 
 
-def _numerics(d: dict | None) -> Numerics | None:
-    if d is None:
+def _breaks_data(r: CheckResult) -> dict | None:
+    if r.graph_breaks is None:
         return None
-    return Numerics(ok=d["ok"], max_abs_err=d["max_abs_err"], max_rel_err=d["max_rel_err"],
-                    atol=d["atol"], rtol=d["rtol"], compared=d.get("compared", 0),
-                    mismatches=[Mismatch(**m) for m in d.get("mismatches", [])],
-                    notes=list(d.get("notes", [])), second_shape=_numerics(d.get("second_shape")),
-                    shapes=d.get("shapes"))
+    return {"count": len(r.graph_breaks), "explain_count": r.break_count, "graphs": r.graph_count,
+            "decides": r.breaks_decide, "breaks": to_data(r.graph_breaks)}
+
+
+def _breaks_of(d: dict) -> list[GraphBreak] | None:
+    gb = d.get("graph_breaks")
+    return None if gb is None else [from_data(GraphBreak, b) for b in gb["breaks"]]
 
 
 def from_dict(d: dict) -> CheckResult:
     """Rebuild a result from its JSON-report entry (how results travel from xdist workers)."""
-    rec = d.get("recommendation")
-    gb = d.get("graph_breaks")
-    export = d.get("export")
-    fb = d.get("fallback")
-    result = CheckResult(
-        model=d["model"], target=d["target"], nodeid=d.get("nodeid"), proxy=d.get("proxy"),
-        recommendation=Recommendation(**rec) if rec else None, declared=d.get("declared"),
-        deviation=d.get("deviation"),
-        graph_breaks=[GraphBreak(**b) for b in gb["breaks"]] if gb is not None else None,
-        export=ExportFacts.from_dict(export) if export is not None else None,
-        stages=[Stage(**s) for s in d.get("stages", [])],
-        numerics=_numerics(d.get("numerics")), executorch=d.get("executorch"),
-        latency=Latency(**d["latency"]) if d.get("latency") else None,
-        fallback=Fallback(fb["from"], fb["stage"], fb["error"], fb.get("where"),
-                          fb.get("hint", "")) if fb else None,
-        race=[RaceEntry(e["backend"], e["ok"], tuple(e.get("samples_ms", ())),
-                        e.get("max_abs_err"), e.get("error"))
-              for e in d["race"]] if d.get("race") is not None else None,
-        failures=[Failure(**f) for f in d.get("failures", [])],
-        skip_reason=d.get("skip_reason"), notes=list(d.get("notes", [])),
-        artifacts=[Use(**u) for u in d.get("artifacts", [])])
-    result.expected_failure = bool(d.get("xfail"))
-    result.identity = d.get("identity")
-    result.source = SourceLine(**d["source"]) if d.get("source") else None
-    result.graph_count = gb.get("graphs") if gb is not None else None
-    result.level = d.get("level", "full")
-    result.breaks_decide = gb.get("decides", True) if gb is not None else True
-    return result
+    return from_data(CheckResult, d)
 
 
 def crashed(nodeid: str, target: str, why: str) -> CheckResult:

@@ -39,6 +39,7 @@ from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leav
 from pytest_inferencecheck.result import REUSED, Failure, Latency, Numerics, Use
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
+from pytest_inferencecheck.support.records import to_data
 from pytest_inferencecheck.support.timing import host_load
 from pytest_inferencecheck.support.wording import plural
 
@@ -202,7 +203,7 @@ def _record(job: Job, run_key: str, got: list, got_second: list | None,
         torch.save({"example": [(p, _cpu(v)) for p, v in got],
                     "second": [(p, _cpu(v)) for p, v in got_second] if got_second else None},
                    folder / OUTPUTS)
-        return {"latency": latency.to_dict(), "artifact": _digests(artifact)}
+        return {"latency": to_data(latency), "artifact": _digests(artifact)}
 
     def accept(entry: Entry) -> str | None:
         return None if entry.meta.get("artifact") == _digests(artifact) else \

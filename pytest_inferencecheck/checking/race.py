@@ -44,8 +44,8 @@ def race(job: Job, facts: Facts) -> RaceOutcome:
             job.stages.fail(f"race:{backend}", time.perf_counter() - start, describe(exc))
             continue
         outcome.compiled[backend] = compiled
-        entry = RaceEntry(backend, numerics.ok, timing.samples, numerics.max_abs_err,
-                          None if numerics.ok else "outputs differ from eager")
+        entry = RaceEntry(backend, numerics.ok, numerics.max_abs_err,
+                          None if numerics.ok else "outputs differ from eager", timing.samples)
         outcome.entries.append(entry)
         if numerics.ok:  # decide from the samples as reported, so the report re-derives it
             timings[backend] = entry.timing
