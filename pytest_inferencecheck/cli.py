@@ -93,12 +93,12 @@ def _run(args: argparse.Namespace) -> int:
     s = settings.resolve(vars(args), {}, "the command line")
     opts = from_namespace(args, "the command line")
     root = Path.cwd()
-    targets = [t for group in args.target for t in group.split(",") if t.strip()]
-    if not targets:
+    targets = [resolve_target(t) for group in args.target for t in group.split(",") if t.strip()]
+    if not targets:  # the command line's door: targets resolved once, options validated once
         raise InferenceCheckError("--target names no target; give one of: " + ", ".join(TARGETS))
     gate = Gate.from_settings(s, root)
     line, tested = pairs.header()
-    if not tested and any(resolve_target(t).artifact == "executorch" for t in targets):
+    if not tested and any(t.artifact == "executorch" for t in targets):
         print(f"inferencecheck: WARNING: {line}", file=sys.stderr)
     factory = load_callable(args.factory, "inferencecheck run", root)
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
             print(explain(result), flush=True)
     except KeyboardInterrupt:
         end.interrupted = True
-        end.results.append(interrupted(None, name, target))  # the check Ctrl-C stopped
+        end.results.append(interrupted(None, name, target.id))  # the check Ctrl-C stopped
     finally:
         restore_sigterm()
         stop_helpers()

@@ -122,7 +122,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if SPEC_FIXTURE not in metafunc.fixturenames:
         metafunc.fixturenames.append(SPEC_FIXTURE)
     # parsed once, here: each item carries its target and options to the fixture
-    metafunc.parametrize(SPEC_FIXTURE, [ItemSpec(t, options) for t in targets], ids=list(targets))
+    metafunc.parametrize(SPEC_FIXTURE, [ItemSpec(t, options) for t in targets],
+                         ids=[t.id for t in targets])
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -184,7 +185,7 @@ def _check_target(item: pytest.Item) -> str | None:
         return item.target
     callspec = getattr(item, "callspec", None)
     spec = callspec.params.get(SPEC_FIXTURE) if callspec else None
-    return spec.target if spec is not None else None
+    return spec.target.id if spec is not None else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -242,24 +243,27 @@ def _inference_check_spec(request: pytest.FixtureRequest) -> ItemSpec:
 @pytest.fixture
 def inference_check_target(_inference_check_spec: ItemSpec) -> str:
     """The deployment target of this item (set by `deploy_target`)."""
-    return _inference_check_spec.target
+    return _inference_check_spec.target.id
 
 
 @pytest.fixture
 def inference_check(request: pytest.FixtureRequest, _inference_check_spec: ItemSpec) -> Any:
-    """`inference_check(model, example_inputs, **overrides)` checks the model for this item's target."""
+    """`inference_check(model, example_inputs, *, name=None, example_kwargs=None, **options)`
+    checks the model for this item's target; `options` override the marker's."""
     target, options = _inference_check_spec.target, _inference_check_spec.options
 
-    def run(model: Any, example_inputs: Any, **overrides: Any) -> Any:
+    def run(model: Any, example_inputs: Any, *, name: str | None = None,
+            example_kwargs: dict | None = None, **overrides: Any) -> Any:
         problem = None
         if "target" in overrides:
             problem = (f"inference_check({request.node.nodeid}): target={overrides['target']!r} "
                        f"cannot be given here: each item's target comes from "
-                       f"@pytest.mark.{marker.NAME}(...) (this item checks {target!r})")
+                       f"@pytest.mark.{marker.NAME}(...) (this item checks {target.id!r})")
         else:
-            try:
-                return run_check(request.node, model, example_inputs, target, options,
-                                 **overrides)
+            try:  # the call's door: its options validated once, over the marker's
+                opts = options.overridden(overrides, "this call")
+                return run_check(request.node, model, example_inputs, target, opts, name=name,
+                                 example_kwargs=example_kwargs)
             except InferenceCheckError as exc:  # bad arguments to the fixture: the user's to fix
                 problem = f"inference_check({request.node.nodeid}): {exc}"
         pytest.fail(problem, pytrace=False)

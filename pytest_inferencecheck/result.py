@@ -250,6 +250,12 @@ def without_target(nodeid: str, target: str) -> str:
     return f"{name}[{rest}]" if rest else name
 
 
+def identity_of(name: str | None, nodeid: str | None, target: str) -> str | None:
+    """A check's identity (the baseline's key), decided here only: an explicit `name=` wins,
+    else the test's node id without the target parameter; None outside pytest without a name."""
+    return name or (without_target(nodeid, target) if nodeid else None)
+
+
 def target_in(nodeid: str) -> str | None:
     """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
 

@@ -17,7 +17,7 @@ import torch
 from pytest_inferencecheck.checking import pipeline
 from pytest_inferencecheck.checking.job import Job
 from pytest_inferencecheck.checking.stages import Stages, deadline, full_message, user_traceback
-from pytest_inferencecheck.config.options import validate
+from pytest_inferencecheck.config.options import CheckOptions, validate
 from pytest_inferencecheck.config.settings import check_level
 from pytest_inferencecheck.errors import (
     CheckFailed,
@@ -31,8 +31,8 @@ from pytest_inferencecheck.host.devices import proxy_for, run_device
 from pytest_inferencecheck.host.faults import host_fault
 from pytest_inferencecheck.measure.hints import STAGE_HINTS, lower_hint
 from pytest_inferencecheck.recommendations.decision import deviation
-from pytest_inferencecheck.recommendations.table import resolve_target
-from pytest_inferencecheck.result import CheckResult, Failure, Stage
+from pytest_inferencecheck.recommendations.table import Target, resolve_target
+from pytest_inferencecheck.result import CheckResult, Failure, Stage, identity_of
 from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import ArtifactStore
 from pytest_inferencecheck.support import compat
@@ -96,8 +96,8 @@ def check(
     target: str = "server-x86-python",
     *,
     uses: str | None = None,
-    atol: float = 1e-4,
-    rtol: float = 1e-4,
+    atol: float | None = None,
+    rtol: float | None = None,
     dynamic_shapes: Any = None,
     example_kwargs: dict | None = None,
     name: str | None = None,
@@ -113,15 +113,43 @@ def check(
     every later check they fit. `prebuild` names other targets this model will be checked on
     next: their artifacts are built by a helper process while this check's own path runs.
     `level="quick"` measures the facts and decides the row without compiling, lowering or running
-    any artifact (seconds instead of minutes); the result says so. Further options (see
-    `CheckOptions`): strict_export,
+    any artifact (seconds instead of minutes); the result says so. Further options, and every
+    option's default (`atol` and `rtol` 1e-4 among them), are `CheckOptions`': strict_export,
     require_device, max_graph_breaks, backends, executorch_partitioners, executorch_operators,
     min_delegation, max_pte_bytes, cpp_timeout_s, timeout_s.
+
+    A thin wrapper: it validates its arguments into typed objects, once, and hands them to
+    `run_checked`, the one entry the plugin, config models and `inferencecheck run` share.
     """
     t = resolve_target(target)
     level = check_level(level, "check(level=...)")
     opts = validate({"uses": uses, "atol": atol, "rtol": rtol, "dynamic_shapes": dynamic_shapes,
                      **options}, "check()")
+    ahead = tuple(resolve_target(p) for p in ((prebuild,) if isinstance(prebuild, str)
+                                              else prebuild))
+    return run_checked(model, example_inputs, t, opts, level=level,
+                       example_kwargs=example_kwargs, name=name, on_stage=on_stage, store=store,
+                       prebuild=ahead)
+
+
+def run_checked(
+    model: torch.nn.Module,
+    example_inputs: Any,
+    target: Target,
+    opts: CheckOptions,
+    *,
+    level: str = "full",
+    example_kwargs: dict | None = None,
+    name: str | None = None,
+    nodeid: str | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
+    store: ArtifactStore | str | Path | bool | None = None,
+    prebuild: tuple[Target, ...] = (),
+) -> CheckResult:
+    """Check with options and a target already validated (`CheckOptions`, a resolved `Target`):
+    nothing here validates them again. What only the call shows (the model, its inputs, and
+    `dynamic_shapes` against them) is checked here, before anything runs."""
+    t = target
     if not isinstance(model, torch.nn.Module):
         raise InferenceCheckError(
             f"model must be a torch.nn.Module, got {type(model).__name__}; wrap a function in a "
@@ -135,7 +163,8 @@ def check(
     _check_ranks(model, opts.dynamic_shapes, args, example_kwargs or {})
 
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
-                         proxy=proxy_for(t), identity=name, level=level)
+                         proxy=proxy_for(t), nodeid=nodeid,
+                         identity=identity_of(name, nodeid, t.id), level=level)
     result.recommendation = pipeline.decide(t)  # rows 1, 2, 6, 8: failures can cite them
     if result.proxy and opts.require_device:
         result.failures.append(Failure(
@@ -151,9 +180,8 @@ def check(
             _inference_setup(model, device, result.notes):
         job = Job(model, compat.pytree().tree_map(to_device, args),
                   compat.pytree().tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
-                  the_store, stages, result.model, Path(tmp),
-                  tuple(resolve_target(p).id for p in ((prebuild,) if isinstance(prebuild, str)
-                                                       else prebuild)), level)
+                  the_store, stages, result.model, Path(tmp), tuple(p.id for p in prebuild),
+                  level)
         try:
             with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
                 pipeline.run(job, result)

@@ -137,14 +137,16 @@ class CheckOptions:
         None, "Fail the check as timed out after this many seconds, whatever stage hangs; "
               "default: the run's --inference-check-timeout (1800)", _number(strict_low=True))
 
-    def check_kwargs(self, settings: Settings | None = None) -> dict[str, Any]:
-        """These options as keyword arguments of `check()`; a run's `require_device` adds to them."""
-        kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if settings is not None:
-            kwargs["require_device"] = kwargs["require_device"] or settings.require_device
-            if kwargs["timeout_s"] is None:
-                kwargs["timeout_s"] = settings.timeout or None
-        return kwargs
+    def for_run(self, settings: Settings) -> CheckOptions:
+        """These options as the run's settings complete them: its `require_device` adds to this
+        check's, its timeout applies where the check names none. Typed, never re-validated."""
+        return dataclasses.replace(
+            self, require_device=self.require_device or settings.require_device,
+            timeout_s=self.timeout_s if self.timeout_s is not None else settings.timeout or None)
+
+    def overridden(self, values: dict[str, Any], source: str) -> CheckOptions:
+        """These options with `values` (validated, each by its option) in place of theirs."""
+        return dataclasses.replace(self, **_validated(values, source))
 
 
 CHECK_KNOBS: tuple[Knob, ...] = tuple(
@@ -169,7 +171,13 @@ def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
     """CheckOptions from a mapping (marker kwargs, config table, keyword arguments).
 
     None keeps an option's default; every other value goes through the option's validator.
+    This and `overridden` are the only places an option's value is validated.
     """
+    return CheckOptions(**_validated(values, source))
+
+
+def _validated(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """The given (not None) values, each through its option's validator; unknown names listed."""
     unknown = [k for k in values if k not in KNOBS]
     if unknown:
         hints = []
@@ -178,8 +186,8 @@ def validate(values: dict[str, Any], source: str = "check()") -> CheckOptions:
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise InferenceCheckError(f"unknown option {', '.join(hints)} from {source}; valid "
                                   f"options: {', '.join(OPTION_NAMES)}")
-    return CheckOptions(**{name: KNOBS[name].validate(name, value, source)
-                           for name, value in values.items() if value is not None})
+    return {name: KNOBS[name].validate(name, value, source)
+            for name, value in values.items() if value is not None}
 
 
 #: Every knob, run-wide and per check: the one registry the docs, the config file and the

@@ -4,13 +4,15 @@ any other way, so both reach the same verdict on the same model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.gate.verdict import Gate, decide
-from pytest_inferencecheck.result import CheckResult, SourceLine
+from pytest_inferencecheck.recommendations.table import Target
+from pytest_inferencecheck.result import CheckResult, SourceLine, Stage
 from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import ArtifactStore
 
@@ -22,21 +24,21 @@ def open_run_store(settings: Settings, root: Path) -> ArtifactStore:
                       shared=False)
 
 
-def check_and_decide(model: Any, example_inputs: Any, target: str, *, settings: Settings,
+def check_and_decide(model: Any, example_inputs: Any, target: Target, *, settings: Settings,
                      options: CheckOptions, store: ArtifactStore, gate: Gate,
                      nodeid: str | None = None, source: SourceLine | None = None,
-                     **call_kwargs: Any) -> tuple[CheckResult, list[str]]:
+                     name: str | None = None, example_kwargs: dict | None = None,
+                     on_stage: Callable[[Stage], None] | None = None,
+                     prebuild: tuple[Target, ...] = ()) -> tuple[CheckResult, list[str]]:
     """Check `model` on `target` as this run is set up; the result (its verdict in it) and the
     warnings left for the front end to show (deviations, when not strict).
 
-    `call_kwargs` are `check()`'s own (a test's `name=`, `on_stage=`, `prebuild=`): they win
-    over the options'."""
-    from pytest_inferencecheck.checking.api import check  # noqa: PLC0415 - defers torch
+    Everything arrives validated and typed (the front end validated it once, at its door): the
+    options are completed by the run's settings (`CheckOptions.for_run`), never re-validated."""
+    from pytest_inferencecheck.checking.api import run_checked  # noqa: PLC0415 - defers torch
 
-    kwargs = {**options.check_kwargs(settings), **call_kwargs}
-    result = check(model, example_inputs, target, store=store, level=settings.level, **kwargs)
-    if nodeid is not None:
-        result.nodeid = nodeid
-        result.identity = call_kwargs.get("name") or result.test  # an explicit name= wins
+    result = run_checked(model, example_inputs, target, options.for_run(settings),
+                         level=settings.level, example_kwargs=example_kwargs, name=name,
+                         nodeid=nodeid, on_stage=on_stage, store=store, prebuild=prebuild)
     result.source = source
-    return result, decide(result, gate)  # the baseline is keyed by the identity set above
+    return result, decide(result, gate)  # the baseline is keyed by the result's identity

@@ -17,6 +17,7 @@ from pytest_inferencecheck.config.pyproject import (
 from pytest_inferencecheck.config.section import read_table
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.pytest_plugin.item_check import run_check
+from pytest_inferencecheck.recommendations.table import TARGETS
 
 
 class ConfigModels(pytest.File):
@@ -54,7 +55,7 @@ class ConfigModelItem(pytest.Item):
         model, example_inputs = build_model(
             self.factory, self.inputs, self.entry.factory, f"{self.entry.where}: ",
             "set 'inputs' to a function returning the example inputs")
-        run_check(self, model, example_inputs, self.target, self.entry.options,
+        run_check(self, model, example_inputs, TARGETS[self.target], self.entry.options,
                   name=self.entry.name)
 
     def repr_failure(self, excinfo):  # type: ignore[no-untyped-def]

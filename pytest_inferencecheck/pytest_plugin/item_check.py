@@ -17,8 +17,9 @@ from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.gate.step import check_and_decide, open_run_store
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.pytest_plugin import marker
+from pytest_inferencecheck.recommendations.table import TARGETS, Target
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.result import SourceLine, Stage, without_target
+from pytest_inferencecheck.result import SourceLine, Stage, identity_of
 
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
@@ -124,12 +125,12 @@ def gate_of(config: pytest.Config) -> Gate:
     return config.stash.get(GATE, None) or Gate(root=config.rootpath)
 
 
-def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
-              options: CheckOptions, **call_kwargs: Any):  # type: ignore[no-untyped-def]
+def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: Target,
+              options: CheckOptions, *, name: str | None = None,
+              example_kwargs: dict | None = None):  # type: ignore[no-untyped-def]
     """Check `model` for `target` on behalf of `item` and turn the result into its verdict."""
     earlier = item.stash.get(RESULTS, [])
-    name = call_kwargs.get("name")
-    if any(r.identity == (name or without_target(item.nodeid, target)) for r in earlier):
+    if any(r.identity == identity_of(name, item.nodeid, target.id) for r in earlier):
         raise InferenceCheckError(
             "inference_check was already called in this test" + (f" with name={name!r}"
                                                                  if name else "")
@@ -141,8 +142,9 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: str,
     result, left = check_and_decide(
         model, example_inputs, target, settings=item.config.stash.get(SETTINGS, Settings()),
         options=options, store=store_of(item.config), gate=gate_of(item.config),
-        nodeid=item.nodeid, source=declared_at(item), on_stage=_progress(item, target),
-        prebuild=tuple(t for t in siblings if t != target), **call_kwargs)
+        nodeid=item.nodeid, source=declared_at(item), name=name, example_kwargs=example_kwargs,
+        on_stage=_progress(item, target.id),
+        prebuild=tuple(TARGETS[t] for t in siblings if t != target.id))
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":

@@ -451,3 +451,39 @@ def test_two_checks_in_one_test_need_two_names(repo):
     report = json.loads((repo.path / "r.json").read_text())
     named = [r["identity"] for r in report["results"] if "test_named" in r["nodeid"]]
     assert named == ["first", "second"]
+
+
+def test_options_are_validated_once_at_the_door(repo):
+    """Issue 32: the marker validated its options, then every check validated them again (with
+    `backends`, torch's backend list was fetched once more per item). Now the marker's door
+    validates once for all its items; an override at the call is validated there, naming it."""
+    repo.makeconftest('''
+        import torch.compiler
+        real = torch.compiler.list_backends
+        def counting(*args, **kwargs):
+            with open("list_backends.calls", "a") as out:
+                out.write("1")
+            return real(*args, **kwargs)
+        torch.compiler.list_backends = counting  # a spy on the real function
+    ''')
+    repo.makepyfile(test_m='''
+        import pytest, torch, mymodels
+        @pytest.mark.deploy_target("server-x86-python", "server-x86-cpp", backends=["eager"])
+        def test_clean(inference_check):
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),))
+        @pytest.mark.deploy_target("mac")
+        def test_typo(inference_check):
+            inference_check(mymodels.Clean(), (torch.ones(2, 4),), atl=1e-3)
+        @pytest.mark.deploy_target("mac")
+        def test_override(inference_check):
+            r = inference_check(mymodels.Clean(), (torch.ones(2, 4),), atol=0.5)
+            assert r.numerics.atol == 0.5 and r.numerics.rtol == 1e-4  # the rest: the marker's
+    ''')
+    result = repo.runpytest("--inference-check", "--inference-check-level=quick", "-p",
+                            "no:cacheprovider", "-k", "not override")
+    result.assert_outcomes(passed=2, failed=1, deselected=1)
+    assert (repo.path / "list_backends.calls").read_text() == "1"  # two items, one validation
+    result.stdout.fnmatch_lines(["*inference_check(test_m.py::test_typo?mac?): unknown option "
+                                 "'atl' (did you mean 'atol'?) from this call; valid options*"])
+    result = repo.runpytest("--inference-check", "-p", "no:cacheprovider", "-k", "override")
+    result.assert_outcomes(passed=1, deselected=3)
