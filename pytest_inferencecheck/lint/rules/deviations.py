@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from pytest_inferencecheck.lint.rules import AOTI_DOCS, NOTE, Fields, Rule, compile_api
+from pytest_inferencecheck.lint.rules.base import AOTI_DOCS, NOTE, Fields, Rule, compile_api
 
 COMPILE = {"torch.compile"}
 AOTI = {"torch._inductor.aoti_compile_and_package", "torch._inductor.aoti_load_package",
@@ -42,41 +42,67 @@ def _executorch(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("IC201", "server-api-in-device-path",
-         "this path deploys to {target} (rows 1-2: ExecuTorch): `{api}` is a server technology; "
-         "export and lower with ExecuTorch instead",
-         "Finds torch.compile (calls, decorators, `module.compile()`) and AOTInductor in code "
-         "that config maps to a mobile or edge target.",
-         "torch.compile and AOTInductor need a Python or libtorch runtime that phones and "
-         "embedded devices do not ship.", "compiled = torch.compile(model)",
-         "edge = to_edge_transform_and_lower(torch.export.export(model, (x,)), partitioner=[...])",
-         ("https://pytorch.org/executorch/", NOTE), on=("call", "decorator"), needs_target=True,
-         match=_uses(AOTI, platforms={"phone", "edge"}), triggers=TRIGGERS),
-    Rule("IC202", "torch-compile-in-cpp-path",
-         "this path deploys to {target} (row 6: AOTInductor C++): `{api}` needs a Python "
-         "process; AOT-compile a .pt2 with `aoti_compile_and_package` instead",
-         "Finds torch.compile (calls, decorators, `module.compile()`) in code mapped to a "
-         "server target without Python.",
-         "torch.compile is JIT compilation inside Python; a C++ service cannot use it.",
-         "model = torch.compile(model)",
-         "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
-         (AOTI_DOCS, NOTE), on=("call", "decorator"),
-         needs_target=True, match=_uses(set(), runtime="no-python"), triggers=TRIGGERS),
-    Rule("IC203", "executorch-in-server-path",
-         "this path deploys to {target} (rows 3-7): `{api}` targets devices; use AOTInductor "
-         "or torch.compile on servers",
-         "Finds ExecuTorch imports and calls in code mapped to a server target.",
-         "ExecuTorch's runtime and kernels are built for phones and edge chips, not servers.",
-         "from executorch.exir import to_edge_transform_and_lower",
-         "pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
-         (AOTI_DOCS, NOTE), on=("call", "import"),
-         needs_target=True, match=_executorch),
-    Rule("IC204", "compile-on-mac-path",
-         "this path runs on {target} (row 8: eager): `{api}` is not the recommendation for "
-         "local Mac work; run the model in eager mode",
-         "Finds torch.compile, torch.export and AOTInductor in code mapped to the mac target.",
-         "The table recommends eager on Apple silicon for local development and inference.",
-         "model = torch.compile(model)", "output = model(x)  # eager", (NOTE,),
-         on=("call", "decorator"), needs_target=True,
-         match=_uses(AOTI | EXPORT, platforms={"mac"}), triggers=TRIGGERS),
+    Rule(
+        code="IC201",
+        name="server-api-in-device-path",
+        message=("this path deploys to {target} (rows 1-2: ExecuTorch): `{api}` is a server "
+                 "technology; export and lower with ExecuTorch instead"),
+        what=("Finds torch.compile (calls, decorators, `module.compile()`) and AOTInductor in "
+              "code that config maps to a mobile or edge target."),
+        why=("torch.compile and AOTInductor need a Python or libtorch runtime that phones and "
+             "embedded devices do not ship."),
+        example="compiled = torch.compile(model)",
+        instead=("edge = to_edge_transform_and_lower(torch.export.export(model, (x,)), "
+                 "partitioner=[...])"),
+        references=("https://pytorch.org/executorch/", NOTE),
+        on=("call", "decorator"),
+        needs_target=True,
+        match=_uses(AOTI, platforms={"phone", "edge"}),
+        triggers=TRIGGERS,
+    ),
+    Rule(
+        code="IC202",
+        name="torch-compile-in-cpp-path",
+        message=("this path deploys to {target} (row 6: AOTInductor C++): `{api}` needs a "
+                 "Python process; AOT-compile a .pt2 with `aoti_compile_and_package` instead"),
+        what=("Finds torch.compile (calls, decorators, `module.compile()`) in code mapped to a "
+              "server target without Python."),
+        why="torch.compile is JIT compilation inside Python; a C++ service cannot use it.",
+        example="model = torch.compile(model)",
+        instead="pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
+        references=(AOTI_DOCS, NOTE),
+        on=("call", "decorator"),
+        needs_target=True,
+        match=_uses(set(), runtime="no-python"),
+        triggers=TRIGGERS,
+    ),
+    Rule(
+        code="IC203",
+        name="executorch-in-server-path",
+        message=("this path deploys to {target} (rows 3-7): `{api}` targets devices; use "
+                 "AOTInductor or torch.compile on servers"),
+        what="Finds ExecuTorch imports and calls in code mapped to a server target.",
+        why="ExecuTorch's runtime and kernels are built for phones and edge chips, not servers.",
+        example="from executorch.exir import to_edge_transform_and_lower",
+        instead="pkg = torch._inductor.aoti_compile_and_package(torch.export.export(model, (x,)))",
+        references=(AOTI_DOCS, NOTE),
+        on=("call", "import"),
+        needs_target=True,
+        match=_executorch,
+    ),
+    Rule(
+        code="IC204",
+        name="compile-on-mac-path",
+        message=("this path runs on {target} (row 8: eager): `{api}` is not the recommendation "
+                 "for local Mac work; run the model in eager mode"),
+        what="Finds torch.compile, torch.export and AOTInductor in code mapped to the mac target.",
+        why="The table recommends eager on Apple silicon for local development and inference.",
+        example="model = torch.compile(model)",
+        instead="output = model(x)  # eager",
+        references=(NOTE,),
+        on=("call", "decorator"),
+        needs_target=True,
+        match=_uses(AOTI | EXPORT, platforms={"mac"}),
+        triggers=TRIGGERS,
+    ),
 )

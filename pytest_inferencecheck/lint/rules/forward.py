@@ -8,7 +8,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from pytest_inferencecheck.lint.rules import (
+from pytest_inferencecheck.lint.rules.base import (
     EXPORT_DOCS,
     PYTORCH_DOCS,
     TROUBLESHOOTING_DOCS,
@@ -88,73 +88,120 @@ def _branch(node: ast.AST, qual: str | None, ctx) -> Iterator[Fields]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("IC301", "print-in-forward",
-         "`{api}` in forward is a graph break under torch.compile; torch.export traces past it, "
-         "but it runs once while exporting and is not in the exported program: remove it or "
-         "guard it with `if not torch.compiler.is_compiling():`",
-         "Finds print, logging and `warnings.warn` calls in forward, in the methods it calls on "
-         "self, and in this module's functions it calls.",
-         "Dynamo cannot put I/O in a graph: torch.compile splits the graph there "
-         "(`fullgraph=True` fails). torch.export (strict and non-strict) succeeds, and the "
-         "deployed program silently never prints, logs or warns.",
-         "def forward(self, x):\n    print(x.shape)\n    return self.lin(x)",
-         "def forward(self, x):\n    if not torch.compiler.is_compiling():\n"
-         "        print(x.shape)\n    return self.lin(x)", (TROUBLESHOOTING_DOCS,),
-         forward=True, match=_output),
-    Rule("IC302", "item-in-forward",
-         "`{api}` in forward turns a tensor into a Python number: a graph break under "
-         "torch.compile (default settings), and a data-dependent value under torch.export that "
-         "fails where Python branches or guards on it: keep it a tensor",
-         "Finds `.item()`, and `float()`/`int()`/`bool()` of a tensor, in forward.",
-         "torch.compile splits the graph at the conversion unless "
-         "`capture_scalar_outputs` is set; torch.export traces an unbacked symbol, and "
-         "non-strict export already fails on `x * float(t)`.",
-         "scale = x.max().item()", "scale = x.max()", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
-         forward=True, match=_to_number),
-    Rule("IC303", "tolist-in-forward",
-         "`.tolist()` in forward is a graph break under torch.compile and an error under strict "
-         "torch.export (non-strict export traces one data-dependent scalar per element): keep "
-         "the data as a tensor",
-         "Finds `.tolist()` calls in forward.",
-         "Converting a tensor to Python lists leaves the graph.",
-         "ids = x.tolist()", "ids = x", (TROUBLESHOOTING_DOCS,), forward=True,
-         match=_method("tolist")),
-    Rule("IC304", "numpy-conversion-in-forward",
-         "`.numpy()` in forward: torch.compile and strict torch.export trace it through torch's "
-         "numpy support, but non-strict torch.export (the default) fails: use torch operations",
-         "Finds `.numpy()` calls in forward.",
-         "Non-strict export runs forward on fake tensors, which cannot become numpy arrays.",
-         "arr = x.cpu().numpy()", "arr = x", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
-         forward=True, match=_method("numpy")),
-    Rule("IC305", "numpy-call-in-forward",
-         "`{api}` in forward is a numpy call: torch.compile and strict torch.export trace it, "
-         "non-strict torch.export (the default) fails: use the torch equivalent",
-         "Finds calls into numpy in forward.",
-         "numpy calls on tensors need a numpy array, which non-strict export's fake tensors "
-         "cannot give; on constants they are traced as constants.",
-         "y = np.exp(x)", "y = torch.exp(x)", (TROUBLESHOOTING_DOCS, EXPORT_DOCS), default=False,
-         forward=True, match=_numpy),
-    Rule("IC306", "branch-on-tensor-value",
-         "Python `{api}` on a tensor value in forward is a graph break under torch.compile and "
-         "an error under torch.export (strict and non-strict): use `torch.where`/`torch.cond`, "
-         "or branch on shapes or config",
-         "Finds if/while/conditional expressions whose test reduces a tensor (`.sum()`, "
-         "`.any()`, `.item()`, `torch.all(...)`, ...) or asks a tensor for its truth "
-         "(`if mask:`, `if torch.eq(a, b):`).",
-         "Dynamo cannot trace control flow that depends on tensor values: torch.compile splits "
-         "the graph, and torch.export reports a data-dependent branch.",
-         "if x.sum() > 0:\n    x = x * 2", "x = torch.where(x.sum() > 0, x * 2, x)",
-         (f"{PYTORCH_DOCS}/cond.html",), on=("branch",), forward=True, match=_branch),
-    Rule("IC307", "clock-in-forward",
-         "`{api}` in forward is a graph break under torch.compile and an error under strict "
-         "torch.export; non-strict torch.export freezes the value read while exporting into "
-         "the program: pass the value in as an input",
-         "Finds `time.time()`, `time.perf_counter()`, `timeit.default_timer()`, "
-         "`datetime.now()` and the other clocks in forward (`time.localtime()` and "
-         "`time.strftime(fmt)` too, which read the clock when given no time).",
-         "A clock read is a side effect Dynamo will not trace; where it is traced, the exported "
-         "program holds one constant instead of the time.",
-         "def forward(self, x):\n    return x * time.time()",
-         "def forward(self, x, now):\n    return x * now", (TROUBLESHOOTING_DOCS, EXPORT_DOCS),
-         forward=True, match=_clock),
+    Rule(
+        code="IC301",
+        name="print-in-forward",
+        message=("`{api}` in forward is a graph break under torch.compile; torch.export traces "
+                 "past it, but it runs once while exporting and is not in the exported program: "
+                 "remove it or guard it with `if not torch.compiler.is_compiling():`"),
+        what=("Finds print, logging and `warnings.warn` calls in forward, in the methods it "
+              "calls on self, and in this module's functions it calls."),
+        why=("Dynamo cannot put I/O in a graph: torch.compile splits the graph there "
+             "(`fullgraph=True` fails). torch.export (strict and non-strict) succeeds, and the "
+             "deployed program silently never prints, logs or warns."),
+        example="def forward(self, x):\n    print(x.shape)\n    return self.lin(x)",
+        instead=("def forward(self, x):\n"
+                 "    if not torch.compiler.is_compiling():\n"
+                 "        print(x.shape)\n"
+                 "    return self.lin(x)"),
+        references=(TROUBLESHOOTING_DOCS,),
+        forward=True,
+        match=_output,
+    ),
+    Rule(
+        code="IC302",
+        name="item-in-forward",
+        message=("`{api}` in forward turns a tensor into a Python number: a graph break under "
+                 "torch.compile (default settings), and a data-dependent value under "
+                 "torch.export that fails where Python branches or guards on it: keep it a "
+                 "tensor"),
+        what="Finds `.item()`, and `float()`/`int()`/`bool()` of a tensor, in forward.",
+        why=("torch.compile splits the graph at the conversion unless `capture_scalar_outputs` "
+             "is set; torch.export traces an unbacked symbol, and non-strict export already "
+             "fails on `x * float(t)`."),
+        example="scale = x.max().item()",
+        instead="scale = x.max()",
+        references=(TROUBLESHOOTING_DOCS, EXPORT_DOCS),
+        forward=True,
+        match=_to_number,
+    ),
+    Rule(
+        code="IC303",
+        name="tolist-in-forward",
+        message=("`.tolist()` in forward is a graph break under torch.compile and an error "
+                 "under strict torch.export (non-strict export traces one data-dependent scalar "
+                 "per element): keep the data as a tensor"),
+        what="Finds `.tolist()` calls in forward.",
+        why="Converting a tensor to Python lists leaves the graph.",
+        example="ids = x.tolist()",
+        instead="ids = x",
+        references=(TROUBLESHOOTING_DOCS,),
+        forward=True,
+        match=_method("tolist"),
+    ),
+    Rule(
+        code="IC304",
+        name="numpy-conversion-in-forward",
+        message=("`.numpy()` in forward: torch.compile and strict torch.export trace it through "
+                 "torch's numpy support, but non-strict torch.export (the default) fails: use "
+                 "torch operations"),
+        what="Finds `.numpy()` calls in forward.",
+        why="Non-strict export runs forward on fake tensors, which cannot become numpy arrays.",
+        example="arr = x.cpu().numpy()",
+        instead="arr = x",
+        references=(TROUBLESHOOTING_DOCS, EXPORT_DOCS),
+        forward=True,
+        match=_method("numpy"),
+    ),
+    Rule(
+        code="IC305",
+        name="numpy-call-in-forward",
+        message=("`{api}` in forward is a numpy call: torch.compile and strict torch.export "
+                 "trace it, non-strict torch.export (the default) fails: use the torch "
+                 "equivalent"),
+        what="Finds calls into numpy in forward.",
+        why=("numpy calls on tensors need a numpy array, which non-strict export's fake tensors "
+             "cannot give; on constants they are traced as constants."),
+        example="y = np.exp(x)",
+        instead="y = torch.exp(x)",
+        references=(TROUBLESHOOTING_DOCS, EXPORT_DOCS),
+        default=False,
+        forward=True,
+        match=_numpy,
+    ),
+    Rule(
+        code="IC306",
+        name="branch-on-tensor-value",
+        message=("Python `{api}` on a tensor value in forward is a graph break under "
+                 "torch.compile and an error under torch.export (strict and non-strict): use "
+                 "`torch.where`/`torch.cond`, or branch on shapes or config"),
+        what=("Finds if/while/conditional expressions whose test reduces a tensor (`.sum()`, "
+              "`.any()`, `.item()`, `torch.all(...)`, ...) or asks a tensor for its truth (`if "
+              "mask:`, `if torch.eq(a, b):`)."),
+        why=("Dynamo cannot trace control flow that depends on tensor values: torch.compile "
+             "splits the graph, and torch.export reports a data-dependent branch."),
+        example="if x.sum() > 0:\n    x = x * 2",
+        instead="x = torch.where(x.sum() > 0, x * 2, x)",
+        references=(f"{PYTORCH_DOCS}/cond.html",),
+        on=("branch",),
+        forward=True,
+        match=_branch,
+    ),
+    Rule(
+        code="IC307",
+        name="clock-in-forward",
+        message=("`{api}` in forward is a graph break under torch.compile and an error under "
+                 "strict torch.export; non-strict torch.export freezes the value read while "
+                 "exporting into the program: pass the value in as an input"),
+        what=("Finds `time.time()`, `time.perf_counter()`, `timeit.default_timer()`, "
+              "`datetime.now()` and the other clocks in forward (`time.localtime()` and "
+              "`time.strftime(fmt)` too, which read the clock when given no time)."),
+        why=("A clock read is a side effect Dynamo will not trace; where it is traced, the "
+             "exported program holds one constant instead of the time."),
+        example="def forward(self, x):\n    return x * time.time()",
+        instead="def forward(self, x, now):\n    return x * now",
+        references=(TROUBLESHOOTING_DOCS, EXPORT_DOCS),
+        forward=True,
+        match=_clock,
+    ),
 )
