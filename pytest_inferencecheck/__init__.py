@@ -21,7 +21,7 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── recommendations/ the table, the decision, partitioner names (pure: no torch)
 └── support/         leaf helpers: compat (every private torch name), locations, timing, quiet,
                      files, sizes, JUnit XML, workflow commands, records (JSON from
-                     fields), the version
+                     fields), node ids, the version
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from pytest_inferencecheck.recommendations.decision import Recommendation
-from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.support.locations import display_path
+from pytest_inferencecheck.support.nodeids import without_target
 from pytest_inferencecheck.support.records import from_data, json_field, to_data
 from pytest_inferencecheck.support.timing import Timing
 
@@ -227,41 +227,10 @@ class RaceEntry:
         return timing.spread if timing else None
 
 
-def _params(nodeid: str) -> tuple[str, str] | None:
-    """`path::test_x[a-b]` -> (`path::test_x`, `a-b`); None without parameters."""
-    if not nodeid.endswith("]") or "[" not in nodeid:
-        return None
-    name, _, ids = nodeid[:-1].partition("[")
-    return name, ids
-
-
-def _has(ids: str, target: str) -> bool:
-    """Whether `target` is one of the `-`-joined parameter ids (targets hold `-` themselves)."""
-    return f"-{target}-" in f"-{ids}-"
-
-
-def without_target(nodeid: str, target: str) -> str:
-    """`test_x[server-x86-python-small]` -> `test_x[small]`; `test_x[mac]` -> `test_x`."""
-    split = _params(nodeid)
-    if split is None or not _has(split[1], target):
-        return nodeid
-    name, ids = split
-    rest = f"-{ids}-".replace(f"-{target}-", "-", 1)[1:-1]
-    return f"{name}[{rest}]" if rest else name
-
-
 def identity_of(name: str | None, nodeid: str | None, target: str) -> str | None:
     """A check's identity (the baseline's key), decided here only: an explicit `name=` wins,
     else the test's node id without the target parameter; None outside pytest without a name."""
     return name or (without_target(nodeid, target) if nodeid else None)
-
-
-def target_in(nodeid: str) -> str | None:
-    """The deployment target among a node id's parameters (`test_x[server-x86-cpp]`), if any."""
-
-    split = _params(nodeid)
-    found = [t for t in TARGETS if split is not None and _has(split[1], t)]
-    return max(found, key=len) if found else None
 
 
 @dataclass

@@ -14,14 +14,14 @@ from pytest_inferencecheck.gate.finish import (
     write_progress,
 )
 from pytest_inferencecheck.pytest_plugin.item_check import SETTINGS, USER_PROPERTY, store_of
+from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.result import (
     CheckResult,
     crashed,
     from_dict,
     interrupted,
-    target_in,
-    without_target,
 )
+from pytest_inferencecheck.support.nodeids import target_in, without_target
 
 NOTHING_TO_CHECK = ("inferencecheck: nothing to check (no test is marked deploy_target and no "
                     "model is declared in [tool.inferencecheck.models])")
@@ -72,7 +72,7 @@ class InferenceCheckSession:
         """Under pytest-xdist the controller collects nothing itself: a worker's node ids say
         which checks exist (their parameter is a target)."""
         for nodeid in ids:
-            self._remember(nodeid, target_in(nodeid))
+            self._remember(nodeid, target_in(nodeid, TARGETS))
 
     @pytest.hookimpl
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # type: ignore

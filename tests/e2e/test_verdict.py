@@ -437,8 +437,10 @@ def test_a_break_inside_library_code_is_located_there_and_counted_both_ways(tmp_
 def test_a_checks_test_id_is_its_node_id_without_the_target(nodeid, target, test):
     """The baseline's identity and the crash reports of xdist workers (which only see node ids)
     both read the target out of the parameters the same way."""
-    from pytest_inferencecheck.result import target_in, without_target
+    from pytest_inferencecheck.recommendations.table import TARGETS
+    from pytest_inferencecheck.support.nodeids import target_in, without_target
 
     assert without_target(nodeid, target) == test
-    assert target_in(nodeid) == target
-    assert target_in("t.py::test_x[other]") is None and target_in("t.py::test_x") is None
+    assert target_in(nodeid, TARGETS) == target
+    assert target_in("t.py::test_x[other]", TARGETS) is None
+    assert target_in("t.py::test_x", TARGETS) is None
