@@ -11,7 +11,8 @@ The package, one question per subpackage; each imports only those below it (READ
 ├── pytest_plugin/   marker, one check per item, config-declared models, the session, hookspecs
 ├── lint/            `inferencecheck lint`: static rules on syntax trees (never imports torch)
 ├── gate/            verdict (strict, baseline) decided once; the baseline; the end of a run
-├── reporters/       text, summary, JSON, JUnit, GitHub, the HTML page
+├── reporters/       one module per format: text, summary, JSON, JUnit, GitHub, the HTML page;
+│                    a file's report is a FileReport (base), all listed in `files`
 ├── checking/        check() (api), facts, pipeline, one path, row 7's race, prebuild + helpers,
 │   └── runners/     one runner per technology: eager, aoti_python, aoti_cpp, executorch, torch_compile
 ├── config/          one registry of knobs: settings (run-wide), options (per check), pyproject
