@@ -337,8 +337,10 @@ def package_version(dist: str) -> str | None:
 
 @functools.cache
 def versions() -> tuple[Any, ...]:
-    """The software that builds and runs artifacts: torch, ExecuTorch, Python, this package."""
-    return (torch.__version__, str(Path(torch.__file__).parent), package_version("executorch"),
+    """The software that builds and runs artifacts: torch, ExecuTorch, Python, this package.
+    torch by its sources' content, as its own compile caches key it: the same release installed
+    in another folder or on another machine gives the same key; an edited checkout does not."""
+    return (torch.__version__, compat.torch_source_key(), package_version("executorch"),
             sys.version_info[:3], tool_digest())
 
 

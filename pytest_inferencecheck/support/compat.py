@@ -170,6 +170,21 @@ def operator_name(target: Any) -> str | None:
     return name() if callable(name) else None
 
 
+def torch_source_key() -> str:
+    """torch's own key of its code (`torch._inductor.codecache.torch_key`: its version and the
+    content of its Python sources, wherever it is installed); where this torch has none, its
+    version, build commit and folder (sound, but not shared across folders)."""
+    import torch  # noqa: PLC0415 - defers torch
+
+    try:
+        from torch._inductor.codecache import torch_key  # noqa: PLC0415 - defers torch
+
+        return bytes(torch_key()).hex()
+    except Exception:  # noqa: BLE001 - a torch without it keys by where it is
+        return f"{torch.__version__}|{getattr(torch.version, 'git_version', '')}|" \
+               f"{os.path.dirname(os.path.abspath(torch.__file__))}"
+
+
 def op_schema(packet: Any, overload: str) -> str | None:
     """An operator overload's schema text (`OpOverload._schema`); None where it has none."""
     schema = getattr(getattr(packet, overload, None), "_schema", None)
@@ -203,6 +218,7 @@ def config_hash(module: str) -> str:
     try:
         objects = _config_objects(module, config)
         with _patched(config, {**_WRITTEN_BY_TORCH.get(module, {}),
+                               **dict.fromkeys(_cache_ignored(config)),
                                **dict.fromkeys(objects)}):
             if callable(get_hash):
                 base = bytes(get_hash()).hex()
@@ -283,6 +299,20 @@ def flush_denormal() -> bool:
 
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _cache_ignored(config: Any) -> list[str]:
+    """The entries torch's own compile caches leave out of their keys
+    (`_cache_config_ignore_prefix`): absolute paths (`xpu.cutlass_dir` is the working directory,
+    `cuda.cutlass_dir` the install), cache switches, trace options. Left in, a key would change
+    with the folder a run starts in, the checkout, the machine. (The custom passes among them are
+    keyed by their uuid, by `_config_objects`.)"""
+    prefixes = tuple(getattr(config, "_cache_config_ignore_prefix", ()) or ())
+    entries = getattr(config, "_config", None)
+    if not prefixes or not isinstance(entries, dict):
+        return []
+    return [name for name in entries
+            if any(name == p or name.startswith(p + ".") for p in prefixes)]
 
 
 def _config_objects(module: str, config: Any) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
 import sys
 
 import pytest
@@ -331,3 +332,34 @@ def test_a_store_whose_disk_fills_up_mid_compile_still_gives_the_verdict(tmp_pat
         aoti = next(u for u in r.artifacts if u.kind == "aoti")
         assert aoti.status == "built" and "No space left on device" in aoti.note
         assert any("cannot be written" in n for n in r.notes)
+
+
+def test_two_clones_and_another_starting_folder_share_every_entry(two_model_repo, tmp_path):
+    """Issue 33 (portable keys): torch writes the working directory into inductor's config
+    (`xpu.cutlass_dir`) and keyed the store by its install folder, so the same test started from
+    another folder, or run from a second clone, rebuilt its .pt2 and its run records."""
+    first = two_model_repo.path
+    clone = tmp_path / "second-clone"
+    elsewhere = tmp_path / "somewhere-else"
+    clone.mkdir()
+    elsewhere.mkdir()
+    for name in ("mymodels.py", "test_two.py"):
+        (clone / name).write_text((first / name).read_text())
+
+    def run(cwd, test_file):
+        report = cwd / "r.json"
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", str(test_file), "--inference-check", "-k", "clean",
+             f"--inference-check-json={report}", "-p", "no:cacheprovider", "-q"],
+            cwd=cwd, capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        return [(a["kind"], a["status"]) for r in json.loads(report.read_text())["results"]
+                for a in r["artifacts"]]
+
+    built = run(first, first / "test_two.py")
+    assert ("aoti", "built") in built and ("executorch", "built") in built
+    for cwd, test_file in ((clone, clone / "test_two.py"), (elsewhere, first / "test_two.py")):
+        again = run(cwd, test_file)
+        assert {s for _, s in again} == {"reused"}, (cwd, again)  # nothing built again
+        assert sorted(k for k, _ in again if k != "runner") == sorted(
+            k for k, _ in built if k != "runner")  # (the C++ runner is one per process)

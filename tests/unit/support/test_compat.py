@@ -352,3 +352,28 @@ def test_inductors_cache_directory_is_found_or_falls_back(monkeypatch):
     assert compat._inductor_cache_dir() == os.path.join(tempfile.gettempdir(), "torchinductor")
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "rel/dir")
     assert compat._inductor_cache_dir() == os.path.abspath("rel/dir")
+
+
+def test_what_torchs_caches_leave_out_of_a_key_is_left_out(monkeypatch, tmp_path):
+    """Issue 33: torch sets `xpu.cutlass_dir` to the working directory, and the config's hash
+    followed it, so a run started from another folder missed every entry. Torch's own caches
+    leave out `_cache_config_ignore_prefix`; so does the key, and a real option still moves it."""
+    from torch._inductor import config
+
+    base = compat.config_hash("torch._inductor.config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config.xpu, "cutlass_dir", str(tmp_path))
+    monkeypatch.setattr(config.cuda, "cutlass_dir", str(tmp_path / "cutlass"))
+    assert compat.config_hash("torch._inductor.config") == base
+    assert "xpu.cutlass_dir" in compat._cache_ignored(config)
+    monkeypatch.setattr(config, "max_autotune", not config.max_autotune)
+    assert compat.config_hash("torch._inductor.config") != base
+
+
+def test_torch_is_keyed_by_its_sources_or_by_where_it_is(monkeypatch):
+    from torch._inductor.codecache import torch_key
+
+    assert compat.torch_source_key() == torch_key().hex()  # content: the same in any folder
+    monkeypatch.setitem(sys.modules, "torch._inductor.codecache", None)  # a torch without it
+    fallback = compat.torch_source_key()
+    assert torch.__version__ in fallback and os.path.dirname(torch.__file__) in fallback
