@@ -18,7 +18,10 @@ import pytest
 
 def _mount(path: Path, options: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+    # mode=0700: a disk of this user's alone (a tmpfs is world-writable by default, and a store
+    # another user can write is refused before it is ever written: issue 33)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"{options},mode=0700", "tmpfs",
+                           str(path)],
                           capture_output=True, text=True)
     return proc.returncode == 0
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_inferencecheck.result import BUILT, REBUILT, REUSED, Use
+from pytest_inferencecheck.store import trust
 from pytest_inferencecheck.store.locks import PINS, lock_file
 from pytest_inferencecheck.support.sizes import human
 
@@ -120,8 +121,12 @@ class ArtifactStore:
             self.root, self.persistent = self._temporary_root(), False
             return
         self.root, self.persistent = self.requested, True
-        problem = self._prepare(self.root)
-        if problem:
+        distrust = self._foreign_layout(self.requested)  # before anything is written there
+        problem = None if distrust else self._prepare(self.root)
+        distrust = distrust or (None if problem else self._foreign_layout(self.requested))
+        if distrust:
+            self._refuse(distrust)
+        elif problem:
             self._degrade(problem, keep_reading=self._readable(self.requested))
         else:  # what a killed run left behind (a helper's program, a half-built entry)
             self._remove_stale_tmp()
@@ -134,8 +139,29 @@ class ArtifactStore:
         return root
 
     @staticmethod
+    def _foreign_layout(root: Path) -> str | None:
+        """Why another user could change what this store holds (its folders, its kinds), or
+        None when the store is this user's alone."""
+        folders = [root, root / LAYOUT, root / LAYOUT / "entries", root / LAYOUT / "tmp"]
+        kinds = root / LAYOUT / "entries"
+        with contextlib.suppress(OSError):
+            folders += sorted(p for p in kinds.iterdir() if p.is_dir())
+        return next(filter(None, (trust.foreign(f) for f in folders)), None)
+
+    def _refuse(self, reason: str) -> None:
+        """A store another user can write runs their code as ours: never read it; this run
+        builds in a private temporary store instead, and says so once."""
+        self.write_problem = reason
+        self.note = (f"the artifact store at {self.requested} is not read: {reason}, and another "
+                     "user who can write a store runs code in every run that loads from it. "
+                     "This run builds in a private temporary store. Use a store of your own "
+                     "(--inference-check-cache-dir), or make it yours alone (chown it to you and "
+                     "`chmod -R go-w` it, or `inferencecheck cache clear` it)")
+        self.root, self.persistent = self._temporary_root(), False
+
+    @staticmethod
     def _prepare(root: Path) -> str | None:
-        """Create the layout and prove it writable; a reason when it is not."""
+        """Create the layout (this user's alone) and prove it writable; a reason when not."""
         try:
             for sub in ("entries", "locks", "tmp"):
                 (root / LAYOUT / sub).mkdir(parents=True, exist_ok=True)
@@ -143,6 +169,9 @@ class ArtifactStore:
             if not tag.exists():
                 tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n"
                                "# pytest-inferencecheck's artifact store; safe to delete.\n")
+            for path in (root, root / LAYOUT, *(root / LAYOUT / s for s in
+                                                 ("entries", "locks", "tmp")), tag):
+                trust.make_private(path)
             fd, probe = tempfile.mkstemp(dir=root / LAYOUT / "tmp", prefix=".probe-")
             try:
                 os.write(fd, b"\0" * 4096)
@@ -220,6 +249,12 @@ class ArtifactStore:
         """The verified entry, None when absent; `_Invalid` when present but untrustworthy."""
         folder = self._dir(root, kind, key)
         manifest = folder / MANIFEST
+        if folder.exists():
+            for path in (folder, *sorted(folder.iterdir())):
+                why = trust.foreign(path, follow=False)
+                if why:
+                    raise _Invalid(f"another user could have written it ({why}): never "
+                                   "loaded, built again")
         try:
             raw = manifest.read_text()
         except FileNotFoundError:
@@ -368,8 +403,11 @@ class ArtifactStore:
                 manifest = {"schema": SCHEMA, "kind": kind, "key": key, "label": label,
                             "created": time.time(), "files": files, "meta": meta}
                 _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+                for path in (folder, *folder.iterdir()):  # whatever the umask: ours alone
+                    trust.make_private(path)
                 final = self._dir(self.root, kind, key)
                 final.parent.mkdir(parents=True, exist_ok=True)
+                trust.make_private(final.parent)
                 if final.exists():  # a corrupt or stale entry: move it aside, then replace it
                     trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-", dir=tmp_root))
                     os.rename(final, trash / "old")
