@@ -42,7 +42,7 @@ from pytest_inferencecheck.store import trust
 from pytest_inferencecheck.store.locks import PINS, lock_file
 from pytest_inferencecheck.support.sizes import human
 
-SCHEMA = "inferencecheck-store/1"
+SCHEMA = "inferencecheck-store/2"  # /2: the manifest seals itself (`seal`)
 LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
 MANIFEST = "manifest.json"
 DEFAULT_MAX_BYTES = 5 * 2**30
@@ -61,6 +61,15 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-inferencecheck"
+
+
+def seal(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with its `digest`: the SHA-256 of everything else in it (its files' sizes
+    and checksums, and the `meta` a verdict reads, such as ExecuTorch's delegation share), so
+    that no byte of an entry a check reads goes unchecked."""
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return {**body, "digest": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def file_sha256(path: Path) -> str:
@@ -273,6 +282,9 @@ class ArtifactStore:
         if not ok:
             raise _Invalid("its manifest is not a valid manifest for this key (a foreign or "
                            "damaged entry)")
+        if seal(data).get("digest") != data.get("digest"):
+            raise _Invalid("its manifest fails its own checksum (edited or damaged): the "
+                           "store was damaged, not the model")
         for name, info in files.items():
             path = folder / name
             try:
@@ -400,8 +412,8 @@ class ArtifactStore:
             try:
                 files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
                          for p in sorted(folder.iterdir()) if p.is_file()}
-                manifest = {"schema": SCHEMA, "kind": kind, "key": key, "label": label,
-                            "created": time.time(), "files": files, "meta": meta}
+                manifest = seal({"schema": SCHEMA, "kind": kind, "key": key, "label": label,
+                                 "created": time.time(), "files": files, "meta": meta})
                 _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
                 for path in (folder, *folder.iterdir()):  # whatever the umask: ours alone
                     trust.make_private(path)

@@ -57,10 +57,13 @@ def test_built_once_then_reused_with_its_metadata(tmp_path):
     (lambda e: (e.path / MANIFEST).write_text(json.dumps(
         {**json.loads((e.path / MANIFEST).read_text()), "key": "other"})), "not a valid manifest"),
     (lambda e: (e.path / MANIFEST).unlink(), "has no manifest"),
+    # issue 33: one digit of the meta a verdict reads (ExecuTorch's delegation share) edited
+    (lambda e: (e.path / MANIFEST).write_text((e.path / MANIFEST).read_text().replace(
+        '"delegation": 0.75', '"delegation": 0.15')), "fails its own checksum"),
 ])
 def test_a_damaged_or_foreign_entry_is_rebuilt_and_says_why(tmp_path, damage, why):
     store = ArtifactStore(tmp_path)
-    build = _writer()
+    build = _writer(meta={"delegation": 0.75})
     entry, _ = store.obtain("executorch", "a" * 32, build)
     store.release()
     damage(entry)

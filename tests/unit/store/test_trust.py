@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from pytest_inferencecheck.result import REBUILT
-from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore
+from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore, seal
 
 STRANGER = 4242
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
@@ -136,7 +136,7 @@ def test_a_runner_planted_by_another_user_is_never_run(fresh_store, tmp_path):
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["files"][BINARY_NAME] = {"bytes": len(program),
                                       "sha256": hashlib.sha256(program).hexdigest()}
-    (folder / MANIFEST).write_text(json.dumps(manifest))
+    (folder / MANIFEST).write_text(json.dumps(seal(manifest)))  # it knows the scheme
     for path in (folder, *folder.iterdir()):
         os.chown(path, STRANGER, STRANGER)
     shutil.rmtree(fresh_store / LAYOUT / "entries" / "run")  # a run not recorded yet: it runs
