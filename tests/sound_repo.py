@@ -164,7 +164,8 @@ class Repo:
 def _replace_vouched_for(path: Path, data: bytes) -> None:
     """Replace a stored file and its line in the entry's manifest, sealed again: every checksum
     passes (a forger who knows the scheme; what else stops the entry is under test)."""
-    from pytest_inferencecheck.store.artifacts import MANIFEST, file_sha256, seal
+    from pytest_inferencecheck.store.artifacts import MANIFEST
+    from pytest_inferencecheck.store.trust import file_sha256, seal
 
     path.write_bytes(data)
     manifest = path.parent / MANIFEST

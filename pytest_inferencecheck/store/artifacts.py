@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ from typing import Any
 from pytest_inferencecheck.result import BUILT, REBUILT, REUSED, Use
 from pytest_inferencecheck.store import trust
 from pytest_inferencecheck.store.locks import PINS, lock_file
+from pytest_inferencecheck.store.trust import file_sha256, seal
 from pytest_inferencecheck.support.sizes import human
 
 SCHEMA = "inferencecheck-store/2"  # /2: the manifest seals itself (`seal`)
@@ -61,24 +61,6 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-inferencecheck"
-
-
-def seal(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest with its `digest`: the SHA-256 of everything else in it (its files' sizes
-    and checksums, and the `meta` a verdict reads, such as ExecuTorch's delegation share), so
-    that no byte of an entry a check reads goes unchecked."""
-    body = {k: v for k, v in manifest.items() if k != "digest"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return {**body, "digest": hashlib.sha256(text.encode()).hexdigest()}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (artifacts can be gigabytes)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -130,9 +112,9 @@ class ArtifactStore:
             self.root, self.persistent = self._temporary_root(), False
             return
         self.root, self.persistent = self.requested, True
-        distrust = self._foreign_layout(self.requested)  # before anything is written there
+        distrust = trust.foreign_store(self.requested / LAYOUT)  # before anything is written
         problem = None if distrust else self._prepare(self.root)
-        distrust = distrust or (None if problem else self._foreign_layout(self.requested))
+        distrust = distrust or (None if problem else trust.foreign_store(self.requested / LAYOUT))
         if distrust:
             self._refuse(distrust)
         elif problem:
@@ -146,16 +128,6 @@ class ArtifactStore:
         weakref.finalize(self, shutil.rmtree, root, True)
         self._prepare(root)
         return root
-
-    @staticmethod
-    def _foreign_layout(root: Path) -> str | None:
-        """Why another user could change what this store holds (its folders, its kinds), or
-        None when the store is this user's alone."""
-        folders = [root, root / LAYOUT, root / LAYOUT / "entries", root / LAYOUT / "tmp"]
-        kinds = root / LAYOUT / "entries"
-        with contextlib.suppress(OSError):
-            folders += sorted(p for p in kinds.iterdir() if p.is_dir())
-        return next(filter(None, (trust.foreign(f) for f in folders)), None)
 
     def _refuse(self, reason: str) -> None:
         """A store another user can write runs their code as ours: never read it; this run

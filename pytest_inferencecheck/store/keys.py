@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from pytest_inferencecheck.errors import Uncacheable
+from pytest_inferencecheck.store.trust import file_sha256
 from pytest_inferencecheck.support import compat
 
 KEY_CHARS = 32
@@ -142,7 +143,7 @@ def ops_fingerprint(program: torch.export.ExportedProgram) -> str:
         for fn in functions:
             _update_function(h, fn)
     for path in libraries:
-        h.update(f"lib:{path}:{_file_sha256(path)}|".encode())
+        h.update(f"lib:{path}:{file_sha256(path)}|".encode())
     return h.hexdigest()[:KEY_CHARS]
 
 
@@ -163,14 +164,9 @@ def _update_function(h: Any, fn: Any) -> None:
     h.update(f"fn:{fn.__module__}.{fn.__qualname__}@{code.co_firstlineno}|".encode())
     h.update(code.co_code + repr(code.co_consts).encode() + repr(code.co_names).encode())
     try:
-        h.update(_file_sha256(code.co_filename).encode())
+        h.update(file_sha256(code.co_filename).encode())
     except OSError:
         h.update(b"<no file>")
-
-
-def _file_sha256(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
 
 
 # -- models and inputs --------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Whose store is it: a store, or an entry, that another user can write is never read.
+"""What makes a store's bytes trustworthy: whose they are, and their checksums.
+
+Whose: a store, or an entry, that another user can write is never read.
 
 Loading a `.pt2`, a `.so` or running the C++ runner is running code, so whoever can write a store
 can run code in every process that reads it. The rule is ssh's StrictModes applied to the store:
@@ -10,9 +12,12 @@ private (`make_private`), whatever the umask, so that a store built under a grou
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
@@ -53,3 +58,33 @@ def make_private(path: Path) -> None:
             os.chmod(path, stat.S_IMODE(st.st_mode) & ~_OTHERS_WRITE)
     except OSError:
         pass  # a folder that cannot be changed is judged by `foreign` as it is
+
+
+def foreign_store(layout: Path) -> str | None:
+    """Why another user could change what a store holds (its root, its layout folder
+    `layout`, the entries, their kinds, the scratch), or None when it is this user's alone."""
+    entries = layout / "entries"
+    folders = [layout.parent, layout, entries, layout / "tmp"]
+    try:
+        folders += sorted(p for p in entries.iterdir() if p.is_dir())
+    except OSError:
+        pass  # no entries yet
+    return next(filter(None, (foreign(f) for f in folders)), None)
+
+
+def seal(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with its `digest`: the SHA-256 of everything else in it (its files' sizes
+    and checksums, and the `meta` a verdict reads, such as ExecuTorch's delegation share), so
+    that no byte of an entry a check reads goes unchecked."""
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return {**body, "digest": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (artifacts can be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

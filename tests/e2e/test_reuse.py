@@ -346,20 +346,25 @@ def test_two_clones_and_another_starting_folder_share_every_entry(two_model_repo
     for name in ("mymodels.py", "test_two.py"):
         (clone / name).write_text((first / name).read_text())
 
-    def run(cwd, test_file):
+    def run(cwd, test_file, *options):
         report = cwd / "r.json"
         out = subprocess.run(
             [sys.executable, "-m", "pytest", str(test_file), "--inference-check", "-k", "clean",
-             f"--inference-check-json={report}", "-p", "no:cacheprovider", "-q"],
+             f"--inference-check-json={report}", "-p", "no:cacheprovider", "-q", *options],
             cwd=cwd, capture_output=True, text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        return [(a["kind"], a["status"]) for r in json.loads(report.read_text())["results"]
-                for a in r["artifacts"]]
+        results = json.loads(report.read_text())["results"]
+        verdicts = sorted((r["target"], r["outcome"], r["recommendation"]["row"],
+                           r["numerics"]["ok"], r["numerics"]["max_abs_err"]) for r in results)
+        return [(a["kind"], a["status"]) for r in results for a in r["artifacts"]], verdicts
 
-    built = run(first, first / "test_two.py")
+    built, _ = run(first, first / "test_two.py")
     assert ("aoti", "built") in built and ("executorch", "built") in built
+    # what the second clone reuses must be what it would build: its own cold run, no store
+    _, cold = run(clone, clone / "test_two.py", "--no-inference-check-cache")
     for cwd, test_file in ((clone, clone / "test_two.py"), (elsewhere, first / "test_two.py")):
-        again = run(cwd, test_file)
+        again, verdicts = run(cwd, test_file)
+        assert verdicts == cold, (cwd, verdicts, cold)
         assert {s for _, s in again} == {"reused"}, (cwd, again)  # nothing built again
         assert sorted(k for k, _ in again if k != "runner") == sorted(
             k for k, _ in built if k != "runner")  # (the C++ runner is one per process)

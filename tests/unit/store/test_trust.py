@@ -14,7 +14,8 @@ import textwrap
 import pytest
 
 from pytest_inferencecheck.result import REBUILT
-from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore, seal
+from pytest_inferencecheck.store.artifacts import LAYOUT, MANIFEST, ArtifactStore
+from pytest_inferencecheck.store.trust import seal
 
 STRANGER = 4242
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
