@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS, 
 from pytest_inferencecheck.reporters import html, json_report
 from pytest_inferencecheck.reporters.text import explain
 from pytest_inferencecheck.result import interrupted
-from pytest_inferencecheck.store import open_store
+from pytest_inferencecheck.store import open_store, remote, signing
 from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
     default_root,
@@ -43,11 +44,12 @@ from pytest_inferencecheck.store.artifacts import (
 )
 from pytest_inferencecheck.support import pairs, signals
 from pytest_inferencecheck.support.exits import guarded
-from pytest_inferencecheck.support.sizes import human, parse_size
+from pytest_inferencecheck.support.sizes import human, parse_age, parse_size
 from pytest_inferencecheck.support.wording import plural
 
 RUN_SETTINGS = ("strict", "require_device", "json", "junit", "html", "baseline", "update_baseline",
-                "level", "timeout", "cache", "cache_dir", "cache_size")
+                "level", "timeout", "cache", "cache_dir", "cache_size", "remote", "remote_write",
+                "remote_trusted_keys", "remote_signing_key", "remote_timeout")
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -131,6 +133,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
+    if args.action == "keygen":
+        return _keygen(args.out)
+    if args.remote:
+        return _cache_remote(args)
+    if args.action == "stats":
+        args.action = "show"
     try:
         limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
     except ValueError as exc:
@@ -164,6 +172,61 @@ def _cache(args: argparse.Namespace) -> int:
     print(f"removed {plural(len(removed), 'entry', 'entries')} "
           f"({human(sum(e.bytes for e in removed))}) from "
           f"{store.root}" + (f"; {len(kept)} in use were kept" if kept else ""))
+    return 0
+
+
+def _keygen(out: str | None) -> int:
+    if not out:
+        raise InferenceCheckError("cache keygen needs --out PATH: where to write the private key")
+    path = Path(out).expanduser()
+    if path.exists():
+        raise InferenceCheckError(f"{path} exists: keygen never overwrites a key; choose "
+                                  "another --out, or remove it first")
+    pem, public = signing.generate()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(pem)
+        Path(f"{path}.pub").write_text(public + "\n")
+    except OSError as exc:
+        raise InferenceCheckError(f"cannot write the key to {path}: {exc.strerror or exc}"
+                                  ) from None
+    print(f"private key: {path} (mode 600; a CI secret for trusted writers only)")
+    print(f"public key:  {path}.pub; readers trust it with")
+    print(f"  --inference-check-remote-trusted-keys={public}")
+    return 0
+
+
+def _cache_remote(args: argparse.Namespace) -> int:
+    client = remote.open_client(args.remote, "--remote")
+    if args.action in ("show", "stats"):
+        stats = remote.remote_stats(client)
+        if args.format == "json":
+            print(json.dumps({"remote": args.remote, **stats}, indent=2))
+            return 0
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats["kinds"].items()))
+        print(f"{args.remote}: {plural(stats['entries'], 'entry', 'entries')}"
+              f"{f' ({kinds})' if kinds else ''}, {plural(stats['blobs'], 'blob')}, "
+              f"{human(stats['bytes'])}")
+        if stats["newest"] is not None:
+            now = time.time()
+            print(f"  newest published {_age(now - stats['newest'])} ago, oldest "
+                  f"{_age(now - stats['oldest'])} ago")
+        return 0
+    if args.action != "prune":
+        raise InferenceCheckError("cache clear --remote is not offered: prune it with "
+                                  "--max-age and --max-size, or delete the prefix yourself")
+    try:
+        age = parse_age(args.max_age) if args.max_age else None
+        limit = parse_size(args.max_size) if args.max_size else None
+    except ValueError as exc:
+        raise InferenceCheckError(f"cache prune --remote: {exc}") from None
+    if age is None and limit is None:
+        raise InferenceCheckError("cache prune --remote needs --max-age (e.g. 30d) or "
+                                  "--max-size (e.g. 50G)")
+    done = remote.remote_prune(client, max_age_s=age, max_bytes=limit)
+    print(f"removed {plural(done['entries'], 'entry', 'entries')} and "
+          f"{plural(done['blobs'], 'blob')} ({human(done['bytes'])}) from {args.remote}")
     return 0
 
 
@@ -237,14 +300,25 @@ def parser() -> argparse.ArgumentParser:
     add_cli_options(run.add_argument)
     run.set_defaults(func=_run)
 
-    c = sub.add_parser("cache", help="Show, prune or clear the artifact store")
-    c.add_argument("action", nargs="?", choices=("show", "prune", "clear"), default="show",
-                   help="show the entries (default), prune least recently used ones past the "
-                        "cap, or clear every entry not in use")
+    c = sub.add_parser("cache", help="Show, prune or clear the artifact store (or the team "
+                                     "store: --remote); make a team-store signing key")
+    c.add_argument("action", nargs="?", choices=("show", "stats", "prune", "clear", "keygen"),
+                   default="show",
+                   help="show the entries (default; stats: the same, with --remote the team "
+                        "store's counts), prune least recently used ones past the cap (with "
+                        "--remote: by --max-age and --max-size), clear every entry not in use, "
+                        "or keygen: write a new Ed25519 signing key to --out (and its public "
+                        "key to OUT.pub)")
+    c.add_argument("--remote", default=os.environ.get("INFERENCECHECK_REMOTE") or None,
+                   metavar="URL", help="Act on the team store at URL instead of the local "
+                   "store; default: $INFERENCECHECK_REMOTE")
+    c.add_argument("--max-age", default=None, help="prune --remote: remove entries published "
+                   "longer ago than this (e.g. 30d, 12h)")
+    c.add_argument("--out", default=None, metavar="PATH", help="keygen: the private key's path")
     c.add_argument("--cache-dir", default=None, help="The store's directory; default: "
                    "$INFERENCECHECK_CACHE_DIR, else ~/.cache/pytest-inferencecheck")
     c.add_argument("--max-size", default=None, help="The size cap for prune (e.g. 2G); "
-                   "default: 5G")
+                   "default: 5G (with --remote: none)")
     c.add_argument("--format", choices=("text", "json"), default="text",
                    help="Output format for show; default: text")
     c.set_defaults(func=_cache)

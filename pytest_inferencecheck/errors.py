@@ -45,6 +45,12 @@ class HostFault(RuntimeError):
         self.hint = hint
 
 
+class EntryRefused(Exception):
+    """A team-store entry this reader will not load (unsigned, signed by a key it does not
+    trust, copied to another key, a file that does not hash to its address); the message says
+    why. The entry is built locally instead: never the model's failure."""
+
+
 class ExecuTorchMissing(RuntimeError):
     """ExecuTorch is not installed: mobile and edge targets cannot be checked."""
 

@@ -12,6 +12,7 @@ from pytest_inferencecheck.checking.seed import seed_torch
 from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.section import TABLE, read_table
 from pytest_inferencecheck.errors import InferenceCheckError
+from pytest_inferencecheck.gate.step import check_remote
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.host import prewarm
 from pytest_inferencecheck.pytest_plugin import hookspecs as newhooks
@@ -64,6 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                                       f"{TABLE} in {path}")
         # a broken baseline stops the run up front (an update replaces it)
         config.stash[GATE] = Gate.from_settings(s, config.rootpath)
+        if s.enabled:
+            check_remote(s)
     except InferenceCheckError as exc:
         raise pytest.UsageError(f"pytest-inferencecheck: {exc}") from None
     if s.enabled:  # CI's cancel (SIGTERM) ends a checking run as Ctrl-C does

@@ -26,19 +26,24 @@ def _measured(value: float | None) -> float | None:
     return None if value is None else round(value, MEASURED_PLACES)
 
 
-#: What obtaining a store entry did.
-BUILT, REUSED, REBUILT = "built", "reused", "rebuilt"
+#: What obtaining a store entry did: built here, reused from the local store, rebuilt (the
+#: stored one was unusable), or fetched from the team store (the remote tier).
+BUILT, REUSED, REBUILT, FETCHED = "built", "reused", "rebuilt", "fetched"
+USE_STATUSES = (REUSED, FETCHED, BUILT, REBUILT)
 
 
 @dataclass(frozen=True)
 class Use:
-    """What obtaining one entry did: `built`, `reused` or `rebuilt`, and why when not plain."""
+    """What obtaining one entry did (`USE_STATUSES`), and why when not plain; `published`:
+    the bytes uploaded when this run published the entry to the team store (None: it did
+    not)."""
 
     kind: str
     key: str
     status: str
     bytes: int = 0
     note: str | None = None
+    published: int | None = None
 
     @property
     def short_key(self) -> str:

@@ -207,7 +207,7 @@ def run_checked(
             the_store.release()
             result.stages = stages.stages
             result.artifacts = list(job.uses)
-            result.notes.extend(n for n in [*job.notes, the_store.note] if n
+            result.notes.extend(n for n in [*job.notes, *the_store.notes] if n
                                 and n not in result.notes)
     result.deviation = deviation(result.declared, result.recommendation)
     return result

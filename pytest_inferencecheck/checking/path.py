@@ -36,7 +36,7 @@ from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import NUMERICS_HINT, random_numerics_hint
 from pytest_inferencecheck.measure.latency import median_ms
 from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves, random_ops
-from pytest_inferencecheck.result import REUSED, Failure, Latency, Numerics, Use
+from pytest_inferencecheck.result import FETCHED, REUSED, Failure, Latency, Numerics, Use
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
 from pytest_inferencecheck.support.records import to_data
@@ -74,7 +74,7 @@ def run_path(job: Job, facts: Facts, technology: str,
     try:
         return _build_and_run(job, facts, technology, runner, run_key, other)
     except StageError as err:
-        reused = [u for u in job.uses[use_mark:] if u.status == REUSED]
+        reused = [u for u in job.uses[use_mark:] if u.status in (REUSED, FETCHED)]
         if not reused or fault_of(err.exc):
             raise  # a fresh artifact's failure is the model's (or the host's): it stands
         for use in reused:  # as a cold run would: build everything this path reused again
@@ -82,7 +82,7 @@ def run_path(job: Job, facts: Facts, technology: str,
         job.stages.rewind(stage_mark)
         # what the first try built, the second finds in the store: this check built it
         job.built_before_retry = {(u.kind, u.key): u for u in job.uses[use_mark:]
-                                  if u.status != REUSED}
+                                  if u.status not in (REUSED, FETCHED)}
         del job.uses[use_mark:]
         job.notes.append(
             f"the stored {', '.join(f'{u.kind} {u.short_key}' for u in reused)} failed at "
@@ -239,10 +239,11 @@ def _recorded(job: Job, facts: Facts, runner: Runner, stored: Stored, run_key: s
         return None
     if (data.get("second") is None) != (other is None):
         return None
-    use = job.used(Use(stored.kind, stored.key, REUSED, artifact.bytes))
+    use = job.used(Use(stored.kind, stored.key, job.store.reuse_status(stored.kind, stored.key),
+                       artifact.bytes))
     for stage in stored.build_stages:
         job.stages.record(stage, 0.0, reuse_detail(use))
-    job.used(Use("run", run_key, REUSED, record.bytes))
+    job.used(Use("run", run_key, job.store.reuse_status("run", run_key), record.bytes))
     job.stages.record("run", 0.0, f"reused {run_key[:12]}: the outputs this artifact produced "
                                   "on these inputs")
     outcome = PathOutcome(technology)

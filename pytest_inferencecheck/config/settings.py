@@ -21,6 +21,7 @@ from pytest_inferencecheck.config.registry import (
 )
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.table import TARGETS, resolve_target
+from pytest_inferencecheck.support.remote_url import check_url
 from pytest_inferencecheck.support.sizes import parse_size
 
 ENV_SWITCH = "INFERENCECHECK"
@@ -52,6 +53,11 @@ class Settings:
     cache_size: int = 5 * 2**30
     timeout: float = 1800.0
     level: str = "full"
+    remote: str | None = None
+    remote_write: bool = False
+    remote_trusted_keys: tuple[str, ...] = ()
+    remote_signing_key: str | None = None
+    remote_timeout: float = 30.0
 
 
 
@@ -92,6 +98,33 @@ def _seconds(key: str, value: Any, source: str) -> float:
         raise InferenceCheckError(f"{key}={value!r} from {source}: must be a number of seconds "
                                   ">= 0 (0 turns it off)")
     return seconds
+
+
+def _remote(key: str, value: Any, source: str) -> str | None:
+    """A team-store URL; empty means none (a CI variable left unset on a fork)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InferenceCheckError(f"{key}={value!r} from {source}: must be a team-store URL "
+                                  "(s3://bucket/prefix, gs://..., az://..., file:///...)")
+    return check_url(value.strip(), source)
+
+
+def _optional_key(key: str, value: Any, source: str) -> str | None:
+    """A key's path or PEM text; empty means none (a secret a fork's run does not get)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _path(key, value, source)
+
+
+def _keys(key: str, value: Any, source: str) -> tuple[str, ...]:
+    """Trusted public keys (`ed25519:...`) or files of them: comma- or newline-separated."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise InferenceCheckError(f"{key}={value!r} from {source}: must be a list of "
+                                  "'ed25519:...' keys or files of them")
+    out = [part.strip() for item in items for part in str(item).replace("\n", ",").split(",")]
+    return tuple(p for p in out if p)
 
 
 def _bool(key: str, value: Any, source: str) -> bool:
@@ -169,6 +202,26 @@ SETTINGS: tuple[Knob, ...] = (
     _run("cache_size", "--inference-check-cache-size", "value", _size,
          "Size cap of the artifact store (e.g. 5G); least recently used entries are pruned "
          "past it; default: 5G", "5G", metavar="SIZE"),
+    _run("remote", "--inference-check-remote", "value", _remote,
+         "The team store behind the local one (s3://bucket/prefix for AWS, MinIO, R2 or Ceph; "
+         "gs://, az://, file:///shared): a local miss reads through it, loading only entries "
+         "a trusted key signed; needs the [remote] extra; default: none", metavar="URL",
+         env="INFERENCECHECK_REMOTE"),
+    _run("remote_write", "--inference-check-remote-write", "switch", _bool,
+         "Publish what this run builds to the team store, signed with "
+         "--inference-check-remote-signing-key (trusted writers only: CI on the default "
+         "branch); default: off (read only)", False, env="INFERENCECHECK_REMOTE_WRITE"),
+    _run("remote_trusted_keys", "--inference-check-remote-trusted-keys", "append", _keys,
+         "Public keys (ed25519:..., or files of them) whose signed entries this run loads "
+         "from the team store; default: none", (), metavar="KEYS",
+         env="INFERENCECHECK_REMOTE_TRUSTED_KEYS"),
+    _run("remote_signing_key", "--inference-check-remote-signing-key", "value", _optional_key,
+         "The private key (a PEM file, or the PEM itself in the environment variable) that "
+         "signs what this run publishes; default: none", metavar="PATH",
+         env="INFERENCECHECK_REMOTE_SIGNING_KEY"),
+    _run("remote_timeout", "--inference-check-remote-timeout", "value", _seconds,
+         "Seconds one team-store request may take before the run goes on with the local "
+         "store alone; default: 30", 30.0, metavar="SECONDS"),
 )
 
 

@@ -128,6 +128,8 @@ def terminal_lines(end: RunEnd, done: Finished) -> list[str]:
     if end.store is not None and end.results:
         lines.append(summary.store_line(end.results, str(end.store.root)
                                         if end.store.persistent else None))
+        remote = getattr(end.store, "remote", None)
+        lines += summary.team_lines(end.results, remote.url if remote else None)
     lines += done.lines
     lines += [f"ERROR: {e}" for e in done.errors]
     lines += [f"warning: {w}" for w in done.warnings]

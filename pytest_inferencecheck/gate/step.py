@@ -15,13 +15,33 @@ from pytest_inferencecheck.recommendations.table import Target
 from pytest_inferencecheck.result import CheckResult, SourceLine, Stage
 from pytest_inferencecheck.store import open_store
 from pytest_inferencecheck.store.artifacts import ArtifactStore
+from pytest_inferencecheck.store.remote import RemoteSpec, open_remote
 
 
 def open_run_store(settings: Settings, root: Path) -> ArtifactStore:
-    """The artifact store the run's settings describe (`cache_dir` relative to `root`)."""
+    """The artifact store the run's settings describe (`cache_dir` relative to `root`), with
+    the team store behind it when the run names one."""
     where = root / settings.cache_dir if settings.cache_dir else None
     return open_store(where, max_bytes=settings.cache_size, persistent=settings.cache,
-                      shared=False)
+                      shared=False, remote=remote_spec(settings))
+
+
+def check_remote(settings: Settings) -> None:
+    """Open the team store the settings name once, at the run's door, so that a missing extra,
+    a bad URL or an unreadable key is a usage error before any check runs (nothing is sent)."""
+    spec = remote_spec(settings)
+    if spec is not None:
+        open_remote(spec)
+
+
+def remote_spec(settings: Settings) -> RemoteSpec | None:
+    """The team store the settings name, as the store opens it (None: none)."""
+    if not settings.remote or not settings.cache:
+        return None
+    return RemoteSpec(settings.remote, write=settings.remote_write,
+                      trusted_keys=settings.remote_trusted_keys,
+                      signing_key=settings.remote_signing_key,
+                      timeout_s=settings.remote_timeout or 30.0)
 
 
 def check_and_decide(model: Any, example_inputs: Any, target: Target, *, settings: Settings,

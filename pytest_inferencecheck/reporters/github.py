@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pytest_inferencecheck.reporters import summary
 from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.support.sizes import human
 from pytest_inferencecheck.support.workflow_commands import command
 
 
@@ -97,6 +98,11 @@ def step_summary(results: list[CheckResult]) -> str:
     if deviations:
         out += ["", "**Deviations from the table**", ""]
         out += [f"- `{r.nodeid or r.model}`: {r.deviation}" for r in deviations]
+    team = summary.team_traffic(results)
+    if team["fetched"] or team["published"]:
+        out += ["", f"**Team store**: {team['fetched']} entries fetched "
+                    f"({human(team['fetched_bytes'])} down), {team['published']} published "
+                    f"({human(team['published_bytes'])} up)"]
     charts = latency_charts(results)
     if charts:
         out += ["", "**Latency per target**", *charts]

@@ -20,8 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_inferencecheck.reporters import json_report
 from pytest_inferencecheck.reporters.base import FileReport
-from pytest_inferencecheck.reporters.summary import breaks_cell
-from pytest_inferencecheck.result import FAILED, PASSED, SKIPPED, CheckResult
+from pytest_inferencecheck.reporters.summary import breaks_cell, team_traffic
+from pytest_inferencecheck.result import (
+    FAILED,
+    FETCHED,
+    PASSED,
+    SKIPPED,
+    USE_STATUSES,
+    CheckResult,
+)
 from pytest_inferencecheck.support.locations import display_path
 from pytest_inferencecheck.support.sizes import human
 
@@ -174,7 +181,9 @@ def _facts(results: list[CheckResult], interrupted: bool,
     return {"torch": report.get("torch") or "unknown", "executorch": report.get("executorch"),
             "host": report.get("host") or {"machine": "unknown", "cuda": False},
             "interrupted": interrupted, "levels": levels,
-            "store": {s: uses[s] for s in ("reused", "built", "rebuilt") if uses[s]},
+            "store": {s: uses[s] for s in USE_STATUSES if uses[s] and s != FETCHED},
+            "team": team_traffic(results) if uses[FETCHED] or any(
+                u.published is not None for r in results for u in r.artifacts) else None,
             "version": _own_version()}
 
 

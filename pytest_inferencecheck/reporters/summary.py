@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pytest_inferencecheck.result import CheckResult
+from pytest_inferencecheck.result import FETCHED, USE_STATUSES, CheckResult
+from pytest_inferencecheck.support.sizes import human
 from pytest_inferencecheck.support.wording import clip, plural
+
+TEAM_NOTE = "the team store"  # how a note about the remote tier begins (`store.artifacts`)
 
 COLUMNS = ("model", "target", "row", "technology", "breaks", "export", "parity", "time", "outcome")
 
@@ -88,6 +91,29 @@ def store_line(results: list[CheckResult], root: str | None) -> str:
     for r in results:
         for use in r.artifacts:
             counts[use.status] += 1
-    parts = [f"{counts[s]} {s}" for s in ("reused", "built", "rebuilt") if counts[s]]
+    parts = [f"{counts[s]} {s}" for s in USE_STATUSES if counts[s] and s != FETCHED]
     where = f"in {root}" if root else "in a temporary store (nothing kept)"
     return f"artifact store: {', '.join(parts) or 'nothing stored'} {where}"
+
+
+def team_traffic(results: list[CheckResult]) -> dict[str, int]:
+    """What the run moved to and from the team store: entries and bytes each way."""
+    uses = [u for r in results for u in r.artifacts]
+    fetched = [u for u in uses if u.status == FETCHED]
+    published = [u for u in uses if u.published is not None]
+    return {"fetched": len(fetched), "fetched_bytes": sum(u.bytes for u in fetched),
+            "published": len(published),
+            "published_bytes": sum(u.published or 0 for u in published)}
+
+
+def team_lines(results: list[CheckResult], remote: str | None) -> list[str]:
+    """The team store's line (entries and bytes each way) and its notes, once each."""
+    if not remote:
+        return []
+    t = team_traffic(results)
+    lines = [f"team store {remote}: {plural(t['fetched'], 'entry', 'entries')} fetched "
+             f"({human(t['fetched_bytes'])} down), {t['published']} published "
+             f"({human(t['published_bytes'])} up)"]
+    notes = dict.fromkeys(n for r in results for n in r.notes if n.startswith(TEAM_NOTE))
+    lines += [f"  note: {n}" for n in notes]
+    return lines

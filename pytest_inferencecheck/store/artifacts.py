@@ -36,9 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_inferencecheck.result import BUILT, REBUILT, REUSED, Use
+from pytest_inferencecheck.errors import EntryRefused
+from pytest_inferencecheck.result import BUILT, FETCHED, REBUILT, REUSED, Use
 from pytest_inferencecheck.store import trust
 from pytest_inferencecheck.store.locks import PINS, lock_file
+from pytest_inferencecheck.store.remote import RemoteTier
 from pytest_inferencecheck.store.trust import file_sha256, seal
 from pytest_inferencecheck.support.sizes import human
 
@@ -102,8 +104,12 @@ class ArtifactStore:
     """Entries by (kind, key) under one root; see the module docstring for the guarantees."""
 
     def __init__(self, root: Path | str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 persistent: bool = True) -> None:
+                 persistent: bool = True, remote: RemoteTier | None = None) -> None:
         self.max_bytes = max_bytes
+        self.remote = remote  # the team store behind this one (`remote`), if the run has one
+        self._fetched: set[tuple[str, str]] = set()  # entries this process took from it
+        self._refused: dict[tuple[str, str], str] = {}  # ...and those it would not load
+        self._discarded: set[tuple[str, str]] = set()  # found wrong here: never fetched again
         self.requested = Path(root).expanduser() if root is not None else default_root()
         self.note: str | None = None
         self.write_problem: str | None = None  # why the requested root cannot be written
@@ -121,6 +127,13 @@ class ArtifactStore:
             self._degrade(problem, keep_reading=self._readable(self.requested))
         else:  # what a killed run left behind (a helper's program, a half-built entry)
             self._remove_stale_tmp()
+
+    @property
+    def notes(self) -> list[str]:
+        """What a check should say about the store: a degraded or refused store, a team store
+        that failed this run."""
+        remote = [self.remote.note, *self.remote.traffic.refused] if self.remote else []
+        return [n for n in (self.note, *remote) if n]
 
     # -- where entries live ---------------------------------------------------------------------
     def _temporary_root(self) -> Path:
@@ -288,15 +301,81 @@ class ArtifactStore:
         return entry
 
     def lookup(self, kind: str, key: str) -> Entry | None:
-        """The entry if it exists and passes its checksums (and pin it); None otherwise."""
-        for root in filter(None, (self.root, self._read_only_root)):
-            try:
-                entry = self._use(root, kind, key)
-            except _Invalid:
-                continue
-            if entry is not None:
-                return entry
+        """The entry if it exists and passes its checksums (and pin it), read through the team
+        store on a local miss; None otherwise."""
+        for attempt in range(2):
+            for root in filter(None, (self.root, self._read_only_root)):
+                try:
+                    entry = self._use(root, kind, key)
+                except _Invalid:
+                    continue
+                if entry is not None:
+                    return entry
+            if attempt or not self.pull(kind, key):
+                break
         return None
+
+    # -- the team store ---------------------------------------------------------------------------
+    def pull(self, kind: str, key: str) -> bool:
+        """Take (kind, key) from the team store into this one, under the key's lock; whether
+        this store now holds it. Nothing is built."""
+        if self.remote is None or self.remote.down is not None or not self.persistent:
+            return False
+        try:
+            fd = lock_file(self._lock_path(kind, key), exclusive=True)
+        except OSError:
+            return False
+        try:
+            with contextlib.suppress(_Invalid):
+                if self._read(self.root, kind, key) is not None:
+                    return True
+            return self._fetch(kind, key, "") is not None
+        except _StoreUnwritable:
+            return False
+        finally:
+            os.close(fd)
+
+    def _fetch(self, kind: str, key: str, label: str) -> Entry | None:
+        """The team store's entry for (kind, key), verified and published here (the caller
+        holds the key's lock); None when it has none, is off, or holds one it would not load
+        (the reason is kept for the build's note)."""
+        remote = self.remote
+        if remote is None or remote.down is not None or (kind, key) in self._discarded:
+            return None
+
+        def fetch(folder: Path) -> dict[str, Any]:
+            meta = remote.fetch(kind, key, folder, self.max_bytes)
+            if meta is None:
+                raise _Absent
+            return meta
+
+        try:
+            entry = self._build_and_publish(kind, key, fetch, label)
+        except _Absent:
+            return None
+        except EntryRefused as exc:
+            why = f"the team store's {kind} {key[:12]} was not loaded ({exc}): built here instead"
+            self._refused[(kind, key)] = why
+            remote.traffic.refused.append(why)
+            return None
+        self._fetched.add((kind, key))
+        return entry
+
+    def share(self, entry: Entry, use: Use) -> Use:
+        """Publish an entry this run built to the team store, when this run writes to it;
+        the use, marked published when it was."""
+        if self.remote is None or not self.remote.writes or use.status not in (BUILT, REBUILT):
+            return use
+        try:
+            manifest = json.loads((entry.path / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return use
+        if seal(manifest).get("digest") != manifest.get("digest"):
+            return use
+        moved = self.remote.publish(entry.kind, entry.key, entry.path, manifest)
+        if moved is None:
+            return use
+        return Use(use.kind, use.key, use.status, use.bytes, use.note, published=moved)
 
     def _touch(self, entry: Entry) -> None:
         with contextlib.suppress(OSError):
@@ -324,7 +403,7 @@ class ArtifactStore:
             if entry is not None:
                 problem = accept(entry) if accept else None
                 if problem is None:
-                    return entry, Use(kind, key, REUSED, entry.bytes)
+                    return entry, Use(kind, key, self.reuse_status(kind, key), entry.bytes)
         try:
             return self._build_locked(kind, key, build, label, accept, size_hint)
         except _StoreUnwritable as exc:
@@ -352,8 +431,14 @@ class ArtifactStore:
             if entry is not None:  # another process built it while this one waited
                 self._pin(kind, key, fd)
                 self._touch(entry)
-                return entry, Use(kind, key, REUSED, entry.bytes)
+                return entry, Use(kind, key, self.reuse_status(kind, key), entry.bytes)
             self._make_room(size_hint)
+            fetched = self._fetch(kind, key, label)
+            if fetched is not None and (accept is None or accept(fetched) is None):
+                self._pin(kind, key, fd)
+                self._fetched.discard((kind, key))
+                return fetched, Use(kind, key, FETCHED, fetched.bytes)
+            refused = self._refused.pop((kind, key), None)
             entry = self._build_and_publish(kind, key, build, label)
             self._pin(kind, key, fd)
         except BaseException:
@@ -362,8 +447,16 @@ class ArtifactStore:
             raise
         self.prune(keep={(kind, key)})
         status = REBUILT if problem else BUILT
-        return entry, Use(kind, key, status, entry.bytes,
-                          "; ".join(filter(None, (problem, note or self.note))) or None)
+        use = Use(kind, key, status, entry.bytes,
+                  "; ".join(filter(None, (problem, refused, note or self.note))) or None)
+        return entry, self.share(entry, use)
+
+    def reuse_status(self, kind: str, key: str) -> str:
+        """REUSED, or FETCHED the first time an entry this process pulled is used."""
+        if (kind, key) in self._fetched:
+            self._fetched.discard((kind, key))
+            return FETCHED
+        return REUSED
 
     def _build_and_publish(self, kind: str, key: str, build: Callable[[Path], dict | None],
                            label: str) -> Entry:
@@ -382,8 +475,7 @@ class ArtifactStore:
                     raise _StoreUnwritable(reason) from None
                 raise
             try:
-                files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
-                         for p in sorted(folder.iterdir()) if p.is_file()}
+                files = {p.name: _file_info(p) for p in sorted(folder.iterdir()) if p.is_file()}
                 manifest = seal({"schema": SCHEMA, "kind": kind, "key": key, "label": label,
                                  "created": time.time(), "files": files, "meta": meta})
                 _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
@@ -467,7 +559,9 @@ class ArtifactStore:
         return _dir_size(self.root / LAYOUT / "tmp")
 
     def discard(self, kind: str, key: str) -> bool:
-        """Remove one entry (unless in use elsewhere): it was found to be wrong."""
+        """Remove one entry (unless in use elsewhere): it was found to be wrong, so this
+        process builds it again rather than fetch the team store's copy."""
+        self._discarded.add((kind, key))
         self._unpin_everywhere(kind, key)
         return self._remove(kind, key)
 
@@ -523,6 +617,19 @@ class ArtifactStore:
                 else:
                     with contextlib.suppress(OSError):
                         path.unlink()
+
+
+def _file_info(path: Path) -> dict[str, Any]:
+    """What a manifest records of one file: its size, its SHA-256, and whether it is a program
+    (the C++ runner), so that a copy fetched from the team store is one too."""
+    info: dict[str, Any] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    if path.stat().st_mode & 0o100:
+        info["executable"] = True
+    return info
+
+
+class _Absent(Exception):
+    """The team store has no entry for the key."""
 
 
 class _StoreUnwritable(Exception):

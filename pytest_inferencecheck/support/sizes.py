@@ -33,3 +33,21 @@ def human(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> float:
+    """`30d`, `12h`, `90m`, `2w`, `3600` (seconds) -> seconds; raises ValueError with what is
+    valid."""
+    raw = str(text).strip().lower()
+    unit = raw[-1:] if raw[-1:] in _AGE_UNITS else "s"
+    number = raw[:-1] if raw[-1:] in _AGE_UNITS else raw
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not raw or value < 0 or value != value:
+        raise ValueError(f"{text!r} is not an age: give a number with s, m, h, d or w (e.g. 30d)")
+    return value * _AGE_UNITS[unit]

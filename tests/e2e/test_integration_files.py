@@ -294,3 +294,37 @@ def test_readme_hook_example_names_real_hooks_and_how_to_install_them():
     first_screen = (ROOT / "README.md").read_text().split("## Supported versions")[0]
     assert "pre-commit install --hook-type pre-push" in first_screen
     assert "report.html >> .gitignore" in first_screen
+
+
+@pytest.mark.parametrize("path, steps_of", [
+    (".github/workflows/inference-check.yml", lambda d: d["jobs"]["inference-check"]["steps"]),
+    ("action.yml", lambda d: d["runs"]["steps"]),
+])
+def test_only_a_push_to_the_default_branch_publishes_to_the_team_store(path, steps_of, tmp_path):
+    """Run the gate's own shell (up to pytest) as Actions would: remote-write `auto` is true
+    only for a push to the default branch that has the signing key; pull requests, other
+    branches and forks (no secret) read only; an explicit value wins."""
+    doc = load(path)
+    inputs = doc[True]["workflow_call"]["inputs"] if "jobs" in doc else doc["inputs"]
+    assert {"remote", "remote-write", "remote-trusted-keys"} <= set(inputs)
+    assert inputs["remote-write"]["default"] == "auto"
+    run = next(s for s in steps_of(doc) if s.get("name") == "Deployment checks")["run"]
+    shell = run.split("<<'RUN'")[0].rsplit("\n", 1)[0]  # everything before the launcher
+
+    def write(event, ref, key, given="auto"):
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "REMOTE_WRITE": given,
+               "EVENT": event, "REF": ref, "DEFAULT_BRANCH": "main",
+               "INFERENCECHECK_REMOTE_SIGNING_KEY": key,
+               "GITHUB_OUTPUT": str(tmp_path / "out")}
+        out = subprocess.run(["bash", "-eo", "pipefail", "-c",  # as Actions runs a step
+                              shell + '\necho "write=${INFERENCECHECK_REMOTE_WRITE}"'],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1]
+
+    pem = "-----BEGIN PRIVATE KEY-----"
+    assert write("push", "refs/heads/main", pem) == "write=true"
+    assert write("pull_request", "refs/pull/7/merge", pem) == "write=false"
+    assert write("push", "refs/heads/feature", pem) == "write=false"
+    assert write("push", "refs/heads/main", "") == "write=false"  # no key: read only
+    assert write("pull_request", "refs/pull/7/merge", pem, given="true") == "write=true"

@@ -11,7 +11,7 @@ import torch
 
 from pytest_inferencecheck.checking import helpers
 from pytest_inferencecheck.errors import Uncacheable
-from pytest_inferencecheck.result import REUSED, Use
+from pytest_inferencecheck.result import BUILT, REUSED, Use
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest
 from pytest_inferencecheck.support import compat
@@ -121,6 +121,8 @@ def obtain(job: Job, stored: Stored, build: Callable[[Path], dict[str, Any] | No
     entry, use = job.store.obtain(stored.kind, stored.key, building,
                                   label=f"{job.name} ({stored.kind})", size_hint=size_hint)
     use = helpers.account(use, ahead)
+    if ahead is not None and use.status == BUILT:  # built by our helper: published from here
+        use = job.store.share(entry, use)
     if use.status == REUSED:
         use = job.built_before_retry.pop((stored.kind, stored.key), use)
     return Obtained(entry, job.used(use), bool(ran))

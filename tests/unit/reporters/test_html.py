@@ -318,3 +318,33 @@ def test_a_bad_json_report_is_a_usage_error(tmp_path, content, says):
                          timeout=120)
     assert run.returncode == 2 and says in run.stderr, run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "p.html").exists()
+
+
+def test_the_team_store_traffic_is_in_the_header_the_summary_and_the_step_summary():
+    """Issue 33, item 7: entries fetched from the team store and published to it, and the bytes
+    moved each way, wherever the run is summed up; nothing about it when no remote moved any."""
+    from pytest_inferencecheck.reporters import github, summary
+
+    fetched = _result("cnn", "server-x86-python", artifacts=[
+        Use("aoti", "a" * 32, "fetched", 3 * 2**20), Use("run", "b" * 32, "fetched", 2**20)])
+    built = _result("cnn", "mobile-android", artifacts=[
+        Use("executorch", "c" * 32, "built", 2**20, published=2**20),
+        Use("run", "d" * 32, "built", 2**10, published=None)],
+        notes=["the team store s3://t/p is not used for the rest of this run (x)"])
+    text = " ".join(Dom(html.render([fetched, built])).root.text().split())
+    assert "team store2 fetched (4.0 MiB down), 1 published (1.0 MiB up)" in text  # dt, dd
+    assert "artifact store2 built team" in text  # fetched entries are the team line's
+    noted = _result("bert", "mac", notes=built.notes)
+    lines = summary.team_lines([fetched, built, noted], "s3://t/p")
+    assert lines[0] == ("team store s3://t/p: 2 entries fetched (4.0 MiB down), 1 published "
+                        "(1.0 MiB up)")
+    assert lines[1:] == ["  note: the team store s3://t/p is not used for the rest of this run "
+                         "(x)"]  # once, however many checks carry it
+    assert summary.store_line([fetched, built], "/s") == (
+        "artifact store: 2 built in /s")  # fetched entries are the team line's
+    assert "**Team store**: 2 entries fetched (4.0 MiB down), 1 published (1.0 MiB up)" in \
+        github.step_summary([fetched, built])
+    plain = _result("cnn", "mac", artifacts=[Use("aoti", "a" * 32, "reused", 10)])
+    assert "team store" not in Dom(html.render([plain])).root.text()
+    assert "Team store" not in github.step_summary([plain])
+    assert summary.team_lines([plain], None) == []

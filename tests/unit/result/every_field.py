@@ -45,7 +45,7 @@ def every_field() -> list[CheckResult]:
               RaceEntry("cudagraphs", False, error="RuntimeError: no")],
         failures=[Failure("compare", "outputs differ", "loosen atol", "m.py", 7, "log\nlines")],
         skip_reason=None, notes=["n1", "n2"],
-        artifacts=[Use("aoti", "a" * 64, "reused", 2_000_000, "was corrupt")])
+        artifacts=[Use("aoti", "a" * 64, "fetched", 2_000_000, "was corrupt", published=1_000)])
     full.expected_failure = True
     full.graph_count = 4
     full.level = "quick"
