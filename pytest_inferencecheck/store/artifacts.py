@@ -524,9 +524,12 @@ class ArtifactStore:
         return list_entries(self.root)
 
     def has_kind(self, kind: str) -> bool:
-        """True if the store holds any entry of this kind (a cheap sign of a warm store)."""
+        """True if the store, or the team store behind it, holds any entry of this kind (a
+        cheap sign of a warm store)."""
         folder = self.root / LAYOUT / "entries" / kind
-        return folder.is_dir() and any(folder.iterdir())
+        if folder.is_dir() and any(folder.iterdir()):
+            return True
+        return self.remote is not None and self.remote.has_kind(kind)
 
     def size(self) -> int:
         """Total bytes of all entries."""

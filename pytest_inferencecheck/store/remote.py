@@ -50,6 +50,7 @@ from pytest_inferencecheck.support.sizes import human
 LAYOUT = "v1"
 MAX_MANIFEST_BYTES = 4 * 2**20
 DEFAULT_TIMEOUT_S = 30.0
+_LOOK_FIRST_BYTES = 1 << 20  # above this, a HEAD before a PUT is cheaper than sending it twice
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _INSTALL = "pip install 'pytest-inferencecheck[remote]'"
@@ -212,6 +213,16 @@ class RemoteTier:
             return True
 
     # -- reading ----------------------------------------------------------------------------------
+    def has_kind(self, kind: str) -> bool:
+        """Whether the team store holds any entry of this kind (one short listing)."""
+        obstore = _obstore()
+        try:
+            with self._request(f"listing {kind} entries"):
+                stream = obstore.list(self.client, f"{LAYOUT}/entries/{kind}/", chunk_size=1)
+                return bool(next(iter(stream), []))
+        except _Down:
+            return False
+
     def fetch(self, kind: str, key: str, folder: Path, max_bytes: int) -> dict[str, Any] | None:
         """Download and verify the entry for (kind, key) into `folder`; its `meta`, or None when
         the remote has none (or is off). `EntryRefused` when it holds one this reader will not load.
@@ -299,12 +310,12 @@ class RemoteTier:
         if not self.writes or self.signer is None:
             return None
         try:
-            if self._exists(entry_path(kind, key)):
-                return None
             moved = 0
             for name, info in sorted(manifest["files"].items()):
                 blob = blob_path(str(info["sha256"]))
-                if self._exists(blob):
+                # a large blob the remote may have already (the same bytes under another
+                # key) is looked up first; a small one is offered create-if-absent at once
+                if int(info["bytes"]) > _LOOK_FIRST_BYTES and self._exists(blob):
                     continue
                 path = folder / name
                 if file_sha256(path) != info["sha256"]:  # changed since it was sealed: not ours

@@ -227,3 +227,22 @@ def test_prune_and_stats_of_the_remote(tmp_path, s3, writer, capsys):
     done = remote_prune(open_client(s3.url(), "the test"), max_age_s=30 * 86400,
                         max_bytes=None, now=time.time() + 31 * 86400)
     assert (done["entries"], done["blobs"]) == (2, 3) and s3.keys() == []
+
+
+def test_the_plugin_refuses_a_remote_it_cannot_trust_before_any_check(tmp_path):
+    """A team store without a trusted key, or a writer without a signing key, is a usage error
+    at the run's door (pytest's exit 4), naming the setting: never a silent local-only run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    for options, says in ((["--inference-check-remote=s3://b/p"], "names no trusted key"),
+                          (["--inference-check-remote=s3://b/p", "--inference-check-remote-write",
+                            "--inference-check-remote-trusted-keys=" + generate()[1]],
+                           "needs a signing key"),
+                          (["--inference-check-remote=http://b/p"], "not a team-store URL")):
+        out = subprocess.run([sys.executable, "-m", "pytest", "--inference-check", "-q",
+                              "-p", "no:cacheprovider", *options], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 4, out.stdout + out.stderr
+        assert says in out.stderr and "Traceback" not in out.stderr, out.stderr
