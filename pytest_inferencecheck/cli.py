@@ -19,6 +19,7 @@ from pytest_inferencecheck.config import settings
 from pytest_inferencecheck.config.options import add_cli_options, from_namespace, validate
 from pytest_inferencecheck.config.pyproject import build_model, load_callable
 from pytest_inferencecheck.errors import InferenceCheckError, WriteError
+from pytest_inferencecheck.gate import shards
 from pytest_inferencecheck.gate.finish import (
     RunEnd,
     github_outputs,
@@ -253,6 +254,12 @@ def _age(seconds: float) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.report[0] == "merge":
+        return _merge(args)
+    if len(args.report) != 1 or not args.html:
+        raise InferenceCheckError("report: give one JSON report and --html PATH (or `report "
+                                  "merge SHARD.json ...` to merge a sharded run's reports)")
+    args.report = args.report[0]
     header, results = json_report.read(args.report)
     try:
         written = html.write(args.html, results, header=header)
@@ -261,6 +268,28 @@ def _report(args: argparse.Namespace) -> int:
                                   else f"cannot write {args.html}: {exc.strerror or exc}") from None
     print(f"HTML report: {written} ({len(results)} checks)")
     return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """N shard reports made one run: its reports, the baseline's ratchet, its exit code."""
+    merged = shards.merge(args.report[1:])
+    cli = {"inference_check_json": args.json, "inference_check_junit": args.junit,
+           "inference_check_html": args.html, "inference_check_baseline": args.baseline,
+           "inference_check_update_baseline": args.update_baseline or None}
+    s = settings.resolve(cli, {}, "the command line", environ={})
+    root = Path.cwd()
+    if s.baseline:
+        Gate.from_settings(s, root)  # a broken baseline is a usage error, as in a run
+    sharded = merged.header["sharded"]
+    end = RunEnd(merged.results, s, root, None, merged.interrupted,
+                 merged.collected_tests or None, merged.collected_files, sharded=sharded)
+    done = write_outputs(end)
+    print(f"merged {plural(sharded['count'], 'shard')}: {len(merged.results)} checks")
+    for line in terminal_lines(end, done):
+        print(line, file=sys.stderr if line.startswith("ERROR:") else sys.stdout)
+    github_outputs(end, print)
+    failed = any(r.outcome == "failed" and not r.expected_failure for r in merged.results)
+    return 2 if merged.interrupted else 1 if failed or done.failed_outputs else 0
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -325,9 +354,20 @@ def parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="Turn a JSON report (--inference-check-json) into "
                                         "other formats")
-    rep.add_argument("report", help="The inferencecheck-report/1 JSON file")
-    rep.add_argument("--html", required=True, metavar="PATH",
+    rep.add_argument("report", nargs="+", metavar="REPORT",
+                     help="The inferencecheck-report/1 JSON file; or `merge` and the N shard "
+                          "reports of a sharded run (--inference-check-shard=K/N)")
+    rep.add_argument("--html", default=None, metavar="PATH",
                      help="Write the self-contained HTML page to PATH")
+    rep.add_argument("--json", default=None, metavar="PATH",
+                     help="merge: write the merged JSON report to PATH")
+    rep.add_argument("--junit", default=None, metavar="PATH",
+                     help="merge: write the merged JUnit XML report to PATH")
+    rep.add_argument("--baseline", default=None, metavar="PATH",
+                     help="merge: the graph-break baseline the shards were gated on: its "
+                          "stale entries are reported over the whole run")
+    rep.add_argument("--update-baseline", action="store_true",
+                     help="merge: rewrite the baseline from the merged run's graph breaks")
     rep.set_defaults(func=_report)
 
     lint = sub.add_parser("lint", help=LINT_DESCRIPTION, description=LINT_DESCRIPTION)

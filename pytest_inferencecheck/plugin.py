@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pytest_inferencecheck.gate.step import check_remote
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.host import prewarm
 from pytest_inferencecheck.pytest_plugin import hookspecs as newhooks
-from pytest_inferencecheck.pytest_plugin import marker
+from pytest_inferencecheck.pytest_plugin import marker, sharding
 from pytest_inferencecheck.pytest_plugin.config_items import ConfigModelItem, ConfigModels
 from pytest_inferencecheck.pytest_plugin.item_check import (
     GATE,
@@ -58,6 +59,7 @@ def config_path(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker, resolve settings (errors name their source), start the session."""
     config.addinivalue_line("markers", marker.DOC)
+    config.stash[sharding.STARTED] = time.monotonic()
     path = config_path(config)
     try:
         table = read_table(path)
@@ -209,6 +211,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 reason=f"inference checks are off: run with --inference-check "
                        f"(or {settings.ENV_SWITCH}=1)"))
         keep.append(item)
+    if s.shard is not None:  # the K-th of N parts of what is left, whole groups at a time
+        keep, others = sharding.select(config, keep, s, _check_target, config_path(config))
+        drop += others
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -58,6 +58,8 @@ class Settings:
     remote_trusted_keys: tuple[str, ...] = ()
     remote_signing_key: str | None = None
     remote_timeout: float = 30.0
+    shard: tuple[int, int] | None = None
+    durations: str | None = None
 
 
 
@@ -108,6 +110,20 @@ def _remote(key: str, value: Any, source: str) -> str | None:
         raise InferenceCheckError(f"{key}={value!r} from {source}: must be a team-store URL "
                                   "(s3://bucket/prefix, gs://..., az://..., file:///...)")
     return check_url(value.strip(), source)
+
+
+def _shard(key: str, value: Any, source: str) -> tuple[int, int] | None:
+    """`K/N` (1 <= K <= N) -> (K, N); empty means unsharded."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        k, n = (int(part) for part in str(value).strip().split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise InferenceCheckError(f"{key}={value!r} from {source}: a shard is K/N with "
+                                  "1 <= K <= N (e.g. 2/4)")
+    return k, n
 
 
 def _optional_key(key: str, value: Any, source: str) -> str | None:
@@ -219,6 +235,14 @@ SETTINGS: tuple[Knob, ...] = (
          "The private key (a PEM file, or the PEM itself in the environment variable) that "
          "signs what this run publishes; default: none", metavar="PATH",
          env="INFERENCECHECK_REMOTE_SIGNING_KEY"),
+    _run("shard", "--inference-check-shard", "value", _shard,
+         "Run the K-th of N disjoint parts of the run (whole test items: a model's targets "
+         "stay together), balanced by --inference-check-durations; merge the N JSON reports "
+         "with `inferencecheck report merge`; default: everything", metavar="K/N",
+         env="INFERENCECHECK_SHARD"),
+    _run("durations", "--inference-check-durations", "value", _path,
+         "An earlier run's JSON report whose recorded times balance the shards; default: "
+         "none (a stable hash)", metavar="PATH", env="INFERENCECHECK_DURATIONS"),
     _run("remote_timeout", "--inference-check-remote-timeout", "value", _seconds,
          "Seconds one team-store request may take before the run goes on with the local "
          "store alone; default: 30", 30.0, metavar="SECONDS"),
@@ -247,4 +271,9 @@ def resolve(cli: Mapping[str, Any], table: Mapping[str, Any], config_source: str
         values[s.name] = s.validate(s.name, raw, source)
     if values["only"] and cli.get("enabled") is not False:
         values["enabled"] = True  # "check only the models" means: check them
+    if values["shard"] and values["update_baseline"]:
+        raise InferenceCheckError(
+            "--inference-check-update-baseline with --inference-check-shard: a shard sees part "
+            "of the run; update the baseline where the shards are merged (`inferencecheck "
+            "report merge shard-*.json --baseline PATH --update-baseline`)")
     return Settings(**values)

@@ -32,6 +32,8 @@ class RunEnd:
     interrupted: bool = False
     collected_tests: set[str] | None = None  # test ids (without target) collected, for staleness
     collected_files: set[str] | None = None
+    shard: dict | None = None  # a sharded run's part (`gate.shards`): in the JSON report
+    sharded: dict | None = None  # a merged run's shards (count, seconds): in every report
 
 
 @dataclass
@@ -70,12 +72,13 @@ def write_outputs(end: RunEnd) -> Finished:
             end.store.prune()  # keep the store under its size cap
         except OSError as exc:  # pragma: no cover - the store degrades on its own
             done.warnings.append(f"cannot prune the artifact store: {exc}")
+    extra = {k: v for k, v in (("shard", end.shard), ("sharded", end.sharded)) if v}
     for report in FILE_REPORTS:
         path = getattr(s, report.setting)
         if path:
             _attempt(done, report.what, lambda r=report, p=path: f"{r.what}: " + str(r.write(
-                end.root / p, results, interrupted=end.interrupted)))
-    if s.baseline:
+                end.root / p, results, interrupted=end.interrupted, extra=extra)))
+    if s.baseline and not end.shard:  # a shard sees part of the run: the merge judges it
         _baseline(end, done)
     return done
 
@@ -125,6 +128,15 @@ def terminal_lines(end: RunEnd, done: Finished) -> list[str]:
     if end.interrupted and end.results:
         lines.append(f"interrupted: {len(end.results)} checks finished before the interrupt; "
                      "the reports say so")
+    if end.shard:
+        sh = end.shard
+        lines.append(f"shard {sh['index']}/{sh['count']}: {len(sh['groups'])} of "
+                     f"{len(sh['all_groups'])} test items"
+                     f"{' (balanced by recorded durations)' if sh.get('timed') else ''}; "
+                     "merge the shards' JSON reports with `inferencecheck report merge`")
+    if end.sharded:
+        lines.append(f"sharded: {end.sharded['count']} shards, the slowest took "
+                     f"{end.sharded['slowest_seconds']:.1f} s")
     if end.store is not None and end.results:
         lines.append(summary.store_line(end.results, str(end.store.root)
                                         if end.store.persistent else None))

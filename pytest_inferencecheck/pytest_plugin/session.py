@@ -13,6 +13,7 @@ from pytest_inferencecheck.gate.finish import (
     write_outputs,
     write_progress,
 )
+from pytest_inferencecheck.pytest_plugin import sharding
 from pytest_inferencecheck.pytest_plugin.item_check import SETTINGS, USER_PROPERTY, store_of
 from pytest_inferencecheck.recommendations.table import TARGETS
 from pytest_inferencecheck.result import (
@@ -74,6 +75,11 @@ class InferenceCheckSession:
         for nodeid in ids:
             self._remember(nodeid, target_in(nodeid, TARGETS))
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:  # type: ignore[no-untyped-def]
+        """A worker of a sharded run hands over its plan of the shards (`sharding`)."""
+        sharding.from_worker(self.config, getattr(node, "workeroutput", None) or {})
+
     @pytest.hookimpl
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # type: ignore
         """A check starts: until its result arrives, the reports say it crashed."""
@@ -121,7 +127,8 @@ class InferenceCheckSession:
             self.running.clear()
         self.end = RunEnd(self.results, s, self.config.rootpath,
                           store_of(self.config) if self.results else None, stopped,
-                          self.tests if self.tests else None, self.files)
+                          self.tests if self.tests else None, self.files,
+                          shard=sharding.header(self.config))
         if s.json or s.junit or s.html or s.baseline or self.results:
             self.done = write_outputs(self.end)
         if self.done.failed_outputs and session.exitstatus == pytest.ExitCode.OK:

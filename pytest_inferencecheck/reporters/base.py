@@ -16,10 +16,12 @@ from pytest_inferencecheck.support.files import write_atomic
 
 
 class Render(Protocol):
-    """A format's renderer: the results (and, for a page made later, the run's header) as text."""
+    """A format's renderer: the results (and, for a page made later, the run's header) as text;
+    `extra`: run facts beyond the results (a shard's part, a merged run's shards)."""
 
     def __call__(self, results: Sequence[CheckResult], *, interrupted: bool = False,
-                 header: dict[str, Any] | None = None) -> str: ...
+                 header: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class FileReport:
 
     def write(self, path: str | os.PathLike, results: Sequence[CheckResult], *,
               interrupted: bool = False, header: dict[str, Any] | None = None,
-              durable: bool = True) -> Path:
+              durable: bool = True, extra: dict[str, Any] | None = None) -> Path:
         """Render and write atomically: a half-written report is never read."""
-        text = self.render(results, interrupted=interrupted, header=header)
+        text = self.render(results, interrupted=interrupted, header=header, extra=extra)
         return write_atomic(path, text, what=self.what, durable=durable)

@@ -171,10 +171,11 @@ def _card(r: CheckResult, card_id: str) -> Card:
     return card
 
 
-def _facts(results: list[CheckResult], interrupted: bool,
-           header: dict[str, Any] | None) -> dict[str, Any]:
+def _facts(results: list[CheckResult], interrupted: bool, header: dict[str, Any] | None,
+           extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run's facts: from the JSON report the page is made from, else from this process."""
     report = header or json_report.build([], interrupted=interrupted)
+    sharded = (extra or {}).get("sharded") or report.get("sharded")
     interrupted = bool(report.get("interrupted", interrupted))
     uses = Counter(use.status for r in results for use in r.artifacts)
     levels = sorted({r.level for r in results}) or ["full"]
@@ -184,6 +185,7 @@ def _facts(results: list[CheckResult], interrupted: bool,
             "store": {s: uses[s] for s in USE_STATUSES if uses[s] and s != FETCHED},
             "team": team_traffic(results) if uses[FETCHED] or any(
                 u.published is not None for r in results for u in r.artifacts) else None,
+            "sharded": sharded if isinstance(sharded, dict) else None,
             "version": _own_version()}
 
 
@@ -214,9 +216,10 @@ def _size(n: int | None) -> str:
 
 
 def render(results: Sequence[CheckResult], *, interrupted: bool = False,
-           header: dict[str, Any] | None = None) -> str:
+           header: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> str:
     """The whole page as text; `header`: the run's facts from a JSON report read back (torch,
-    host, interrupted), where the page is made later than the run."""
+    host, interrupted), where the page is made later than the run; `extra`: a merged run's
+    shards."""
     targets = list(dict.fromkeys(r.target for r in results))
     names = list(dict.fromkeys(check_name(r) for r in results))
     by_key: dict[tuple[str, str], CheckResult] = {}
@@ -250,7 +253,7 @@ def render(results: Sequence[CheckResult], *, interrupted: bool = False,
                      for r in results)
     return _template().render(
         targets=targets, rows=rows, cards=cards, totals=totals, count=len(results),
-        facts=_facts(results, interrupted, header), breaks_cell=breaks_cell,
+        facts=_facts(results, interrupted, header, extra), breaks_cell=breaks_cell,
         deviations=sum(1 for r in results if r.deviation))
 
 

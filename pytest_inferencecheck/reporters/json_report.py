@@ -56,9 +56,12 @@ def build(results: list[CheckResult], *, interrupted: bool = False) -> dict:
 
 
 def render(results: Sequence[CheckResult], *, interrupted: bool = False,
-           header: dict[str, Any] | None = None) -> str:
-    """The report as JSON text (`header` is the page's: a JSON report is the run's own)."""
-    return json.dumps(build(list(results), interrupted=interrupted), indent=2) + "\n"
+           header: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> str:
+    """The report as JSON text (`header` is the page's: a JSON report is the run's own;
+    `extra`'s sections, `shard` or `sharded`, go in beside the results)."""
+    data = build(list(results), interrupted=interrupted)
+    data.update({k: v for k, v in (extra or {}).items() if k in ("shard", "sharded")})
+    return json.dumps(data, indent=2) + "\n"
 
 
 REPORT = FileReport("JSON report", "json", render, progress=True)

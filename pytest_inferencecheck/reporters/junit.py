@@ -51,7 +51,7 @@ def case_of(r: CheckResult) -> junit_doc.Case:
 
 
 def render(results: Sequence[CheckResult], *, interrupted: bool = False,
-           header: dict[str, Any] | None = None) -> str:
+           header: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> str:
     """The JUnit XML document."""
     by_target: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:

@@ -246,3 +246,24 @@ def test_the_plugin_refuses_a_remote_it_cannot_trust_before_any_check(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 4, out.stdout + out.stderr
         assert says in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_ci_secret_holding_the_pem_makes_a_writer_through_the_environment(tmp_path, s3):
+    """As the workflow passes them: the URL, the switch and the PEM itself in environment
+    variables (a CI secret is text, not a file), read by the run's settings."""
+    from pytest_inferencecheck.config import settings
+    from pytest_inferencecheck.gate.step import open_run_store
+
+    pem, public = generate()
+    environ = {"INFERENCECHECK_REMOTE": s3.url(), "INFERENCECHECK_REMOTE_WRITE": "true",
+               "INFERENCECHECK_REMOTE_SIGNING_KEY": pem,
+               "INFERENCECHECK_REMOTE_TRUSTED_KEYS": ""}
+    s = settings.resolve({}, {"cache_dir": str(tmp_path / "a")}, "the test", environ=environ)
+    store = open_run_store(s, tmp_path)
+    _, use = store.obtain("aoti", KEY, _builder([]), label="m")
+    assert use.published is not None
+    assert json.loads(s3.get(f"ic/{entry_path('aoti', KEY)}"))["signer"] == public
+    # a fork's run: the secret is empty, the variables are set: a reader of no remote at all
+    quiet = settings.resolve({}, {}, "the test", environ={"INFERENCECHECK_REMOTE": "",
+                                                          "INFERENCECHECK_REMOTE_SIGNING_KEY": ""})
+    assert quiet.remote is None and quiet.remote_signing_key is None
