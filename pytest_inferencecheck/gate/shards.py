@@ -75,7 +75,7 @@ class Plan:
     index: int
     count: int
     groups: list[str]  # this shard's
-    all_groups: list[str]
+    all_groups: list[str]  # in collection order: the merged report's order
     deselected: int  # items of the other shards
     collected_tests: list[str] = field(default_factory=list)  # every check's test id
     collected_files: list[str] = field(default_factory=list)

@@ -47,7 +47,8 @@ def select(config: pytest.Config, items: list[pytest.Item], s: Settings,
     tests = sorted({without_target(item.nodeid, t) for item in items
                     if (t := target_of(item)) is not None})
     files = sorted({item.nodeid.split("::", 1)[0] for item in items if target_of(item)})
-    plan = shards.Plan(index, count, parts[index - 1], sorted(set(groups.values())), len(drop),
+    ordered = list(dict.fromkeys(groups[id(item)] for item in items))  # collection order
+    plan = shards.Plan(index, count, parts[index - 1], ordered, len(drop),
                        tests, files, timed=bool(seconds)).to_dict()
     try:
         table = read_table(config_path)

@@ -191,3 +191,17 @@ def test_the_workflow_fans_out_and_its_merge_job_merges(tmp_path):
     for name in ("inferencecheck-report.json", "inferencecheck-junit.xml",
                  "inferencecheck-report.html"):
         assert (folder / name).exists()
+
+
+def test_the_shipped_examples_sharded_merge_to_the_unsharded_run(tmp_path):
+    """The examples, config-declared models included (a declared model is one item)."""
+    folder = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", folder)
+    codes = _wait([_run(folder, "all.json"), *(
+        _run(folder, f"shard-{k}.json", f"--inference-check-shard={k}/2") for k in (1, 2))])
+    out = _merge(folder, ["shard-2.json", "shard-1.json"], "--json", "merged.json")
+    assert out.returncode == max(codes[1:]) == codes[0], out.stdout + out.stderr
+    assert _verdicts(folder / "merged.json") == _verdicts(folder / "all.json")
+    groups = [g for k in (1, 2) for g in json.loads(
+        (folder / f"shard-{k}.json").read_text())["shard"]["groups"]]
+    assert any(g.startswith("pyproject.toml::") for g in groups), groups
