@@ -434,10 +434,13 @@ class ArtifactStore:
                 return entry, Use(kind, key, self.reuse_status(kind, key), entry.bytes)
             self._make_room(size_hint)
             fetched = self._fetch(kind, key, label)
-            if fetched is not None and (accept is None or accept(fetched) is None):
+            self._fetched.discard((kind, key))  # said here, or replaced by the build below
+            stale = accept(fetched) if fetched is not None and accept is not None else None
+            if fetched is not None and stale is None:
                 self._pin(kind, key, fd)
-                self._fetched.discard((kind, key))
                 return fetched, Use(kind, key, FETCHED, fetched.bytes)
+            if stale:
+                problem = f"the team store's entry was not used: {stale}"
             refused = self._refused.pop((kind, key), None)
             entry = self._build_and_publish(kind, key, build, label)
             self._pin(kind, key, fd)

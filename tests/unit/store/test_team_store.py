@@ -267,3 +267,18 @@ def test_a_ci_secret_holding_the_pem_makes_a_writer_through_the_environment(tmp_
     quiet = settings.resolve({}, {}, "the test", environ={"INFERENCECHECK_REMOTE": "",
                                                           "INFERENCECHECK_REMOTE_SIGNING_KEY": ""})
     assert quiet.remote is None and quiet.remote_signing_key is None
+
+
+def test_a_fetched_entry_its_check_finds_stale_is_built_here_and_said(tmp_path, s3, writer):
+    """A recorded run on the team store is of other bytes than this store's artifact (the
+    check's `accept` says so): it is not used, the run is recorded again, and the use says why."""
+    _publish(tmp_path, s3, writer, meta={"artifact": {"model.pt2": "a" * 64}})
+    calls: list = []
+    reader = _store(tmp_path / "b", s3.url(), trusted=[writer[1]])
+    entry, use = reader.obtain("aoti", KEY, _builder(calls, meta={"artifact": "mine"}),
+                               label="m", accept=lambda e: None if e.meta["artifact"] == "mine"
+                               else "it recorded a run of other bytes")
+    assert use.status == "rebuilt" and len(calls) == 1
+    assert "the team store's entry was not used: it recorded a run of other bytes" in use.note
+    assert entry.meta == {"artifact": "mine"}
+    assert reader.obtain("aoti", KEY, _builder(calls), label="m")[1].status == REUSED
