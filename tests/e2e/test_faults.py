@@ -407,6 +407,24 @@ def test_bad_lint_config_is_exit_2_with_a_message(tmp_path, config, message):
 
 
 # -- Ctrl-C ------------------------------------------------------------------------------------------
+# A terminal's Ctrl-C reaches a process whose SIGINT is live. A test process's child may start
+# otherwise: an ignored SIGINT and a blocked signal mask survive fork and exec, so whatever an
+# earlier test of the same xdist worker left in it would reach the run under test (an ignored
+# SIGINT makes Python start without its KeyboardInterrupt handler, and the signal is lost).
+# The run under test starts from a clean state: nothing blocked, SIGINT at its default.
+LIVE_SIGNALS = ("import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+                "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
+def _worker_signals() -> str:
+    """This process's SIGINT disposition and blocked mask (said when a signal test fails)."""
+    import signal
+
+    return (f"(the test process: SIGINT {signal.getsignal(signal.SIGINT)!r}, blocked "
+            f"{sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))})")
+
+
 def _processes_naming(text: str) -> list[str]:
     """Command lines of live processes that mention `text` (a store path, a module)."""
     found = []
@@ -458,8 +476,9 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
     log = tmp_path / "out.log"  # a file, not a pipe: a child never waits for us to read
     with log.open("w") as out_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "--inference-check", "-v", "-p", "no:cacheprovider",
-             "--inference-check-json=r.json", "--inference-check-junit=r.xml", "test_ctrl_c.py"],
+            [sys.executable, "-c", LIVE_SIGNALS, "-m", "pytest", "--inference-check", "-v",
+             "-p", "no:cacheprovider", "--inference-check-json=r.json",
+             "--inference-check-junit=r.xml", "test_ctrl_c.py"],
             cwd=tmp_path, stdout=out_file, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "INFERENCECHECK_CACHE_DIR": str(store),
                  "PYTHONPATH": os.pathsep.join(filter(None, (str(tmp_path),
@@ -481,7 +500,7 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
     finally:
         proc.kill()
     out = log.read_text()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:] + _worker_signals()
     assert _processes_naming(str(store)) == []  # no helper, no compiler outlives the run
     before = _tree(store)
     time.sleep(3)
