@@ -39,18 +39,21 @@ from typing import Any
 from pytest_inferencecheck.errors import EntryRefused
 from pytest_inferencecheck.result import BUILT, FETCHED, REBUILT, REUSED, Use
 from pytest_inferencecheck.store import trust
+from pytest_inferencecheck.store.housekeeping import (  # noqa: F401 - the store's public names
+    EntryInfo,
+    Housekeeping,
+    holds_store,
+    list_entries,
+)
+from pytest_inferencecheck.store.layout import LAYOUT, MANIFEST, SCHEMA
 from pytest_inferencecheck.store.locks import PINS, lock_file
 from pytest_inferencecheck.store.remote import RemoteTier
 from pytest_inferencecheck.store.trust import file_sha256, seal
 from pytest_inferencecheck.support.sizes import human
 
-SCHEMA = "inferencecheck-store/2"  # /2: the manifest seals itself (`seal`)
-LAYOUT = "v1"  # bump when the layout or a key derivation changes: old entries are never read
-MANIFEST = "manifest.json"
 DEFAULT_MAX_BYTES = 5 * 2**30
 MARGIN_BYTES = 32 * 2**20  # room kept free beyond what a build says it writes
 ENV_DIR = "INFERENCECHECK_CACHE_DIR"
-_STALE_TMP_S = 24 * 3600
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                  errno.ENOTDIR, errno.EEXIST}
 
@@ -85,22 +88,13 @@ class Entry:
         return sum(int(f["bytes"]) for f in self.files.values())
 
 
-@dataclass(frozen=True)
-class EntryInfo:
-    """One entry as `inferencecheck cache` lists it."""
-
-    kind: str
-    key: str
-    bytes: int
-    last_used: float
-    label: str
 
 
 class _Invalid(Exception):
     """An entry that exists but cannot be trusted; the message says why."""
 
 
-class ArtifactStore:
+class ArtifactStore(Housekeeping):
     """Entries by (kind, key) under one root; see the module docstring for the guarantees."""
 
     def __init__(self, root: Path | str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -303,16 +297,19 @@ class ArtifactStore:
     def lookup(self, kind: str, key: str) -> Entry | None:
         """The entry if it exists and passes its checksums (and pin it), read through the team
         store on a local miss; None otherwise."""
-        for attempt in range(2):
-            for root in filter(None, (self.root, self._read_only_root)):
-                try:
-                    entry = self._use(root, kind, key)
-                except _Invalid:
-                    continue
-                if entry is not None:
-                    return entry
-            if attempt or not self.pull(kind, key):
-                break
+        entry = self._lookup_local(kind, key)
+        if entry is None and self.pull(kind, key):
+            entry = self._lookup_local(kind, key)
+        return entry
+
+    def _lookup_local(self, kind: str, key: str) -> Entry | None:
+        for root in filter(None, (self.root, self._read_only_root)):
+            try:
+                entry = self._use(root, kind, key)
+            except _Invalid:
+                continue
+            if entry is not None:
+                return entry
         return None
 
     # -- the team store ---------------------------------------------------------------------------
@@ -343,21 +340,22 @@ class ArtifactStore:
         if remote is None or remote.down is not None or (kind, key) in self._discarded:
             return None
 
-        def fetch(folder: Path) -> dict[str, Any]:
-            meta = remote.fetch(kind, key, folder, self.max_bytes)
-            if meta is None:
-                raise _Absent
-            return meta
-
+        folder = self._scratch_entry(kind, key)
         try:
-            entry = self._build_and_publish(kind, key, fetch, label)
-        except _Absent:
-            return None
+            meta = remote.fetch(kind, key, folder, self.max_bytes)
+            if meta is None:  # none there, or the remote went off: nothing to place
+                return None
+            entry = self._place(kind, key, folder, meta, label)
+        except OSError as exc:  # writing the download here failed (a full disk)
+            raise _StoreUnwritable(_os_reason(exc)) from None
         except EntryRefused as exc:
             why = f"the team store's {kind} {key[:12]} was not loaded ({exc}): built here instead"
             self._refused[(kind, key)] = why
             remote.traffic.refused.append(why)
             return None
+        finally:
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
         self._fetched.add((kind, key))
         return entry
 
@@ -463,12 +461,7 @@ class ArtifactStore:
 
     def _build_and_publish(self, kind: str, key: str, build: Callable[[Path], dict | None],
                            label: str) -> Entry:
-        tmp_root = self.root / LAYOUT / "tmp"
-        try:
-            folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{key[:12]}-{os.getpid()}-",
-                                           dir=tmp_root))
-        except OSError as exc:
-            raise _StoreUnwritable(_os_reason(exc)) from None
+        folder = self._scratch_entry(kind, key)
         try:
             try:
                 meta = build(folder) or {}
@@ -477,28 +470,43 @@ class ArtifactStore:
                 if reason:  # the build died because the store's disk is full or read-only
                     raise _StoreUnwritable(reason) from None
                 raise
-            try:
-                files = {p.name: _file_info(p) for p in sorted(folder.iterdir()) if p.is_file()}
-                manifest = seal({"schema": SCHEMA, "kind": kind, "key": key, "label": label,
-                                 "created": time.time(), "files": files, "meta": meta})
-                _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
-                for path in (folder, *folder.iterdir()):  # whatever the umask: ours alone
-                    trust.make_private(path)
-                final = self._dir(self.root, kind, key)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                trust.make_private(final.parent)
-                if final.exists():  # a corrupt or stale entry: move it aside, then replace it
-                    trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-", dir=tmp_root))
-                    os.rename(final, trash / "old")
-                    shutil.rmtree(trash, ignore_errors=True)
-                os.rename(folder, final)
-            except OSError as exc:
-                if exc.errno in _WRITE_ERRNOS or exc.errno == errno.ENOTEMPTY:
-                    raise _StoreUnwritable(_os_reason(exc)) from None
-                raise
+            return self._place(kind, key, folder, meta, label)
         finally:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)
+
+    def _scratch_entry(self, kind: str, key: str) -> Path:
+        """A new folder in scratch for an entry being written (named with this pid)."""
+        try:
+            return Path(tempfile.mkdtemp(prefix=f"{kind}-{key[:12]}-{os.getpid()}-",
+                                         dir=self.root / LAYOUT / "tmp"))
+        except OSError as exc:
+            raise _StoreUnwritable(_os_reason(exc)) from None
+
+    def _place(self, kind: str, key: str, folder: Path, meta: dict[str, Any],
+               label: str) -> Entry:
+        """Seal a finished folder (the manifest lists every file) and rename it into place:
+        a reader sees the whole entry or none."""
+        try:
+            files = {p.name: _file_info(p) for p in sorted(folder.iterdir()) if p.is_file()}
+            manifest = seal({"schema": SCHEMA, "kind": kind, "key": key, "label": label,
+                             "created": time.time(), "files": files, "meta": meta})
+            _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+            for path in (folder, *folder.iterdir()):  # whatever the umask: ours alone
+                trust.make_private(path)
+            final = self._dir(self.root, kind, key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            trust.make_private(final.parent)
+            if final.exists():  # a corrupt or stale entry: move it aside, then replace it
+                trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-",
+                                              dir=self.root / LAYOUT / "tmp"))
+                os.rename(final, trash / "old")
+                shutil.rmtree(trash, ignore_errors=True)
+            os.rename(folder, final)
+        except OSError as exc:
+            if exc.errno in _WRITE_ERRNOS or exc.errno == errno.ENOTEMPTY:
+                raise _StoreUnwritable(_os_reason(exc)) from None
+            raise
         return Entry(kind, key, final, files, meta)
 
     def _make_room(self, size_hint: int) -> None:
@@ -521,11 +529,6 @@ class ArtifactStore:
         """Why the store's disk cannot take a write now (full, read-only), or None if it can."""
         return self._prepare(self.root)
 
-    # -- housekeeping -----------------------------------------------------------------------------
-    def entries(self) -> list[EntryInfo]:
-        """Every entry with its size and last use (most recent first)."""
-        return list_entries(self.root)
-
     def has_kind(self, kind: str) -> bool:
         """True if the store, or the team store behind it, holds any entry of this kind (a
         cheap sign of a warm store)."""
@@ -534,95 +537,12 @@ class ArtifactStore:
             return True
         return self.remote is not None and self.remote.has_kind(kind)
 
-    def size(self) -> int:
-        """Total bytes of all entries."""
-        return sum(e.bytes for e in self.entries())
-
-    def prune(self, max_bytes: int | None = None, *, keep: set[tuple[str, str]] = frozenset()
-              ) -> list[EntryInfo]:
-        """Remove least recently used entries until the store fits `max_bytes` (default: the cap).
-
-        Entries in use (locked by any process) and `keep` are skipped; stale temporary
-        directories of dead or long-gone builders are removed as well.
-        """
-        limit = self.max_bytes if max_bytes is None else max_bytes
-        self._remove_stale_tmp()
-        entries = self.entries()
-        total = sum(e.bytes for e in entries) + self.scratch_bytes()
-        removed: list[EntryInfo] = []
-        for e in sorted(entries, key=lambda e: e.last_used):
-            if total <= limit:
-                break
-            if (e.kind, e.key) in keep or self._pinned_here(e.kind, e.key):
-                continue
-            if self._remove(e.kind, e.key):
-                total -= e.bytes
-                removed.append(e)
-        return removed
-
-    def scratch_bytes(self) -> int:
-        """Bytes in the scratch directory: entries being built, helpers' programs."""
-        return _dir_size(self.root / LAYOUT / "tmp")
-
     def discard(self, kind: str, key: str) -> bool:
         """Remove one entry (unless in use elsewhere): it was found to be wrong, so this
         process builds it again rather than fetch the team store's copy."""
         self._discarded.add((kind, key))
         self._unpin_everywhere(kind, key)
         return self._remove(kind, key)
-
-    def clear(self) -> list[EntryInfo]:
-        """Remove every entry not in use."""
-        removed = [e for e in self.entries() if self._remove(e.kind, e.key)]
-        self._remove_stale_tmp()
-        return removed
-
-    def _remove(self, kind: str, key: str) -> bool:
-        try:
-            fd = lock_file(self._lock_path(kind, key), exclusive=True, blocking=False)
-        except BlockingIOError:
-            return False  # in use by a check somewhere
-        except OSError:
-            return False
-        try:
-            folder = self._dir(self.root, kind, key)
-            if folder.exists():
-                trash = Path(tempfile.mkdtemp(prefix=f"trash-{os.getpid()}-",
-                                              dir=self.root / LAYOUT / "tmp"))
-                os.rename(folder, trash / "old")
-                shutil.rmtree(trash, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                os.unlink(self._lock_path(kind, key))
-            return True
-        except OSError:
-            return False
-        finally:
-            os.close(fd)
-
-    def _remove_stale_tmp(self) -> None:
-        """Remove scratch whose writer is gone: named `<what>-<...>-<pid>-<random>`, a dead pid
-        (or a day old) means a killed run left it."""
-        tmp = self.root / LAYOUT / "tmp"
-        now = time.time()
-        for path in tmp.glob("*"):
-            if path.name.startswith(".probe-"):
-                continue
-            try:
-                parts = path.name.split("-")
-                pid = int(parts[-2]) if len(parts) >= 3 else None
-            except ValueError:
-                pid = None
-            try:
-                old = now - path.lstat().st_mtime > _STALE_TMP_S
-            except OSError:
-                continue
-            dead = not _alive(pid) if pid is not None else path.name.startswith("trash-")
-            if old or dead:
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        path.unlink()
 
 
 def _file_info(path: Path) -> dict[str, Any]:
@@ -632,10 +552,6 @@ def _file_info(path: Path) -> dict[str, Any]:
     if path.stat().st_mode & 0o100:
         info["executable"] = True
     return info
-
-
-class _Absent(Exception):
-    """The team store has no entry for the key."""
 
 
 class _StoreUnwritable(Exception):
@@ -649,23 +565,8 @@ def _os_reason(exc: OSError) -> str:
     return f"{text}: {exc.filename}" if exc.filename else text
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # this process too: signal 0 only asks
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        pass
-    return True
 
 
-def _dir_size(folder: Path) -> int:
-    total = 0
-    for path in folder.rglob("*"):
-        with contextlib.suppress(OSError):  # removed while we walk: a builder finished
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
-    return total
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -675,28 +576,4 @@ def _write_synced(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def holds_store(root: Path) -> bool:
-    """Whether `root` has a store's layout (a store was opened there), read without writing."""
-    return (root / LAYOUT / "entries").is_dir()
-
-
-def list_entries(root: Path) -> list[EntryInfo]:
-    """Every entry of the store at `root` with its size and last use (most recent first),
-    read without writing anything (a read-only store lists as well as any)."""
-    out = []
-    base = root / LAYOUT / "entries"
-    for manifest in base.glob(f"*/*/{MANIFEST}"):
-        try:
-            data = json.loads(manifest.read_text())
-            size = sum(int(f["bytes"]) for f in data["files"].values())
-            used = manifest.stat().st_mtime
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            size, used, data = _dir_size(manifest.parent), 0.0, {}
-        out.append(EntryInfo(manifest.parent.parent.name, manifest.parent.name, size, used,
-                             str(data.get("label") or "")))
-    for folder in base.glob("*/*"):  # entries without a manifest: interrupted or foreign
-        if folder.is_dir() and not (folder / MANIFEST).exists():
-            out.append(EntryInfo(folder.parent.name, folder.name, _dir_size(folder), 0.0,
-                                 "(no manifest)"))
-    return sorted(out, key=lambda e: e.last_used, reverse=True)
 

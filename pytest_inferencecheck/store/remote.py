@@ -43,7 +43,7 @@ from pytest_inferencecheck.store.signing import (
     load_trusted,
     verify,
 )
-from pytest_inferencecheck.store.trust import file_sha256, seal
+from pytest_inferencecheck.store.trust import seal
 from pytest_inferencecheck.support.remote_url import check_url
 from pytest_inferencecheck.support.sizes import human
 
@@ -92,13 +92,18 @@ def _obstore() -> Any:
     return obstore
 
 
-def _client(url: str, timeout_s: float) -> Any:
+def _client(url: str, timeout_s: float, *, create: bool = False) -> Any:
     _obstore()
     from obstore.store import from_url  # noqa: PLC0415 - the optional [remote] extra
 
     scheme = url.split("://", 1)[0].lower()
-    if scheme == "file":
-        Path(url[len("file://"):]).mkdir(parents=True, exist_ok=True)
+    if scheme == "file":  # a writer makes the shared folder; a reader writes nothing
+        folder = Path(url[len("file://"):])
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise InferenceCheckError(f"{url}: no such folder (a reader never makes one: a "
+                                      "writer's first run does; check the path)")
         return from_url(url)
     if scheme == "memory":
         return from_url(url)
@@ -131,13 +136,13 @@ def open_remote(spec: RemoteSpec) -> RemoteTier:
             "only entries signed by a key it is given (remote-trusted-keys: the 'ed25519:...' "
             "line of each writer's `inferencecheck cache keygen`)")
     try:
-        client = _client(spec.url, spec.timeout_s)
+        client = _client(spec.url, spec.timeout_s, create=spec.write)
     except InferenceCheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - obstore's configuration errors, said as usage
         raise InferenceCheckError(f"remote={spec.url!r} from {spec.source} cannot be opened: "
                                   f"{_first_line(exc)}") from None
-    return RemoteTier(spec.url, client, trusted, signer if spec.write else None, spec.timeout_s)
+    return RemoteTier(spec.url, client, trusted, signer if spec.write else None)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,9 +159,8 @@ class RemoteTier:
     """One team store as this process reads (and, for a trusted writer, writes) it."""
 
     def __init__(self, url: str, client: Any, trusted: tuple[PublicKey, ...],
-                 signer: SigningKey | None, timeout_s: float) -> None:
+                 signer: SigningKey | None) -> None:
         self.url, self.client, self.trusted, self.signer = url, client, trusted, signer
-        self.timeout_s = timeout_s
         self.down: str | None = None  # why the remote is off for the rest of this process
         self.traffic = Traffic()
 
@@ -178,26 +182,25 @@ class RemoteTier:
     def _request(self, what: str) -> Iterator[None]:
         if self.down is not None:
             raise _Down(self.down)
-        started = time.monotonic()
         try:
             yield
         except (_Down, EntryRefused, FileNotFoundError, _Exists):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the remote turns it off
-            self.down = f"{what} failed after {time.monotonic() - started:.1f}s: " \
-                        f"{_first_line(exc)}"
+            # the same words in every process of a run, so the summary says it once
+            self.down = f"{what} failed: {_first_line(exc)}"
             raise _Down(self.down) from None
 
     def _get(self, path: str) -> Any:
         obstore = _obstore()
-        with self._request(f"reading {path}"):
+        with self._request("a read"):
             return obstore.get(self.client, path)
 
     def _put(self, path: str, data: Any) -> None:
         obstore = _obstore()
         from obstore.exceptions import AlreadyExistsError, PreconditionError  # noqa: PLC0415 - the optional [remote] extra
 
-        with self._request(f"writing {path}"):
+        with self._request("a write"):
             try:
                 obstore.put(self.client, path, data, mode="create")
             except (AlreadyExistsError, PreconditionError):
@@ -205,7 +208,7 @@ class RemoteTier:
 
     def _exists(self, path: str) -> bool:
         obstore = _obstore()
-        with self._request(f"looking up {path}"):
+        with self._request("a lookup"):
             try:
                 obstore.head(self.client, path)
             except FileNotFoundError:
@@ -217,7 +220,7 @@ class RemoteTier:
         """Whether the team store holds any entry of this kind (one short listing)."""
         obstore = _obstore()
         try:
-            with self._request(f"listing {kind} entries"):
+            with self._request("a listing"):
                 stream = obstore.list(self.client, f"{LAYOUT}/entries/{kind}/", chunk_size=1)
                 return bool(next(iter(stream), []))
         except _Down:
@@ -251,16 +254,13 @@ class RemoteTier:
         return dict(manifest.get("meta") or {})
 
     def _manifest(self, kind: str, key: str) -> dict[str, Any] | None:
+        path = entry_path(kind, key)
         try:
-            got = self._get(entry_path(kind, key))
-            raw = bytes(got.bytes()) if got.meta["size"] <= MAX_MANIFEST_BYTES else b""
+            with self._request("a read"):
+                got = _obstore().get(self.client, path)
+                raw = bytes(got.bytes()) if got.meta["size"] <= MAX_MANIFEST_BYTES else b""
         except FileNotFoundError:
             return None
-        except _Down:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a body cut off mid-read: the remote's fault
-            self.down = f"reading an entry failed: {_first_line(exc)}"
-            raise _Down(self.down) from None
         try:
             envelope = json.loads(raw)
         except ValueError:
@@ -272,7 +272,7 @@ class RemoteTier:
         files = manifest.get("files")
         if (manifest.get("kind"), manifest.get("key")) != (kind, key):
             raise EntryRefused(f"it is signed for {manifest.get('kind')} {manifest.get('key')}, "
-                          "not this key (an entry copied to another address)")
+                               "not this key (an entry copied to another address)")
         if seal(manifest).get("digest") != manifest.get("digest"):
             raise EntryRefused("its manifest fails its own checksum")
         if not isinstance(files, dict) or not all(
@@ -284,23 +284,25 @@ class RemoteTier:
         return manifest
 
     def _blob_into(self, digest: str, size: int, path: Path) -> None:
+        """Stream one blob into `path`, hashing it on the way. A download that breaks off is the
+        remote's fault (it goes off); a write that fails (a full disk) is this machine's, and
+        its OSError reaches the store as any failed write does."""
         got = self._get(blob_path(digest))
         h, written = hashlib.sha256(), 0
         with open(path, "wb") as out:
-            try:
-                for chunk in got:
-                    data = bytes(chunk)
-                    written += len(data)
-                    if written > size:
-                        break
-                    h.update(data)
-                    out.write(data)
-            except Exception as exc:  # noqa: BLE001 - the download broke off: the remote's fault
-                self.down = f"a download broke off: {_first_line(exc)}"
-                raise _Down(self.down) from None
+            chunks = iter(got)
+            while written <= size:
+                with self._request("a download"):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                data = bytes(chunk)
+                written += len(data)
+                h.update(data)
+                out.write(data)
         if written != size or h.hexdigest() != digest:
-            raise EntryRefused(f"the blob at {digest[:12]} does not hash to its address or its size "
-                          "(swapped or damaged)")
+            raise EntryRefused(f"the blob at {digest[:12]} does not hash to its address or its "
+                               "size (swapped or damaged)")
 
     # -- writing ----------------------------------------------------------------------------------
     def publish(self, kind: str, key: str, folder: Path, manifest: dict[str, Any]) -> int | None:
@@ -317,11 +319,8 @@ class RemoteTier:
                 # key) is looked up first; a small one is offered create-if-absent at once
                 if int(info["bytes"]) > _LOOK_FIRST_BYTES and self._exists(blob):
                     continue
-                path = folder / name
-                if file_sha256(path) != info["sha256"]:  # changed since it was sealed: not ours
-                    return None
-                with contextlib.suppress(_Exists):
-                    self._put(blob, path)
+                with contextlib.suppress(_Exists):  # sealed moments ago, by this process
+                    self._put(blob, folder / name)
                     moved += int(info["bytes"])
             envelope = self.signer.sign(manifest)
             self._put(entry_path(kind, key), json.dumps(envelope, sort_keys=True).encode())
