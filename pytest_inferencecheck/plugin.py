@@ -62,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[sharding.STARTED] = time.monotonic()
     path = config_path(config)
     try:
-        table = read_table(path)
+        table = config.stash[sharding.TABLE] = read_table(path)
         s = config.stash[SETTINGS] = settings.resolve(vars(config.option), table,
                                                       f"{TABLE} in {path}")
         # a broken baseline stops the run up front (an update replaces it)
@@ -212,7 +212,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                        f"(or {settings.ENV_SWITCH}=1)"))
         keep.append(item)
     if s.shard is not None:  # the K-th of N parts of what is left, whole groups at a time
-        keep, others = sharding.select(config, keep, s, _check_target, config_path(config))
+        keep, others = sharding.select(config, keep, s, _check_target)
         drop += others
     if drop:
         config.hook.pytest_deselected(items=drop)

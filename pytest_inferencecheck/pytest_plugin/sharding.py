@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from pytest_inferencecheck.config.section import read_table
 from pytest_inferencecheck.config.settings import Settings
 from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.gate import shards
@@ -22,12 +20,13 @@ from pytest_inferencecheck.pytest_plugin.item_check import group_of
 from pytest_inferencecheck.support.nodeids import without_target
 
 PLAN = pytest.StashKey[dict]()
+TABLE = pytest.StashKey[dict]()  # [tool.inferencecheck] as the run read it (part of its identity)
 STARTED = pytest.StashKey[float]()
 WORKER_KEY = "inferencecheck_shard"
 
 
 def select(config: pytest.Config, items: list[pytest.Item], s: Settings,
-           target_of: Callable[[pytest.Item], str | None], config_path: Path
+           target_of: Callable[[pytest.Item], str | None]
            ) -> tuple[list[pytest.Item], list[pytest.Item]]:
     """(this shard's items, the other shards') under `s.shard`; the plan kept for the report."""
     assert s.shard is not None
@@ -50,11 +49,7 @@ def select(config: pytest.Config, items: list[pytest.Item], s: Settings,
     ordered = list(dict.fromkeys(groups[id(item)] for item in items))  # collection order
     plan = shards.Plan(index, count, parts[index - 1], ordered, len(drop),
                        tests, files, timed=bool(seconds)).to_dict()
-    try:
-        table = read_table(config_path)
-    except InferenceCheckError:
-        table = {}
-    plan["run"] = shards.run_identity(config.rootpath, s, table)
+    plan["run"] = shards.run_identity(config.rootpath, s, config.stash.get(TABLE, {}))
     config.stash[PLAN] = plan
     if hasattr(config, "workeroutput"):
         config.workeroutput[WORKER_KEY] = json.dumps(plan)
