@@ -10,7 +10,6 @@ import http.client
 import http.server
 import logging
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,12 +95,13 @@ def keypair(folder: Path, name: str = "writer") -> tuple[Path, str]:
 @dataclass
 class Faults:
     """What the proxy does: `mode` is one of pass, down (the connection is cut), 500, 403,
-    slow (answers after `delay` seconds), full (a PUT gets 507, MinIO's full disk); it applies
+    slow (never answers until the proxy closes: only the client's own timeout ends a request),
+    full (a PUT gets 507, MinIO's full disk); it applies
     from request number `after` on (counted from 0). `requests` counts what reached it."""
 
     mode: str = "pass"
     after: int = 0
-    delay: float = 30.0
+    released: threading.Event = field(default_factory=threading.Event)  # set on close
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,7 +132,7 @@ class FaultyProxy:
                     self.connection.shutdown(2)
                     return
                 if mode == "slow":
-                    time.sleep(proxy.faults.delay)
+                    proxy.faults.released.wait()  # stalled until the test is over
                 if mode in ("500", "403") or (mode == "full" and self.command == "PUT"):
                     status = {"500": 500, "403": 403, "full": 507}[mode]
                     text = (f"<Error><Code>{'AccessDenied' if status == 403 else 'Internal'}"
@@ -167,5 +167,6 @@ class FaultyProxy:
         self.thread.start()
 
     def close(self) -> None:
+        self.faults.released.set()
         self.server.shutdown()
         self.server.server_close()
