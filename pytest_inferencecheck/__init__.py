@@ -41,11 +41,12 @@ from pytest_inferencecheck.recommendations.table import (
 from pytest_inferencecheck.support.version import __version__
 
 __all__ = ["ALIASES", "ArtifactStore", "TABLE", "TARGETS", "TECHNOLOGIES", "CheckResult",
-           "InferenceCheckError", "Recommendation", "Row", "Target", "check", "recommend",
+           "InferenceCheckError", "Recommendation", "Row", "Target", "check", "check_targets",
+           "recommend",
            "__version__"]
 
 if TYPE_CHECKING:
-    from pytest_inferencecheck.checking.api import check
+    from pytest_inferencecheck.checking.api import check, check_targets
     from pytest_inferencecheck.recommendations.decision import Recommendation, recommend
     from pytest_inferencecheck.result import CheckResult
     from pytest_inferencecheck.store.artifacts import ArtifactStore
@@ -55,10 +56,10 @@ def __getattr__(name: str) -> Any:
     # torch is imported only when a check is asked for, and the result and store modules
     # only when named: the table, the decision and the linter stay importable (and fast:
     # `inferencecheck lint` on a warm tree is mostly imports) without them.
-    if name == "check":
-        from pytest_inferencecheck.checking.api import check  # noqa: PLC0415 - defers torch
+    if name in ("check", "check_targets"):
+        from pytest_inferencecheck.checking import api  # noqa: PLC0415 - defers torch
 
-        return check
+        return getattr(api, name)
     if name == "CheckResult":
         from pytest_inferencecheck.result import CheckResult  # noqa: PLC0415 - deferred
 

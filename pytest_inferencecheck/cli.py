@@ -26,7 +26,7 @@ from pytest_inferencecheck.gate.finish import (
     terminal_lines,
     write_outputs,
 )
-from pytest_inferencecheck.gate.step import check_and_decide, open_run_store
+from pytest_inferencecheck.gate.step import check_call, decided, open_run_store
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.lint.cli import DESCRIPTION as LINT_DESCRIPTION
 from pytest_inferencecheck.lint.cli import add_arguments as add_lint_arguments
@@ -35,7 +35,7 @@ from pytest_inferencecheck.recommendations.decision import recommend
 from pytest_inferencecheck.recommendations.table import SOURCE, TABLE, TARGETS, resolve_target
 from pytest_inferencecheck.reporters import html, json_report
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.result import interrupted
+from pytest_inferencecheck.result import CheckResult, interrupted
 from pytest_inferencecheck.store import open_store, remote, signing
 from pytest_inferencecheck.store.artifacts import (
     DEFAULT_MAX_BYTES,
@@ -96,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     s = settings.resolve(vars(args), {}, "the command line")
     opts = from_namespace(args, "the command line")
     root = Path.cwd()
-    targets = [resolve_target(t) for group in args.target for t in group.split(",") if t.strip()]
+    targets = list(dict.fromkeys(resolve_target(t) for group in args.target
+                                 for t in group.split(",") if t.strip()))
     if not targets:  # the command line's door: targets resolved once, options validated once
         raise InferenceCheckError("--target names no target; give one of: " + ", ".join(TARGETS))
     gate = Gate.from_settings(s, root)
@@ -107,20 +108,25 @@ def _run(args: argparse.Namespace) -> int:
     inputs_fn = load_callable(args.inputs, "inferencecheck run", root) if args.inputs else None
     store = open_run_store(s, root)
     end = RunEnd([], s, root, store)
-    name, target = args.name or args.factory, targets[0]
+    name = args.name or args.factory
+
+    def reported(result: CheckResult) -> None:  # each as it is done: Ctrl-C loses none
+        decided(result, gate)
+        end.results.append(result)
+        print(explain(result), flush=True)
+
     restore_sigterm = signals.terminate_as_interrupt()  # CI's cancel ends it as Ctrl-C does
-    try:
-        for target in targets:
-            seed_torch()  # a model built with random weights is the same on every run
-            model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
-                                                "pass --inputs module:function")
-            result, _ = check_and_decide(model, example_inputs, target, settings=s,
-                                         options=opts, store=store, gate=gate, name=name)
-            end.results.append(result)
-            print(explain(result), flush=True)
+    try:  # one call: the targets share one trace and export of the model (`checking.sharing`)
+        seed_torch()  # a model built with random weights is the same on every run
+        model, example_inputs = build_model(factory, inputs_fn, args.factory, "",
+                                            "pass --inputs module:function")
+        check_call(model, example_inputs, [(t, None, None) for t in targets], settings=s,
+                   options=opts, store=store, name=name, on_result=reported)
     except KeyboardInterrupt:
         end.interrupted = True
-        end.results.append(interrupted(None, name, target.id))  # the check Ctrl-C stopped
+        done_targets = {r.target for r in end.results}
+        stopped = next((t for t in targets if t.id not in done_targets), targets[-1])
+        end.results.append(interrupted(None, name, stopped.id))  # the check Ctrl-C stopped
     finally:
         restore_sigterm()
         stop_helpers()

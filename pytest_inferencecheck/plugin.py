@@ -23,8 +23,9 @@ from pytest_inferencecheck.pytest_plugin.item_check import (
     GATE,
     RESULTS,
     SETTINGS,
+    TARGET_FIXTURE,
     USER_PROPERTY,
-    remember_siblings,
+    remember_calls,
     run_check,
     store_of,
 )
@@ -32,7 +33,6 @@ from pytest_inferencecheck.pytest_plugin.marker import ItemSpec
 from pytest_inferencecheck.pytest_plugin.session import InferenceCheckSession
 from pytest_inferencecheck.support import pairs, signals
 
-TARGET_FIXTURE = "inference_check_target"
 _RESTORE_SIGTERM = pytest.StashKey[Any]()
 SPEC_FIXTURE = "_inference_check_spec"
 
@@ -222,10 +222,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start what the selected checks will need (the C++ runner) while the first ones run."""
     s = session.config.stash[SETTINGS]
-    if not s.enabled or s.level == "quick" or session.config.option.collectonly:
+    if not s.enabled or session.config.option.collectonly:
         return
     targets = [_check_target(i) for i in session.items]
-    remember_siblings(session.config, session.items, targets)
+    remember_calls(session.config, session.items, targets)
+    if s.level == "quick":
+        return
     prewarm.build_runner(store_of(session.config), filter(None, set(targets)))
 
 

@@ -8,7 +8,8 @@ import inspect
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch
 
 from pytest_inferencecheck.checking import pipeline
 from pytest_inferencecheck.checking.job import Job
+from pytest_inferencecheck.checking.sharing import SharedFacts
 from pytest_inferencecheck.checking.stages import Stages, deadline, full_message, user_traceback
 from pytest_inferencecheck.config.options import CheckOptions, validate
 from pytest_inferencecheck.config.settings import check_level
@@ -132,6 +134,49 @@ def check(
                        prebuild=ahead)
 
 
+def check_targets(
+    model: torch.nn.Module,
+    example_inputs: Any,
+    targets: Sequence[str],
+    *,
+    uses: str | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    dynamic_shapes: Any = None,
+    example_kwargs: dict | None = None,
+    name: str | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
+    store: ArtifactStore | str | Path | bool | None = None,
+    level: str = "full",
+    **options: Any,
+) -> list[CheckResult]:
+    """Check one model on several targets in one call: one result per target, in their order.
+
+    The targets share the eager reference, the graph breaks and the export (measured once: no
+    code of the caller's runs between them, so each is what a check of that target alone
+    measures), and each target's artifacts are built ahead by a helper while an earlier target's
+    path runs. Options as `check`'s."""
+    if isinstance(targets, str) or not targets:
+        raise InferenceCheckError(
+            f"targets must be a non-empty list of target names, got {targets!r}; "
+            "for one target, call check(model, example_inputs, target=...)")
+    resolved = [resolve_target(t) for t in dict.fromkeys(targets)]
+    level = check_level(level, "check_targets(level=...)")
+    opts = validate({"uses": uses, "atol": atol, "rtol": rtol, "dynamic_shapes": dynamic_shapes,
+                     **options}, "check_targets()")
+    return run_call(model, example_inputs, [TargetCall(t, on_stage=on_stage) for t in resolved],
+                    opts, level=level, example_kwargs=example_kwargs, name=name, store=store)
+
+
+@dataclass(frozen=True)
+class TargetCall:
+    """One target of a call: the target, the test item it reports to, who sees its stages."""
+
+    target: Target
+    nodeid: str | None = None
+    on_stage: Callable[[Stage], None] | None = None
+
+
 def run_checked(
     model: torch.nn.Module,
     example_inputs: Any,
@@ -146,10 +191,34 @@ def run_checked(
     store: ArtifactStore | str | Path | bool | None = None,
     prebuild: tuple[Target, ...] = (),
 ) -> CheckResult:
-    """Check with options and a target already validated (`CheckOptions`, a resolved `Target`):
-    nothing here validates them again. What only the call shows (the model, its inputs, and
-    `dynamic_shapes` against them) is checked here, before anything runs."""
-    t = target
+    """One target's `run_call`."""
+    return run_call(model, example_inputs, [TargetCall(target, nodeid, on_stage)], opts,
+                    level=level, example_kwargs=example_kwargs, name=name, store=store,
+                    prebuild=prebuild)[0]
+
+
+def run_call(
+    model: torch.nn.Module,
+    example_inputs: Any,
+    calls: Sequence[TargetCall],
+    opts: CheckOptions,
+    *,
+    level: str = "full",
+    example_kwargs: dict | None = None,
+    name: str | None = None,
+    store: ArtifactStore | str | Path | bool | None = None,
+    prebuild: tuple[Target, ...] = (),
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Check with options and targets already validated (`CheckOptions`, resolved `Target`s):
+    the one entry the plugin, config models and `inferencecheck run` share; nothing here
+    validates them again. What only the call shows (the model, its inputs, and
+    `dynamic_shapes` against them) is checked here, before anything runs.
+
+    The targets share one measurement of the facts per device (`sharing`); `prebuild` names
+    further targets this model will be checked on later, whose artifacts a helper may build
+    ahead. `on_result` sees each result as it is done (a later target's interruption loses
+    none of the earlier ones). Results come back in the order of `calls`."""
     if not isinstance(model, torch.nn.Module):
         raise InferenceCheckError(
             f"model must be a torch.nn.Module, got {type(model).__name__}; wrap a function in a "
@@ -158,13 +227,41 @@ def run_checked(
     if example_kwargs is not None and not isinstance(example_kwargs, dict):
         raise InferenceCheckError(
             f"example_kwargs must be a dict, got {type(example_kwargs).__name__}")
-    _reject_meta(model, args, example_kwargs or {})
-    _check_dynamic_shapes(model, opts.dynamic_shapes, len(args) + len(example_kwargs or {}))
-    _check_ranks(model, opts.dynamic_shapes, args, example_kwargs or {})
+    kwargs = dict(example_kwargs or {})
+    _reject_meta(model, args, kwargs)
+    _check_dynamic_shapes(model, opts.dynamic_shapes, len(args) + len(kwargs))
+    _check_ranks(model, opts.dynamic_shapes, args, kwargs)
 
+    the_store = artifact_store(store)
+    shared = SharedFacts()
+    ahead = tuple(dict.fromkeys([*(c.target.id for c in calls), *(p.id for p in prebuild)]))
+    by_device: dict[str, list[int]] = {}
+    for i, c in enumerate(calls):
+        by_device.setdefault(run_device(c.target), []).append(i)
+    results: dict[int, CheckResult] = {}
+    for device, indexes in by_device.items():
+        notes: list[str] = []
+        with _inference_setup(model, device, notes):  # once per device: state shared across
+            for i in indexes:
+                c = calls[i]
+                others = () if results else tuple(t for t in ahead if t != c.target.id)
+                result = results[i] = _check_one(model, args, kwargs, c, opts, level=level,
+                                                 name=name, store=the_store, shared=shared,
+                                                 device=device, prebuild=others)
+                result.notes[:0] = [n for n in notes if n not in result.notes]
+                if on_result is not None:
+                    on_result(result)
+    return [results[i] for i in range(len(calls))]
+
+
+def _check_one(model: torch.nn.Module, args: tuple, kwargs: dict, call: TargetCall,
+               opts: CheckOptions, *, level: str, name: str | None, store: ArtifactStore,
+               shared: SharedFacts, device: str, prebuild: tuple[str, ...]) -> CheckResult:
+    """One target of a call, its facts from `shared`."""
+    t = call.target
     result = CheckResult(model=name or type(model).__name__, target=t.id, declared=opts.uses,
-                         proxy=proxy_for(t), nodeid=nodeid,
-                         identity=identity_of(name, nodeid, t.id), level=level)
+                         proxy=proxy_for(t), nodeid=call.nodeid,
+                         identity=identity_of(name, call.nodeid, t.id), level=level)
     result.recommendation = pipeline.decide(t)  # rows 1, 2, 6, 8: failures can cite them
     if result.proxy and opts.require_device:
         result.failures.append(Failure(
@@ -172,16 +269,12 @@ def run_checked(
             "run on a machine with the device, or drop require_device to accept a host proxy"))
         return result
 
-    the_store = artifact_store(store)
-    device = run_device(t)
     to_device = (lambda x: x.to(device) if isinstance(x, torch.Tensor) else x)
-    stages = Stages(on_stage)
-    with tempfile.TemporaryDirectory(prefix="inferencecheck-") as tmp, \
-            _inference_setup(model, device, result.notes):
+    stages = Stages(call.on_stage)
+    with tempfile.TemporaryDirectory(prefix="inferencecheck-") as tmp:
         job = Job(model, compat.pytree().tree_map(to_device, args),
-                  compat.pytree().tree_map(to_device, dict(example_kwargs or {})), t, opts, device,
-                  the_store, stages, result.model, Path(tmp), tuple(p.id for p in prebuild),
-                  level)
+                  compat.pytree().tree_map(to_device, kwargs), t, opts, device, store, stages,
+                  result.model, Path(tmp), prebuild, level, shared)
         try:
             with torch_trace_to_torch_only(), deadline(opts.timeout_s, stages):
                 pipeline.run(job, result)
@@ -204,10 +297,10 @@ def run_checked(
         finally:
             if "torch._dynamo" in sys.modules:  # never import Dynamo only to reset it
                 torch.compiler.reset()
-            the_store.release()
+            store.release()
             result.stages = stages.stages
             result.artifacts = list(job.uses)
-            result.notes.extend(n for n in [*job.notes, *the_store.notes] if n
+            result.notes.extend(n for n in [*job.notes, *store.notes] if n
                                 and n not in result.notes)
     result.deviation = deviation(result.declared, result.recommendation)
     return result

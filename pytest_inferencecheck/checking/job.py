@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -16,6 +16,13 @@ from pytest_inferencecheck.recommendations.table import Target
 from pytest_inferencecheck.result import Use
 from pytest_inferencecheck.store.artifacts import ArtifactStore
 from pytest_inferencecheck.store.keys import value_fingerprint
+
+
+class FactsSource(Protocol):
+    """Where a check's facts come from when they are shared (`sharing.SharedFacts`)."""
+
+    def gather(self, job: Job) -> Any:
+        """The facts for `job`."""
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Job:
     workdir: Path
     prebuild: tuple[str, ...] = ()  # other targets of this model: their artifacts may be built ahead
     level: str = "full"  # "quick": facts and the row only, nothing compiled, lowered or run
+    shared: FactsSource | None = None  # the facts of the call this check is one target of
     uses: list[Use] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # entries the first try of a path built before a reused entry failed and the path was

@@ -44,7 +44,7 @@ def decide(target: Target, facts: Facts | None = None, *, fastest_backend: str |
 
 def run(job: Job, result: CheckResult) -> None:
     """Measure the facts, decide the row, run its path; fill in `result`."""
-    facts = gather(job)
+    facts = job.shared.gather(job) if job.shared is not None else gather(job)
     if job.level != "quick":
         prebuild.start(job, facts, job.prebuild)
     result.graph_breaks, result.export = facts.graph_breaks, facts.export

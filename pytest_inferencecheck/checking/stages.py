@@ -120,6 +120,10 @@ class Stages:
         """Record a stage that did not run here, and why."""
         self._add(Stage(name, SKIPPED, 0.0, detail))
 
+    def replay(self, stage: Stage) -> None:
+        """Record a stage another check ran for this one (facts shared within a call)."""
+        self._add(stage)
+
     def record(self, name: str, seconds: float, detail: str = "") -> None:
         """Record a stage timed by the caller that passed."""
         self._add(Stage(name, PASSED, seconds, detail))

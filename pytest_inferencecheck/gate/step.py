@@ -51,14 +51,35 @@ def check_and_decide(model: Any, example_inputs: Any, target: Target, *, setting
                      on_stage: Callable[[Stage], None] | None = None,
                      prebuild: tuple[Target, ...] = ()) -> tuple[CheckResult, list[str]]:
     """Check `model` on `target` as this run is set up; the result (its verdict in it) and the
-    warnings left for the front end to show (deviations, when not strict).
+    warnings left for the front end to show (deviations, when not strict)."""
+    result = check_call(model, example_inputs, [(target, nodeid, on_stage)], settings=settings,
+                        options=options, store=store, name=name, example_kwargs=example_kwargs,
+                        prebuild=prebuild)[0]
+    return result, decided(result, gate, source)
+
+
+def check_call(model: Any, example_inputs: Any,
+               targets: list[tuple[Target, str | None, Callable[[Stage], None] | None]], *,
+               settings: Settings, options: CheckOptions, store: ArtifactStore,
+               name: str | None = None, example_kwargs: dict | None = None,
+               prebuild: tuple[Target, ...] = (),
+               on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Check `model` on each of `targets` (target, node id, progress) in one call as this run
+    is set up: one measurement of the facts shared by all (`checking.sharing`). Each result's
+    verdict is `decided` by the front end where it reports it.
 
     Everything arrives validated and typed (the front end validated it once, at its door): the
     options are completed by the run's settings (`CheckOptions.for_run`), never re-validated."""
-    from pytest_inferencecheck.checking.api import run_checked  # noqa: PLC0415 - defers torch
+    from pytest_inferencecheck.checking.api import TargetCall, run_call  # noqa: PLC0415 - defers torch
 
-    result = run_checked(model, example_inputs, target, options.for_run(settings),
-                         level=settings.level, example_kwargs=example_kwargs, name=name,
-                         nodeid=nodeid, on_stage=on_stage, store=store, prebuild=prebuild)
+    return run_call(model, example_inputs, [TargetCall(*t) for t in targets],
+                    options.for_run(settings), level=settings.level,
+                    example_kwargs=example_kwargs, name=name, store=store, prebuild=prebuild,
+                    on_result=on_result)
+
+
+def decided(result: CheckResult, gate: Gate, source: SourceLine | None = None) -> list[str]:
+    """The one verdict on `result` (declared at `source`): the warnings left for the front end
+    to show (deviations, when not strict)."""
     result.source = source
-    return result, decide(result, gate)  # the baseline is keyed by the result's identity
+    return decide(result, gate)  # the baseline is keyed by the result's identity

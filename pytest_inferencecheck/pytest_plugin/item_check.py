@@ -7,26 +7,31 @@ import contextlib
 import inspect
 import textwrap
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from pytest_inferencecheck.config.options import CheckOptions
 from pytest_inferencecheck.config.settings import Settings
-from pytest_inferencecheck.errors import InferenceCheckError
-from pytest_inferencecheck.gate.step import check_and_decide, open_run_store
+from pytest_inferencecheck.errors import InferenceCheckError, Uncacheable
+from pytest_inferencecheck.gate.step import check_call, decided, open_run_store
 from pytest_inferencecheck.gate.verdict import Gate
 from pytest_inferencecheck.pytest_plugin import marker
 from pytest_inferencecheck.recommendations.table import TARGETS, Target
 from pytest_inferencecheck.reporters.text import explain
-from pytest_inferencecheck.result import SourceLine, Stage, identity_of
+from pytest_inferencecheck.result import CheckResult, SourceLine, Stage, identity_of
+from pytest_inferencecheck.support.nodeids import without_target
 
 RESULTS = pytest.StashKey[list]()
 SETTINGS = pytest.StashKey[Settings]()
 GATE = pytest.StashKey[Gate]()
 STORE = pytest.StashKey[Any]()
-SIBLINGS = pytest.StashKey[dict]()  # a marked test's (or config model's) selected targets
+CALLS = pytest.StashKey[dict]()  # a call's selected items: call -> {target: node id}
+AHEAD = pytest.StashKey[dict]()  # (node id, name) -> a result checked by an earlier item's call
+STARTED = pytest.StashKey[set]()  # node ids of the check items that have started
 USER_PROPERTY = "inferencecheck"
+TARGET_FIXTURE = "inference_check_target"
 def group_of(item: pytest.Item) -> str:
     """The items of one model: one marked test function, or one config-declared model."""
     entry = getattr(item, "entry", None)
@@ -34,14 +39,48 @@ def group_of(item: pytest.Item) -> str:
     return f"{item.parent.nodeid if item.parent else ''}::{name}"
 
 
-def remember_siblings(config: pytest.Config, items: list[pytest.Item], targets: list[str | None]
-                      ) -> None:
-    """Note which targets each model is checked on in this run (for building ahead)."""
-    groups: dict[str, list[str]] = {}
+def remember_calls(config: pytest.Config, items: list[pytest.Item], targets: list[str | None]
+                   ) -> None:
+    """Note which items are one call on several targets (a marked test's, a config model's):
+    the same node id but for the target. The first of them to run checks them all."""
+    calls: dict[str, dict[str, str]] = {}
     for item, target in zip(items, targets):
         if target is not None:
-            groups.setdefault(group_of(item), []).append(target)
-    config.stash[SIBLINGS] = {k: tuple(dict.fromkeys(v)) for k, v in groups.items()}
+            calls.setdefault(without_target(item.nodeid, target), {})[target] = item.nodeid
+    config.stash[CALLS] = calls
+
+
+@dataclass
+class _Ahead:
+    """A target's result, checked by an earlier item's call on the model that call was given."""
+
+    result: CheckResult
+    call: str  # the call's model, inputs and options by value
+    options: CheckOptions
+
+
+def _sharing(item: pytest.Item, target: Target) -> list[tuple[Target, str]]:
+    """The targets (and their items) this item's call checks besides its own: those of the
+    same call whose items have not started. None under xdist (another worker may run them),
+    nor for a test that reads its target (its model may depend on it)."""
+    started = item.config.stash.setdefault(STARTED, set())
+    started.add(item.nodeid)
+    if hasattr(item.config, "workerinput") or TARGET_FIXTURE in getattr(item, "fixturenames", ()):
+        return []
+    call = item.config.stash.get(CALLS, {}).get(without_target(item.nodeid, target.id), {})
+    return [(TARGETS[t], nodeid) for t, nodeid in call.items()
+            if t != target.id and nodeid not in started and t in TARGETS]
+
+
+def _call_key(model: Any, example_inputs: Any, example_kwargs: dict | None) -> str | None:
+    """The call by value (the model's modules, attributes and weights, its inputs); None when
+    it cannot be keyed, and then it is not shared."""
+    from pytest_inferencecheck.store.keys import value_fingerprint  # noqa: PLC0415 - defers torch
+
+    try:
+        return value_fingerprint((model, example_inputs, example_kwargs), "the call")
+    except Uncacheable:
+        return None
 
 
 def store_of(config: pytest.Config) -> Any:
@@ -120,6 +159,31 @@ def _marker_line(source: str, module: bool) -> int | None:
     return None
 
 
+def _checked(item: pytest.Item, model: Any, example_inputs: Any, target: Target,
+             options: CheckOptions, name: str | None, example_kwargs: dict | None
+             ) -> CheckResult:
+    """This item's result: checked by an earlier item of the same call when that call was
+    given this very model, inputs and options; else checked now, together with the call's
+    targets whose items have not run yet (one trace for all of them)."""
+    ahead = item.config.stash.setdefault(AHEAD, {})
+    others = _sharing(item, target)
+    earlier = ahead.pop((item.nodeid, name), None)
+    key = _call_key(model, example_inputs, example_kwargs) if earlier or others else None
+    if earlier is not None and key is not None and (key, options) == (earlier.call,
+                                                                     earlier.options):
+        return earlier.result
+    if key is None:
+        others = []
+    targets = [(target, item.nodeid), *others]
+    results = check_call(
+        model, example_inputs, [(t, nodeid, _progress(item, t.id)) for t, nodeid in targets],
+        settings=item.config.stash.get(SETTINGS, Settings()), options=options,
+        store=store_of(item.config), name=name, example_kwargs=example_kwargs)
+    for (_, nodeid), result in zip(others, results[1:]):
+        ahead[(nodeid, name)] = _Ahead(result, key or "", options)
+    return results[0]
+
+
 def gate_of(config: pytest.Config) -> Gate:
     """The run's gate (set at configure; a default one outside a configured run)."""
     return config.stash.get(GATE, None) or Gate(root=config.rootpath)
@@ -136,15 +200,8 @@ def run_check(item: pytest.Item, model: Any, example_inputs: Any, target: Target
                                                                  if name else "")
             + ": each check in one test needs its own name= (its identity in the reports "
               "and the baseline), or put each model in its own test")
-    # xdist workers already fill the cores: nothing is built ahead there
-    siblings = () if hasattr(item.config, "workerinput") else \
-        item.config.stash.get(SIBLINGS, {}).get(group_of(item), ())
-    result, left = check_and_decide(
-        model, example_inputs, target, settings=item.config.stash.get(SETTINGS, Settings()),
-        options=options, store=store_of(item.config), gate=gate_of(item.config),
-        nodeid=item.nodeid, source=declared_at(item), name=name, example_kwargs=example_kwargs,
-        on_stage=_progress(item, target.id),
-        prebuild=tuple(TARGETS[t] for t in siblings if t != target.id))
+    result = _checked(item, model, example_inputs, target, options, name, example_kwargs)
+    left = decided(result, gate_of(item.config), declared_at(item))
     item.stash.setdefault(RESULTS, []).append(result)
     item.config.hook.pytest_inferencecheck_result(item=item, result=result)
     if result.outcome == "failed":
