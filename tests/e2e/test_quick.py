@@ -156,3 +156,43 @@ def test_the_quick_hook_without_the_plugin_says_how_to_install_it(tmp_path):
     assert "the pytest plugin is not installed for " + str(bare / "bin" / "python") in out.stdout
     assert "pip install pytest-inferencecheck" in out.stdout
     assert "unrecognized arguments" not in out.stdout
+
+
+def _shared(report) -> dict[str, bool]:
+    return {r["target"]: any("shared: measured once" in s["detail"] for s in r["stages"])
+            for r in report["results"]}
+
+
+def test_the_targets_of_one_call_share_one_trace(repo):
+    """Issue 35: the first item of a marked test checks the call's three targets with one
+    eager run, trace and export; the later items report those results (the same model, built
+    again by the same seeded code, is recognised by value)."""
+    result = quick(repo, "-v")
+    result.assert_outcomes(passed=3)
+    report = json.loads((repo.path / "r.json").read_text())
+    assert _shared(report) == {"server-x86-python": False, "server-x86-cpp": True,
+                               "mobile-android": True}
+    assert [r["nodeid"].rsplit("[", 1)[1] for r in report["results"]] == [
+        "server-x86-python]", "server-x86-cpp]", "mobile-android]"]
+
+
+def test_a_call_that_differs_by_target_is_checked_by_each_item(repo):
+    """A test whose model depends on its target (read through the fixture, or any other way)
+    is not shared: each item checks the model it was given."""
+    repo.makepyfile(test_m='''
+import pytest, torch, mymodels
+
+@pytest.mark.deploy_target("server-x86-python", "mobile-android")
+def test_reads(inference_check, inference_check_target):
+    inference_check(mymodels.Clean(), (torch.ones(2, 4),), name="reads")
+
+@pytest.mark.deploy_target("server-x86-python", "mobile-android")
+def test_differs(inference_check, request):
+    width = 2 if request.node.callspec.id.startswith("server") else 3
+    inference_check(mymodels.Clean(), (torch.ones(width, 4),), name="differs")
+''')
+    result = quick(repo)
+    result.assert_outcomes(passed=4)
+    report = json.loads((repo.path / "r.json").read_text())
+    assert not any(_shared(report).values())
+    assert all(any(s["name"] == "export" for s in r["stages"]) for r in report["results"])
