@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from pytest_inferencecheck.errors import InferenceCheckError
 from pytest_inferencecheck.recommendations.decision import Recommendation
 from pytest_inferencecheck.support.locations import display_path
 from pytest_inferencecheck.support.nodeids import without_target
 from pytest_inferencecheck.support.records import from_data, json_field, to_data
-from pytest_inferencecheck.support.timing import Timing
+from pytest_inferencecheck.support.timing import QUIET_LOAD, Timing, quiet_load
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -175,23 +176,43 @@ class Numerics:
 
 @dataclass
 class Latency:
-    """Steady-state median latency of eager and of the artifact, in milliseconds."""
+    """Steady-state median latency of eager and of the artifact, in milliseconds, taken in turns
+    while none of our own background work ran (`host.hold`), with the noise of each (the
+    spread of its samples) and what else kept the CPU busy meanwhile."""
 
     eager_ms: float | None = None
     artifact_ms: float | None = None
-    load: float | None = None  # the host's load per core while measured (None: unknown)
+    load: float | None = None  # other processes' CPU per core while measured (None: unknown)
+    eager_noise_ms: float | None = json_field(default=None, omit_none=True)
+    artifact_noise_ms: float | None = json_field(default=None, omit_none=True)
+    measured_at: str | None = json_field(default=None, omit_none=True)  # UTC, to the minute
+    measured_on: str | None = json_field(default=None, omit_none=True)  # host and its CPU/GPU
+    replayed: bool | None = json_field(default=None, omit_none=True)  # from an earlier run
 
     def __post_init__(self) -> None:
         self.eager_ms, self.artifact_ms = _measured(self.eager_ms), _measured(self.artifact_ms)
 
     @property
-    def noise(self) -> str | None:
-        """A word on the figures' noise when the host was busy while they were measured."""
-        if self.load is None or self.load <= 1.0:
-            return None
-        return (f"measured on a loaded host ({self.load:.1f} runnable tasks per core): the "
-                "figures are noisy; compare latencies on a quiet machine")
+    def quiet(self) -> bool:
+        """Whether nothing else kept the CPU busy while measured (or the OS does not say)."""
+        try:
+            limit = quiet_load()
+        except InferenceCheckError:  # said where a latency is measured (`checking.path`)
+            limit = QUIET_LOAD
+        return self.load is None or self.load <= limit
 
+    @property
+    def noise(self) -> str | None:
+        """A word on the figures: noisy (other work competed), or replayed (from when, where)."""
+        words = []
+        if not self.quiet:
+            words.append(f"measured while other processes kept {self.load:.0%} of the CPU busy: "
+                         "the figures are noisy; compare latencies on a quiet machine")
+        if self.replayed:
+            words.append("replayed from " + " ".join(filter(None, (
+                f"{self.measured_at}" if self.measured_at else "an earlier run",
+                f"on {self.measured_on}" if self.measured_on else None))))
+        return "; ".join(words) or None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_inferencecheck.host import hold
 from pytest_inferencecheck.host.cpp_build import lower_priority
 from pytest_inferencecheck.result import BUILT, REUSED, Use
 
@@ -46,6 +47,7 @@ def launch(kind: str, key: str, cmd: list[str]) -> Ahead:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
+    hold.register(proc)  # stopped while a latency is measured
     lower_priority(proc.pid)
     return ahead
 
@@ -100,6 +102,7 @@ def wait(kind: str, key: str) -> Ahead | None:
     ahead = _RUNNING.pop((kind, key), None)
     if ahead is not None:
         ahead.process.wait()
+        hold.unregister(ahead.process)
     return ahead
 
 
@@ -117,6 +120,7 @@ def stop() -> None:
     the store's scratch directory, which the next run clears (the helper's pid is gone)."""
     while _RUNNING:
         _, ahead = _RUNNING.popitem()
+        hold.unregister(ahead.process)
         if ahead.process.poll() is None:
             with contextlib.suppress(OSError):
                 os.killpg(ahead.process.pid, signal.SIGKILL)  # its own session: it and its compiler

@@ -26,21 +26,22 @@ import torch
 from pytest_inferencecheck.checking.facts import Facts
 from pytest_inferencecheck.checking.job import Job
 from pytest_inferencecheck.checking.runners import RUNNERS, Runner, Stored
-from pytest_inferencecheck.checking.runners.base import reuse_detail
+from pytest_inferencecheck.checking.runners.base import Built, reuse_detail
 from pytest_inferencecheck.checking.runners.executorch import executorch_facts
 from pytest_inferencecheck.checking.shapes import second_shape
 from pytest_inferencecheck.checking.stages import describe
 from pytest_inferencecheck.errors import StageError, Uncacheable
-from pytest_inferencecheck.host.devices import identity
+from pytest_inferencecheck.host import hold
+from pytest_inferencecheck.host.devices import identity, where_measured
 from pytest_inferencecheck.host.faults import fault_of
 from pytest_inferencecheck.measure.hints import NUMERICS_HINT, random_numerics_hint
-from pytest_inferencecheck.measure.latency import median_ms
+from pytest_inferencecheck.measure.latency import paired_ms, samples_ms
 from pytest_inferencecheck.measure.numerics import SCALARS, compare_leaves, leaves, random_ops
 from pytest_inferencecheck.result import FETCHED, REUSED, Failure, Latency, Numerics, Use
 from pytest_inferencecheck.store.artifacts import LAYOUT, Entry
 from pytest_inferencecheck.store.keys import digest, runtime_state, value_fingerprint, versions
 from pytest_inferencecheck.support.records import to_data
-from pytest_inferencecheck.support.timing import host_load
+from pytest_inferencecheck.support.timing import CpuWatch, Timing, quiet_load
 from pytest_inferencecheck.support.wording import plural
 
 OUTPUTS = "outputs.pt"
@@ -114,21 +115,42 @@ def _build_and_run(job: Job, facts: Facts, technology: str, runner: Runner,
     elif job.opts.dynamic_shapes is not None:
         numerics.notes.append("dynamic_shapes names no dimension that could be resized: only "
                               "the example shape was checked")
-    with job.stages.stage("latency") as st:
-        eager_ms = median_ms(job.call)
-        if artifact is job.model:
-            artifact_ms: float | None = eager_ms
-        elif built.latency_ms is not None:  # measured in the artifact's own process
-            artifact_ms = built.latency_ms()
-        else:
-            artifact_ms = median_ms(lambda: artifact(*job.args, **job.kwargs))
-        st.detail = f"eager {eager_ms:.3f} ms, {technology} " + (
-            f"{artifact_ms:.3f} ms" if artifact_ms is not None else "not measured")
-    outcome.numerics, outcome.latency = numerics, Latency(eager_ms, artifact_ms, host_load())
+    outcome.numerics, outcome.latency = numerics, _latency(job, technology, artifact, built)
     if run_key is not None and built.entry is not None:
         _record(job, run_key, got, got_second, outcome.latency, built.entry)
     _numerics_failure(outcome, facts)
     return outcome
+
+
+def _latency(job: Job, technology: str, artifact: Any, built: Built) -> Latency:
+    """Eager's and the artifact's latency, taken in turns while our own background builds are
+    held (`host.hold`), with each one's noise and the load other processes put on the CPU."""
+    quiet_load()  # a bad INFERENCECHECK_QUIET_LOAD is a usage error, said before measuring
+    with job.stages.stage("latency") as st:
+        with hold.held() as held, CpuWatch() as watch:
+            if artifact is job.model:  # eager is the artifact
+                eager = art = samples_ms(job.call, warmup=1, runs=20, budget_s=1.0)
+                artifact_ms: float | None = eager.median
+            elif built.latency_ms is not None:  # measured in the artifact's own process: eager
+                before = samples_ms(job.call, warmup=1, runs=10, budget_s=0.5)  # on either side
+                artifact_ms, art = built.latency_ms(), None
+                eager = Timing(before.samples + samples_ms(job.call, warmup=0, runs=10,
+                                                           budget_s=0.5).samples)
+            else:
+                eager, art = paired_ms(job.call, lambda: artifact(*job.args, **job.kwargs))
+                artifact_ms = art.median
+        loads = [x for x in (watch.load, getattr(artifact, "latency_load", None)) if x is not None]
+        latency = Latency(eager.median, artifact_ms, max(loads, default=None),
+                          round(eager.spread, 4),
+                          round(art.spread, 4) if art is not None else None,
+                          time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                          where_measured(job.device))
+        st.detail = (f"eager {latency.eager_ms:.3f} ms ± {eager.spread:.3f}, {technology} "
+                     + (f"{artifact_ms:.3f} ms" if artifact_ms is not None else "not measured")
+                     + (f" ± {art.spread:.3f}" if art is not None and art is not eager else "")
+                     + (f"; {plural(held, 'background build')} of ours held meanwhile" if held else "")
+                     + (f"; {latency.noise}" if not latency.quiet else ""))
+    return latency
 
 
 def _run_key(job: Job, facts: Facts, runner: Runner, stored: Stored | None,
@@ -192,6 +214,10 @@ def _numerics_failure(outcome: PathOutcome, facts: Facts) -> None:
 
 def _record(job: Job, run_key: str, got: list, got_second: list | None,
             latency: Latency, artifact: Entry) -> None:
+    if not latency.quiet:  # a rerun measures again, rather than replay a noisy figure
+        job.notes.append(f"the latency was measured while other processes kept {latency.load:.0%} "
+                         "of the CPU busy: this run is not recorded, a rerun measures again")
+        return
     size = sum(v.numel() * v.element_size() for _, v in [*got, *(got_second or [])]
                if isinstance(v, torch.Tensor))
     if size > RECORD_MAX_BYTES:
@@ -234,7 +260,7 @@ def _recorded(job: Job, facts: Facts, runner: Runner, stored: Stored, run_key: s
         return None  # no record, no artifact, or a record of other bytes than those stored
     try:
         data = torch.load(record.file(OUTPUTS), weights_only=True)
-        latency = Latency(**record.meta["latency"])
+        latency = Latency(**{**record.meta["latency"], "replayed": True})
     except Exception:  # noqa: BLE001 - an unreadable record is run again, not trusted
         return None
     if (data.get("second") is None) != (other is None):
@@ -257,7 +283,7 @@ def _recorded(job: Job, facts: Facts, runner: Runner, stored: Stored, run_key: s
             expected = leaves(job.model(*args, **kwargs))
         _second(job, numerics, [tuple(x) for x in data["second"]], expected, desc)
     job.stages.record("latency", 0.0, f"reused: eager {latency.eager_ms:.3f} ms, {technology} "
-                                      f"{latency.artifact_ms:.3f} ms when it last ran")
+                                      f"{latency.artifact_ms:.3f} ms, {latency.noise}")
     outcome.numerics, outcome.latency = numerics, latency
     _numerics_failure(outcome, facts)
     return outcome

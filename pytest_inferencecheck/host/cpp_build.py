@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from pytest_inferencecheck.errors import BuildError
+from pytest_inferencecheck.host import hold
 from pytest_inferencecheck.host.toolchain import identity
 from pytest_inferencecheck.result import REBUILT, REUSED, Use
 from pytest_inferencecheck.store import open_store
@@ -122,6 +123,7 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
         _COMPILING.add(proc)
+        hold.register(proc)  # stopped while a latency is measured
         if background:
             lower_priority(proc.pid)
         try:
@@ -135,6 +137,7 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
             raise
         finally:
             _COMPILING.discard(proc)
+            hold.unregister(proc)
         if proc.returncode != 0:
             raise BuildError(
                 f"building the C++ runner failed (exit {proc.returncode}):\n"

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import platform
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -82,3 +83,23 @@ def _cpu_features() -> tuple[str, ...]:
     except OSError:
         flags = platform.processor()
     return (platform.system(), platform.machine(), hashlib.sha256(flags.encode()).hexdigest()[:16])
+
+
+def where_measured(device: str) -> str:
+    """The machine a figure was measured on, in words: host name and its CPU (or GPU) model.
+    Said with a replayed latency; never part of a key."""
+    if device.startswith("cuda"):
+        what = torch.cuda.get_device_name(torch.cuda.current_device())
+    else:
+        what = _cpu_model() or platform.machine()
+    return f"{platform.node() or 'this host'} ({what})"
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None

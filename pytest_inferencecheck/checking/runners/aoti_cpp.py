@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -17,7 +18,9 @@ from pytest_inferencecheck.checking.runners.aoti_python import (
 )
 from pytest_inferencecheck.checking.runners.base import Built, ProgramCall, Stored, reuse_detail
 from pytest_inferencecheck.errors import BuildError, CppRunnerError
+from pytest_inferencecheck.host import hold
 from pytest_inferencecheck.host.cpp_build import build_key, ensure_runner, find_compiler
+from pytest_inferencecheck.support.timing import CpuWatch
 
 if TYPE_CHECKING:
     from pytest_inferencecheck.checking.facts import Facts
@@ -44,6 +47,7 @@ class CppArtifact:
         self.binary, self.package, self.workdir, self.timeout_s = binary, package, workdir, timeout_s
         self.call = call
         self.median_ms: float | None = None
+        self.latency_load: float | None = None  # other processes' CPU while it was timed
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         inputs, outputs = self.workdir / "cpp_inputs.bin", self.workdir / "cpp_outputs.bin"
@@ -52,9 +56,10 @@ class CppArtifact:
         # Latency is measured once, at the example shape; later calls (a second shape) only run.
         repeat = LATENCY_REPEAT if self.median_ms is None else 0
         cmd = [str(self.binary), str(self.package), str(inputs), str(outputs), str(repeat)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s,
-                                  stdin=subprocess.DEVNULL)
+        try:  # a timed run is quiet: none of our own background builds run meanwhile
+            with hold.held() if repeat else contextlib.nullcontext(), CpuWatch() as watch:
+                proc = subprocess.run(cmd, capture_output=True, text=True,
+                                      timeout=self.timeout_s, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise CppRunnerError(
                 f"the C++ runner did not finish within {self.timeout_s:g}s and was killed; "
@@ -66,7 +71,7 @@ class CppArtifact:
                                  f"{proc.stderr.strip()[-4000:] or '<empty>'}")
         m = _MEDIAN.search(proc.stdout)
         if m:
-            self.median_ms = float(m.group(1))
+            self.median_ms, self.latency_load = float(m.group(1)), watch.load
         result = self.call.outputs(tensor_file.read(outputs))
         outputs.unlink(missing_ok=True)
         return result
