@@ -65,15 +65,6 @@ def beats(challenger: Timing, incumbent: Timing, *, margin: float = 0.03) -> boo
     return gap > noise
 
 
-def host_load() -> float | None:
-    """The 1-minute load average per core (None where the OS does not say): above 1, other work
-    competed with the measurement."""
-    try:
-        return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
-    except (OSError, AttributeError):
-        return None
-
-
 class CpuWatch:
     """How busy other processes kept the CPU while a measurement ran, per core: the CPU time
     the whole machine spent (`/proc/stat`) less this process's and its waited children's, over

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from pytest_inferencecheck.measure.latency import samples_ms
+import time
+
+from pytest_inferencecheck.measure.latency import MIN_WINDOW_S, paired_ms, samples_ms
 
 
 def test_samples_are_taken_after_warm_up():
     calls = []
-    t = samples_ms(lambda: calls.append(1), warmup=2, runs=7, budget_s=10)
+    t = samples_ms(lambda: calls.append(time.sleep(0.05)), warmup=2, runs=7, budget_s=10)
     assert len(t.samples) == 7 and len(calls) == 9
+
+
+def test_a_fast_model_is_sampled_long_enough_to_read_the_load():
+    """Issue 35: 7 samples of a microsecond model last microseconds, shorter than the 10 ms
+    ticks the CPU watch reads the machine's load in: sampling goes on for the window."""
+    started = time.perf_counter()
+    t = samples_ms(lambda: None, warmup=0, runs=7, budget_s=10)
+    assert len(t.samples) > 7 and time.perf_counter() - started >= MIN_WINDOW_S
+
+
+def test_eager_and_artifact_are_timed_in_turns():
+    order = []
+    eager, artifact = paired_ms(lambda: order.append("e"), lambda: order.append("a"),
+                                warmup=0, runs=6)
+    assert len(eager.samples) == len(artifact.samples) and order[:6] == list("eaaeea")
 
 
 def test_what_a_model_prints_in_a_timing_loop_is_not_repeated(capsys):
