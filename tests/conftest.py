@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 import pytest
@@ -55,39 +54,34 @@ def _seed():
 
 @pytest.fixture(scope="session", autouse=True)
 def session_store(tmp_path_factory):
-    """The tests' own artifact store, empty at the start of the run: never the user's cache."""
+    """The tests' own artifact store, empty at the start of the run, and their own machine
+    folder for the C++ runner (built once per worker): never the user's cache."""
     root = tmp_path_factory.mktemp("store")
-    old = os.environ.get("INFERENCECHECK_CACHE_DIR")
+    saved = {k: os.environ.get(k) for k in ("INFERENCECHECK_CACHE_DIR", "INFERENCECHECK_RUNNER_DIR")}
     os.environ["INFERENCECHECK_CACHE_DIR"] = str(root)
+    os.environ["INFERENCECHECK_RUNNER_DIR"] = str(tmp_path_factory.mktemp("machine"))
     yield root
-    if old is None:
-        os.environ.pop("INFERENCECHECK_CACHE_DIR", None)
-    else:
-        os.environ["INFERENCECHECK_CACHE_DIR"] = old
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
 
 
 @pytest.fixture(scope="session")
 def cpp_runner(session_store):
-    """The C++ runner, built once into the session's store: stores seeded from it skip the
-    build (tests of the runner itself start without it)."""
+    """The C++ runner, built once into the session's machine folder, where every store's check
+    finds it (tests of the runner itself name a folder of their own)."""
     from pytest_inferencecheck.host.cpp_build import ensure_runner
-    from pytest_inferencecheck.store.artifacts import ArtifactStore
 
-    store = ArtifactStore(session_store)
-    try:
-        return ensure_runner(store).path
-    finally:
-        store.release()
+    return ensure_runner().path
 
 
 @pytest.fixture
 def fresh_store(tmp_path, monkeypatch, session_store):
-    """An empty store for this test, so it builds and runs for real; the C++ runner, when the
-    session already built it, is carried over (it is not what these tests are about)."""
+    """An empty store for this test, so it builds and runs for real (the C++ runner is the
+    machine's: `cpp_build.runner_store`)."""
     root = tmp_path / "store"
-    runners = session_store / "v1" / "entries" / "runner"
-    if runners.exists():
-        shutil.copytree(runners, root / "v1" / "entries" / "runner")
     monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(root))
     return root
 

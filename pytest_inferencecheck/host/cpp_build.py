@@ -107,14 +107,40 @@ def lower_priority(pid: int) -> None:
         pass
 
 
+RUNNER_DIR_ENV = "INFERENCECHECK_RUNNER_DIR"
+
+
+def machine_root() -> Path:
+    """Where this machine keeps its C++ runners: `$INFERENCECHECK_RUNNER_DIR`, else the user's
+    cache folder (`$XDG_CACHE_HOME` or ~/.cache, `pytest-inferencecheck`), whatever artifact
+    store a run names."""
+    env = os.environ.get(RUNNER_DIR_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-inferencecheck"
+
+
+def runner_store(store: ArtifactStore | None) -> ArtifactStore:
+    """The store the runner is kept in: the machine's (`machine_root`), so it is built once per
+    machine and kept by content (its key: source, compiler, flags, torch), not once per
+    artifact store: a run over an empty store does not compile it again. A run that keeps
+    nothing (`--no-inference-check-cache`) keeps it in its own temporary store. The machine's
+    store is opened as any store is: one that another user can write is not read."""
+    if store is not None and not store.persistent:
+        return store
+    return open_store(machine_root())
+
+
 def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, *,
                   background: bool = False) -> RunnerBinary:
-    """The runner from the store, compiled (once, under the store's lock) if absent or corrupt.
+    """The runner from the machine's store (`runner_store`), compiled (once, under the store's
+    lock) if absent or corrupt.
 
     `background`: built ahead of need, at a lower CPU priority than the checks.
     """
     compiler = find_compiler()
-    store = store or open_store()
+    store = runner_store(store)
 
     def build(folder: Path) -> dict[str, Any]:
         output = folder / BINARY_NAME

@@ -30,7 +30,7 @@ def fresh_cache(tmp_path_factory):
 def _build_in_subprocess(cache) -> subprocess.Popen:
     code = ("from pytest_inferencecheck.host.cpp_build import ensure_runner; r = ensure_runner(); "
             "print(r.built, r.path)")
-    env = dict(os.environ, INFERENCECHECK_CACHE_DIR=str(cache))
+    env = dict(os.environ, INFERENCECHECK_CACHE_DIR=str(cache), INFERENCECHECK_RUNNER_DIR=str(cache))
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -50,6 +50,7 @@ def test_two_processes_building_at_once_share_one_valid_binary(fresh_cache):
 
 def test_a_corrupted_cached_binary_is_detected_and_rebuilt(fresh_cache, monkeypatch):
     monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(fresh_cache))
+    monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(fresh_cache))  # the machine's runners
     runner = cpp_build.ensure_runner()  # built here, or by the test before on this worker
     runner.path.write_bytes(b"\x7fELF garbage")  # e.g. a half-written file or disk error
     rebuilt = cpp_build.ensure_runner()
@@ -156,6 +157,7 @@ def test_a_failed_build_reports_the_compiler_output(tmp_path, monkeypatch):
     broken.write_text("int main() { return undefined_symbol; }\n")
     monkeypatch.setattr(cpp_build, "SOURCE", broken)
     monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(tmp_path / "cache"))
     with pytest.raises(cpp_build.BuildError) as exc:
         cpp_build.ensure_runner()
     assert "building the C++ runner failed" in str(exc.value)
@@ -164,6 +166,7 @@ def test_a_failed_build_reports_the_compiler_output(tmp_path, monkeypatch):
 
 def test_runner_runs_without_python(fresh_cache, monkeypatch):
     monkeypatch.setenv("INFERENCECHECK_CACHE_DIR", str(fresh_cache))
+    monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(fresh_cache))  # the machine's runners
     binary = cpp_build.ensure_runner().path
     libs = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
     assert "libtorch" in libs and "libpython" not in libs
@@ -185,3 +188,18 @@ def test_tensor_files_round_trip_every_dtype_and_shape(tmp_path):
     (tmp_path / "bad.bin").write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match="not a tensor file"):
         tensor_file.read(tmp_path / "bad.bin")
+
+
+def test_the_runner_is_built_once_per_machine_whatever_store_a_run_names(tmp_path, monkeypatch):
+    """Issue 35: a run over an empty store reuses the machine's runner (kept by content), and
+    a run that keeps nothing keeps it in its own temporary store."""
+    from pytest_inferencecheck.store import open_store
+
+    monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(tmp_path / "machine"))
+    first = cpp_build.ensure_runner(open_store(tmp_path / "a", shared=False))
+    second = cpp_build.ensure_runner(open_store(tmp_path / "b", shared=False))
+    assert first.built and not second.built and first.path == second.path
+    assert str(first.path).startswith(str(tmp_path / "machine"))
+    assert not (tmp_path / "b" / "v1" / "entries" / "runner").exists()
+    temporary = open_store(tmp_path / "c", persistent=False, shared=False)
+    assert cpp_build.ensure_runner(temporary).built  # --no-inference-check-cache: its own

@@ -37,8 +37,9 @@ SPY = textwrap.dedent('''
     prewarm.settle_cpu_probe()
     runner.join(300)
     assert not probe.is_alive() and not runner.is_alive()
-    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler
-    assert store.lookup("runner", build_key(find_compiler())) is not None, "no runner built"
+    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler, runner_store
+    assert runner_store(store).lookup("runner", build_key(find_compiler())) is not None, \
+        "no runner built"
     print(json.dumps(off_main))
 ''')
 
@@ -46,7 +47,8 @@ SPY = textwrap.dedent('''
 def test_background_jobs_import_nothing_on_their_threads(tmp_path):
     # a cold inductor cache and an empty store: the CPU probe and the C++ runner build run for
     # real (and import all they would)
-    env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"), "PATH": "/usr/bin:/bin"}
+    env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"), "PATH": "/usr/bin:/bin",
+           "INFERENCECHECK_RUNNER_DIR": str(tmp_path / "machine")}  # none built on it yet
     proc = subprocess.run([sys.executable, "-c", SPY, str(tmp_path / "store")],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
