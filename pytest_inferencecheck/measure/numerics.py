@@ -200,6 +200,18 @@ _RANDOM = ("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "r
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_DROPOUTS = ("dropout", "native_dropout", "feature_dropout", "alpha_dropout",
+             "feature_alpha_dropout")
+
+
+def _draws(node: Any, name: str) -> bool:
+    """Whether the call draws random numbers: a dropout exported in eval mode (`train` False,
+    as a Hugging Face model's in `eval()`) or with p == 0 returns its input and draws none."""
+    if name.rstrip("_") not in _DROPOUTS:
+        return True
+    args = [*node.args, None, None, None][:3]
+    p, train = node.kwargs.get("p", args[1]), node.kwargs.get("train", args[2])
+    return not (train is False or p == 0)
 
 
 def random_ops(program: Any) -> list[str]:
@@ -215,7 +227,7 @@ def random_ops(program: Any) -> list[str]:
                 continue
             packet = getattr(node.target, "_overloadpacket", None)
             name = getattr(packet, "__name__", "") or ""
-            if name.rstrip("_") in _RANDOM and name not in found:
+            if name.rstrip("_") in _RANDOM and name not in found and _draws(node, name):
                 frames = _FRAME.findall(node.meta.get("stack_trace") or "")
                 where = f"{display_path(frames[-1][0])}:{frames[-1][1]}" if frames else ""
                 found[name] = f"aten.{name}" + (f" at {where}" if where else "")

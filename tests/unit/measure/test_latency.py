@@ -45,3 +45,35 @@ def test_what_a_model_prints_in_a_timing_loop_is_not_repeated(capsys):
     assert r.outcome == "passed" and r.latency.artifact_ms is not None
     printed = capsys.readouterr().out.count("forward called")
     assert 0 < printed <= 6, printed  # the checked runs (eager twice, the trace, export, run)
+
+
+def test_a_dropout_exported_in_eval_mode_draws_nothing_and_its_run_is_recorded(tmp_path):
+    """Issue 35: a tiny BERT's warm rerun ran its artifacts again, because its eval-mode
+    dropouts (train=False in the program) were taken for random draws. One in training mode
+    still draws, and its run is still not recorded."""
+    import torch
+
+    from pytest_inferencecheck import check
+
+    class Drops(torch.nn.Module):
+        def __init__(self, p: float) -> None:
+            super().__init__()
+            self.lin, self.drop = torch.nn.Linear(4, 4), torch.nn.Dropout(p)
+
+        def forward(self, x):
+            return self.drop(self.lin(x))
+
+    def kinds(result):
+        return [(u.kind, u.status) for u in result.artifacts]
+
+    torch.manual_seed(0)
+    model, x = Drops(0.1), (torch.randn(2, 4),)
+    first = check(model, x, "server-x86-python", store=tmp_path)
+    rerun = check(model, x, "server-x86-python", store=tmp_path)
+    assert kinds(first) == [("aoti", "built"), ("run", "built")], first.notes
+    assert kinds(rerun) == [("aoti", "reused"), ("run", "reused")]
+    draws = torch.nn.functional.dropout  # in training mode, inside forward
+    drawn = check(type("Drawn", (torch.nn.Module,), {"forward": lambda self, x: draws(
+        x, 0.5, True) * 0 + x})(), x, "server-x86-python", store=tmp_path)
+    assert ("run", "built") not in kinds(drawn)
+    assert any("draws random numbers (aten.dropout" in n for n in drawn.notes)
