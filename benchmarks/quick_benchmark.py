@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cold, warm, alone, plain, cnn = [], [], [], [], []
+    cold, warm, alone, plain, cnn, floor, plain_floor = [], [], [], [], [], [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
@@ -95,6 +95,9 @@ def main() -> None:
                     "INFERENCECHECK_CACHE_DIR": str(work / "store-alone")}
             alone.append(timed([*pytest[:3], "-p", "pytest_inferencecheck.plugin", *pytest[3:]],
                                bare, work))
+            floor.append(timed([*pytest[:6], "--co", "test_quick_models.py"], env, work))
+            plain_floor.append(timed([sys.executable, "-c", "import torch, example_models"],
+                                     env, work))
             (work / "plain.py").write_text(PLAIN)
             plain.append(timed([sys.executable, "plain.py", str(EXAMPLES)], env, work))
     med = statistics.median
@@ -107,6 +110,11 @@ def main() -> None:
           f"ratio {med(warm) / med(plain):.2f}")
     print(f"plugin alone (no other pytest plugins), cold:  {med(alone):6.2f} s   "
           f"ratio {med(alone) / med(plain):.2f}")
+    work, plain_work = med(cold) - med(floor), med(plain) - med(plain_floor)
+    print(f"pytest's own start and exit (the file collected, nothing run): {med(floor):6.2f} s;"
+          f" python importing torch and the models: {med(plain_floor):.2f} s")
+    print(f"the work alone (less those): plugin {work:.2f} s vs plain {plain_work:.2f} s: "
+          f"ratio {work / plain_work:.2f}")
     print(f"small CNN's own quick check (cold, its stages): {med(cnn):6.2f} s   (target < 1.5 s)")
 
 
