@@ -93,8 +93,11 @@ def tree_rss(root: int) -> int:
 
 def peak(script: str, size: int, work: str, target: str) -> tuple[float, float]:
     """Peak tree RSS (bytes) and wall seconds of one scenario."""
+    # this sampler's own scans of /proc would read as another process's load and make the
+    # plugin's latency noisy (its run then not recorded, and the warm rerun loads the artifact)
+    env = {**os.environ, "INFERENCECHECK_QUIET_LOAD": "1"}
     proc = subprocess.Popen([sys.executable, "-c", PRELUDE + script, str(size), work, target],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     top = [0]
 
     def sample() -> None:
