@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -35,8 +36,13 @@ class RunnerBinary:
 
     @property
     def built(self) -> bool:
-        """True if this call compiled it."""
+        """True if this call put it into the store (compiled, or copied from the machine's)."""
         return self.use.status != REUSED
+
+    @property
+    def copied(self) -> bool:
+        """True if this call copied it from the machine's runners instead of compiling."""
+        return "copied from this machine's runners" in (self.use.note or "")
 
     @property
     def rebuilt_corrupt(self) -> bool:
@@ -121,28 +127,45 @@ def machine_root() -> Path:
     return Path(base) / "pytest-inferencecheck"
 
 
-def runner_store(store: ArtifactStore | None) -> ArtifactStore:
-    """The store the runner is kept in: the machine's (`machine_root`), so it is built once per
-    machine and kept by content (its key: source, compiler, flags, torch), not once per
-    artifact store: a run over an empty store does not compile it again. A run that keeps
-    nothing (`--no-inference-check-cache`) keeps it in its own temporary store. The machine's
-    store is opened as any store is: one that another user can write is not read."""
-    if store is not None and not store.persistent:
-        return store
-    return open_store(machine_root())
+def machine_store(store: ArtifactStore) -> ArtifactStore | None:
+    """The machine's runner folder as a store (`machine_root`), where a runner is kept once per
+    machine and by content (its key: source, compiler, flags, torch), whatever artifact store a
+    run names; None for a run that keeps nothing (`--no-inference-check-cache`) and for a run
+    whose store is that folder. It is opened as any store is: one that another user can write
+    is not read."""
+    if not store.persistent:
+        return None
+    machine = open_store(machine_root())
+    return None if machine.root.resolve() == store.root.resolve() else machine
 
 
 def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, *,
                   background: bool = False) -> RunnerBinary:
-    """The runner from the machine's store (`runner_store`), compiled (once, under the store's
-    lock) if absent or corrupt.
+    """The runner from the run's store (its team store too); else copied from the machine's
+    runner folder (`machine_store`), compiled there first if absent: a cold store costs a
+    copy, not a compile. Under the store's lock, and rebuilt when corrupt.
 
     `background`: built ahead of need, at a lower CPU priority than the checks.
     """
     compiler = find_compiler()
-    store = runner_store(store)
+    store = store or open_store()
+    key = build_key(compiler)
+    machine = machine_store(store)
+    copied: list[Path] = []
 
     def build(folder: Path) -> dict[str, Any]:
+        if machine is None:
+            return compile_into(folder)
+        try:
+            kept, _ = machine.obtain("runner", key, compile_into, label="C++ AOTI runner")
+            shutil.copyfile(kept.file(BINARY_NAME), folder / BINARY_NAME)
+        finally:
+            machine.release()
+        os.chmod(folder / BINARY_NAME, 0o755)
+        copied.append(machine.root)
+        return dict(kept.meta)
+
+    def compile_into(folder: Path) -> dict[str, Any]:
         output = folder / BINARY_NAME
         cmd = compile_command(compiler, SOURCE, output)
         # its own process group: `stop` ends the compiler driver and the cc1plus and ld under it
@@ -171,5 +194,8 @@ def ensure_runner(store: ArtifactStore | None = None, timeout_s: float = 600.0, 
         os.chmod(output, 0o755)
         return {"compiler": compiler}
 
-    entry, use = store.obtain("runner", build_key(compiler), build, label="C++ AOTI runner")
+    entry, use = store.obtain("runner", key, build, label="C++ AOTI runner")
+    if copied and use.status != REUSED:
+        copy = f"copied from this machine's runners in {copied[0]}: not compiled again"
+        use = dataclasses.replace(use, note=f"{use.note}; {copy}" if use.note else copy)
     return RunnerBinary(entry.file(BINARY_NAME), use)

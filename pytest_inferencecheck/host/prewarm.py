@@ -88,14 +88,9 @@ def _background(work: Callable[[], object], imports: tuple[str, ...]) -> threadi
 
 
 def _have_runner(store: ArtifactStore) -> bool:
-    from pytest_inferencecheck.host.cpp_build import (  # noqa: PLC0415 - defers torch
-        build_key,
-        find_compiler,
-        runner_store,
-    )
+    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler  # noqa: PLC0415 - defers torch
 
     try:
-        store = runner_store(store)
         return store.lookup("runner", build_key(find_compiler())) is not None
     except BuildError:
         return True  # nothing to build ahead: the check says the compiler is missing

@@ -7,6 +7,7 @@ test_sound_reuse.py for the changes a stale entry would miss).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import subprocess
@@ -101,7 +102,9 @@ def test_targets_share_one_package_and_reruns_reuse_everything_after_the_trace(f
         assert r.numerics.ok and r.numerics.compared == 1
         assert details(r, "run")[0].startswith("reused")
     assert again[2].executorch["delegated_nodes"] == android.executorch["delegated_nodes"]
-    assert again[1].latency == cpp.latency  # as measured when it last ran
+    # as measured when it last ran, and saying so (issue 35)
+    assert dataclasses.replace(again[1].latency, replayed=None) == cpp.latency
+    assert again[1].latency.replayed and cpp.latency.measured_at in again[1].latency.noise
 
 
 def test_a_changed_line_of_forward_misses_and_the_rerun_passes(net_module):

@@ -191,15 +191,19 @@ def test_tensor_files_round_trip_every_dtype_and_shape(tmp_path):
 
 
 def test_the_runner_is_built_once_per_machine_whatever_store_a_run_names(tmp_path, monkeypatch):
-    """Issue 35: a run over an empty store reuses the machine's runner (kept by content), and
-    a run that keeps nothing keeps it in its own temporary store."""
+    """Issue 35: a run over an empty store copies the machine's runner (kept by content), it
+    does not compile it again; a run that keeps nothing compiles its own."""
     from pytest_inferencecheck.store import open_store
 
     monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(tmp_path / "machine"))
     first = cpp_build.ensure_runner(open_store(tmp_path / "a", shared=False))
     second = cpp_build.ensure_runner(open_store(tmp_path / "b", shared=False))
-    assert first.built and not second.built and first.path == second.path
-    assert str(first.path).startswith(str(tmp_path / "machine"))
-    assert not (tmp_path / "b" / "v1" / "entries" / "runner").exists()
+    kept = list((tmp_path / "machine").glob(f"v1/entries/runner/*/{cpp_build.BINARY_NAME}"))
+    assert len(kept) == 1 and first.copied and second.copied  # compiled once, there
+    assert kept[0].read_bytes() == first.path.read_bytes() == second.path.read_bytes()
+    assert str(second.path).startswith(str(tmp_path / "b"))
+    proc = subprocess.run([str(second.path)], capture_output=True, text=True)
+    assert proc.returncode == 64 and "usage:" in proc.stderr  # a working binary
     temporary = open_store(tmp_path / "c", persistent=False, shared=False)
-    assert cpp_build.ensure_runner(temporary).built  # --no-inference-check-cache: its own
+    own = cpp_build.ensure_runner(temporary)  # --no-inference-check-cache: its own
+    assert own.built and not own.copied

@@ -37,9 +37,8 @@ SPY = textwrap.dedent('''
     prewarm.settle_cpu_probe()
     runner.join(300)
     assert not probe.is_alive() and not runner.is_alive()
-    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler, runner_store
-    assert runner_store(store).lookup("runner", build_key(find_compiler())) is not None, \
-        "no runner built"
+    from pytest_inferencecheck.host.cpp_build import build_key, find_compiler
+    assert store.lookup("runner", build_key(find_compiler())) is not None, "no runner built"
     print(json.dumps(off_main))
 ''')
 

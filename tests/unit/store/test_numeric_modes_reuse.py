@@ -128,6 +128,10 @@ def test_a_custom_pass_with_a_uuid_is_keyed_by_it(repo, configured):
 def test_a_package_built_before_a_reused_runner_failed_is_labelled_built(repo):
     # The first try built the .pt2 and reused a runner that fails; the retry found that .pt2 in
     # the store, and the check listed the package it had just built as reused.
+    from pytest_inferencecheck.host.cpp_build import ensure_runner
+    from pytest_inferencecheck.store import open_store
+
+    ensure_runner(open_store(repo.warm, shared=False))  # the machine's runner, in this store
     (runner,) = [p for p in repo.warm.glob("v1/entries/runner/*/*")
                  if p.name != "manifest.json"]
     _replace_vouched_for(runner, b"#!/bin/sh\nexit 1\n")
