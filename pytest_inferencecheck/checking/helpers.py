@@ -14,9 +14,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +27,43 @@ from pytest_inferencecheck.host.cpp_build import lower_priority
 from pytest_inferencecheck.result import BUILT, REUSED, Use
 
 
+class Forked:
+    """A forked helper, as much of `subprocess.Popen` as the helpers' record uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Its exit code once it has ended (reaped here), else None."""
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                self.returncode = -1
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code, waiting at most `timeout` seconds (`TimeoutExpired` after)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+
 @dataclass
 class Ahead:
     """A helper process building one entry."""
 
     kind: str
     key: str
-    process: subprocess.Popen
+    process: subprocess.Popen | Forked
     started: float
 
 
@@ -49,6 +81,41 @@ def launch(kind: str, key: str, cmd: list[str]) -> Ahead:
         _RUNNING[(kind, key)] = ahead = Ahead(kind, key, proc, time.perf_counter())
     hold.register(proc)  # stopped while a latency is measured
     lower_priority(proc.pid)
+    return ahead
+
+
+def can_fork() -> bool:
+    """Whether a helper can start as a fork of this process (Linux: torch and ExecuTorch are
+    then imported already, and the program is in memory)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def fork(kind: str, key: str, work: Callable[[], int]) -> Ahead:
+    """Start one helper as a fork of this process running `work()` (its exit code), recorded
+    as `launch` records one: its own session, a lower priority, no terminal output, Ctrl-C
+    and SIGTERM back to their defaults, and out through `os._exit` (nothing of this process's
+    exit handlers, buffers or pytest state runs in it)."""
+    with _interrupts_held(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: a fork of a threaded process
+        pid = os.fork()
+        if pid == 0:  # the helper
+            code = 1
+            try:
+                os.setsid()
+                for signum in _HELD:
+                    signal.signal(signum, signal.SIG_DFL)
+                release_interrupts()
+                sink = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(sink, fd)
+                os.nice(10)
+                code = work()
+            except BaseException:  # noqa: BLE001 - the check builds it itself and says why
+                code = 1
+            finally:
+                os._exit(code)
+        _RUNNING[(kind, key)] = ahead = Ahead(kind, key, Forked(pid), time.perf_counter())
+    hold.register(ahead.process)  # type: ignore[arg-type]  # stopped while a latency is measured
     return ahead
 
 
@@ -124,6 +191,8 @@ def stop() -> None:
         if ahead.process.poll() is None:
             with contextlib.suppress(OSError):
                 os.killpg(ahead.process.pid, signal.SIGKILL)  # its own session: it and its compiler
+            with contextlib.suppress(OSError):  # a fork not yet in its own session
+                os.kill(ahead.process.pid, signal.SIGKILL)
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             ahead.process.wait(timeout=30)
 

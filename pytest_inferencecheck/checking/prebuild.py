@@ -34,6 +34,7 @@ from pytest_inferencecheck.checking.runners.aoti_python import (
 from pytest_inferencecheck.checking.runners.base import artifact_key
 from pytest_inferencecheck.checking.runners.executorch import (
     ExecuTorchRunner,
+    _require_executorch,
     lower_into,
     pte_parts,
 )
@@ -72,18 +73,43 @@ def start(job: Job, facts: Facts, targets: tuple[str, ...]) -> list[Ahead]:
             and not job.store.holds(*k)}
     if not todo or not job.store.persistent:
         return []
+    forked = [k for k in todo if k[0] == "executorch" and helpers.can_fork()]
+    started = [_fork_lowering(job, facts, key, todo.pop(key)) for key in forked]
+    if not todo:
+        return started
     program = str(job.store.scratch_file("program", ".pt2"))
     torch.export.save(facts.program, program)
-    started = []
     imports = _spec_modules(facts.program)
+    launched = []
     for (kind, key), options in todo.items():
         options = {**options, "imports": imports}
         cmd = [sys.executable, "-m", "pytest_inferencecheck.checking.prebuild", str(job.store.root), kind,
                key, facts.program_key, program, f"{job.name} ({kind})", json.dumps(options)]
-        ahead = helpers.launch(kind, key, cmd)
-        started.append(ahead)
-    helpers.remove_when_done(program, [a.process for a in started])
-    return started
+        launched.append(helpers.launch(kind, key, cmd))
+    helpers.remove_when_done(program, [a.process for a in launched])
+    return [*started, *launched]
+
+
+def _fork_lowering(job: Job, facts: Facts, entry: tuple[str, str], options: dict[str, Any]
+                   ) -> Ahead:
+    """The `.pte`, lowered by a fork of this process: torch and ExecuTorch are imported already
+    (ExecuTorch here, now: the target that needs the `.pte` imports it anyway) and the exported
+    program is in memory, so the helper neither imports (6.6 s of CPU here) nor saves and
+    loads the program. Its key is this process's by construction: the same state, forked. Only
+    ExecuTorch's lowering forks; inductor keeps compile workers a fork could not use."""
+    _require_executorch()
+    kind, key = entry
+    program, root, label = facts.require_program(), job.store.root, f"{job.name} ({kind})"
+
+    def work() -> int:
+        torch.set_num_threads(1)  # no OpenMP pool of the parent's in a fork
+        store = open_store(Path(root), shared=False)
+        store.obtain(kind, key, lambda folder: lower_into(
+            program, options["partitioners"], folder, Stages()), label=label,
+            size_hint=2 * weight_bytes(program))
+        return 0
+
+    return helpers.fork(kind, key, work)
 
 
 def _spec_modules(program: Any) -> list[str]:

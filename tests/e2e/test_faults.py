@@ -425,6 +425,24 @@ def _worker_signals() -> str:
             f"{sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))})")
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat after the command: state, ppid, pgrp, session, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _helpers_of(parent: int) -> list[int]:
+    """The live children of `parent` that lead their own session: its helpers."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            state, ppid, _, session = _stat(int(entry.name))[:4]
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(ppid) == parent and int(session) == int(entry.name) and state not in "ZX":
+            found.append(int(entry.name))
+    return found
+
+
 def _processes_naming(text: str) -> list[str]:
     """Command lines of live processes that mention `text` (a store path, a module)."""
     found = []
@@ -489,8 +507,8 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
         # and before that item's compile, and the run cannot end while it builds: the items
         # after the first wait for it. The deadline only turns a hang into a failure.
         deadline = time.monotonic() + 300
-        while not [p for p in _processes_naming(str(store))
-                   if "pytest_inferencecheck.checking.prebuild" in p]:
+        # the .pte's helper is a fork of the run (issue 35): a child leading its own session
+        while not (helpers := _helpers_of(proc.pid)):
             assert proc.poll() is None, "the run ended before it started a helper: " + \
                 log.read_text()[-3000:]
             assert time.monotonic() < deadline, "no helper process was started"
@@ -502,6 +520,8 @@ def test_ctrl_c_stops_helpers_and_builds_and_reports_the_check_it_stopped(tmp_pa
     out = log.read_text()
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:] + _worker_signals()
     assert _processes_naming(str(store)) == []  # no helper, no compiler outlives the run
+    assert not [pid for pid in helpers if Path(f"/proc/{pid}").exists()
+                and _stat(pid)[0] not in "ZX"]
     before = _tree(store)
     time.sleep(3)
     assert _tree(store) == before  # and nothing writes into the store after it exited
