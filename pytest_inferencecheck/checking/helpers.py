@@ -28,7 +28,14 @@ from pytest_inferencecheck.result import BUILT, REUSED, Use
 
 
 class Forked:
-    """A forked helper, as much of `subprocess.Popen` as the helpers' record uses."""
+    """A forked helper, as much of `subprocess.Popen` as the helpers' record uses.
+
+    A fork of a process with threads can inherit a lock another thread held, and wait on it
+    forever. Whoever waits for the helper would wait with it: `wait` ends a helper that has
+    used no CPU for `STALL_S` seconds while not held, and the check then builds the entry
+    itself (as after any failed helper)."""
+
+    STALL_S = 60.0
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -49,12 +56,28 @@ class Forked:
     def wait(self, timeout: float | None = None) -> int:
         """Its exit code, waiting at most `timeout` seconds (`TimeoutExpired` after)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        cpu, since = self._cpu(), time.monotonic()
         while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            used = self._cpu()
+            if used != cpu or hold.holding():
+                cpu, since = used, now
+            elif now - since > self.STALL_S:  # stuck on a lock it inherited: end it
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
             time.sleep(0.01)
         assert self.returncode is not None
         return self.returncode
+
+    def _cpu(self) -> str | None:
+        """Its CPU ticks so far (user, system), as /proc says; None where it cannot tell."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return f"{fields[11]}/{fields[12]}"
 
 
 @dataclass

@@ -78,3 +78,31 @@ def test_ctrl_c_right_after_a_helper_starts_leaves_it_recorded_and_stoppable(to)
     assert seen == {"raised": True, "recorded": True, "stopped": True, "nothing_held": True,
                     "handler_back": True}, (seen, "the helper started but was never recorded"
                                             if not seen["recorded"] else "")
+
+
+def test_a_forked_helper_stuck_on_an_inherited_lock_is_ended(monkeypatch):
+    """Issue 35: a helper forked while another thread held a lock waits on it forever; whoever
+    waits for the helper ends it once it has used no CPU for a while, and goes on."""
+    import threading
+
+    from pytest_inferencecheck.checking import helpers
+
+    monkeypatch.setattr(helpers.Forked, "STALL_S", 1.0)
+    lock, held, done = threading.Lock(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock:
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    try:
+        ahead = helpers.fork("test-stuck", "key", lambda: lock.acquire() and 0)
+        # what `helpers.wait` does, with a deadline: without the watchdog this times out
+        assert ahead.process.wait(timeout=20) == -9
+    finally:
+        done.set()
+        thread.join()
+        helpers.stop()
