@@ -21,7 +21,7 @@ from pytest_inferencecheck.host import hold
 from pytest_inferencecheck.host.toolchain import identity
 from pytest_inferencecheck.result import REBUILT, REUSED, Use
 from pytest_inferencecheck.store import open_store
-from pytest_inferencecheck.store.artifacts import ArtifactStore
+from pytest_inferencecheck.store.artifacts import ArtifactStore, user_cache_root
 
 SOURCE = Path(__file__).parent.parent / "checking" / "runners" / "aoti_runner.cpp"
 BINARY_NAME = "inferencecheck-aoti-runner"
@@ -118,13 +118,9 @@ RUNNER_DIR_ENV = "INFERENCECHECK_RUNNER_DIR"
 
 def machine_root() -> Path:
     """Where this machine keeps its C++ runners: `$INFERENCECHECK_RUNNER_DIR`, else the user's
-    cache folder (`$XDG_CACHE_HOME` or ~/.cache, `pytest-inferencecheck`), whatever artifact
-    store a run names."""
+    cache folder (`user_cache_root`), whatever artifact store a run names."""
     env = os.environ.get(RUNNER_DIR_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-inferencecheck"
+    return Path(env).expanduser() if env else user_cache_root()
 
 
 def machine_store(store: ArtifactStore) -> ArtifactStore | None:

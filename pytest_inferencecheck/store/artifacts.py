@@ -60,10 +60,13 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EP
 
 
 def default_root() -> Path:
-    """`$INFERENCECHECK_CACHE_DIR`, else `$XDG_CACHE_HOME/pytest-inferencecheck`, else ~/.cache."""
+    """`$INFERENCECHECK_CACHE_DIR`, else the user's cache folder (`user_cache_root`)."""
     env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
+    return Path(env).expanduser() if env else user_cache_root()
+
+
+def user_cache_root() -> Path:
+    """`$XDG_CACHE_HOME/pytest-inferencecheck`, else ~/.cache/pytest-inferencecheck."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-inferencecheck"
 

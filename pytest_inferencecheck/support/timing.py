@@ -92,7 +92,7 @@ class CpuWatch:
         wall0, busy0, own0 = self._start
         wall = max(time.monotonic() - wall0, 1e-6)
         others = max(0.0, (busy - busy0) - (_own_cpu_s() - own0))
-        self.load = round(others / (wall * (os.cpu_count() or 1)), 2)
+        self.load = round(min(1.0, others / (wall * (os.cpu_count() or 1))), 2)  # 10 ms ticks
 
 
 def _own_cpu_s() -> float:

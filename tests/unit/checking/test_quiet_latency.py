@@ -15,6 +15,7 @@ import torch
 from pytest_inferencecheck import check
 from pytest_inferencecheck.checking import helpers
 from pytest_inferencecheck.host import hold
+from pytest_inferencecheck.reporters.text import explain
 
 # a stand-in for a helper's compiler: all CPU, as long as it is let run (the test ends it)
 BUSY = [sys.executable, "-c", "while True: pass"]
@@ -115,6 +116,7 @@ def test_a_noisy_figure_is_not_kept_and_a_replayed_one_says_when_and_where(tmp_p
         for p in others:
             p.kill()
             p.wait()
+    assert noisy.outcome == "passed", explain(noisy)
     assert not noisy.latency.quiet and "noisy" in noisy.latency.noise
     assert any("this run is not recorded, a rerun measures again" in n for n in noisy.notes)
     monkeypatch.setenv("INFERENCECHECK_QUIET_LOAD", "1")  # whatever else runs beside this test

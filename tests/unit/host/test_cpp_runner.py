@@ -207,3 +207,22 @@ def test_the_runner_is_built_once_per_machine_whatever_store_a_run_names(tmp_pat
     temporary = open_store(tmp_path / "c", persistent=False, shared=False)
     own = cpp_build.ensure_runner(temporary)  # --no-inference-check-cache: its own
     assert own.built and not own.copied
+
+
+def test_another_compiler_is_not_served_the_machines_runner(tmp_path, monkeypatch):
+    """The machine's runner is keyed like any entry: a run whose compiler differs (a wrapper
+    first on the way to g++) compiles its own, byte for byte what a cold run compiles."""
+    from pytest_inferencecheck.store import open_store
+
+    monkeypatch.setenv("INFERENCECHECK_RUNNER_DIR", str(tmp_path / "machine"))
+    cpp_build.ensure_runner(open_store(tmp_path / "a", shared=False))
+    wrapper = tmp_path / "cxx"
+    wrapper.write_text(f"#!/bin/sh\nexec {cpp_build.find_compiler()} \"$@\"\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CXX", str(wrapper))
+    other = cpp_build.ensure_runner(open_store(tmp_path / "b", shared=False))
+    assert len(list((tmp_path / "machine").glob("v1/entries/runner/*"))) == 2  # a new key
+    temporary = open_store(tmp_path / "c", persistent=False, shared=False)  # kept alive: read
+    cold = cpp_build.ensure_runner(temporary)
+    assert cold.built and not cold.copied
+    assert other.path.read_bytes() == cold.path.read_bytes()

@@ -7,9 +7,12 @@ import time
 from pytest_inferencecheck.measure.latency import MIN_WINDOW_S, paired_ms, samples_ms
 
 
-def test_samples_are_taken_after_warm_up():
+def test_samples_are_taken_after_warm_up(monkeypatch):
+    from pytest_inferencecheck.measure import latency
+
+    monkeypatch.setattr(latency, "MIN_WINDOW_S", 0.0)  # the count alone decides, not the clock
     calls = []
-    t = samples_ms(lambda: calls.append(time.sleep(0.05)), warmup=2, runs=7, budget_s=10)
+    t = samples_ms(lambda: calls.append(1), warmup=2, runs=7, budget_s=10)
     assert len(t.samples) == 7 and len(calls) == 9
 
 
@@ -72,6 +75,17 @@ def test_a_dropout_exported_in_eval_mode_draws_nothing_and_its_run_is_recorded(t
     rerun = check(model, x, "server-x86-python", store=tmp_path)
     assert kinds(first) == [("aoti", "built"), ("run", "built")], first.notes
     assert kinds(rerun) == [("aoti", "reused"), ("run", "reused")]
+    # the replayed run is exactly what a cold run (--no-inference-check-cache) gives, and a
+    # change of p (a new program) is not served the recorded run
+    cold = check(model, x, "server-x86-python", store=False)
+    assert (rerun.outcome, rerun.numerics.max_abs_err, rerun.numerics.compared) == \
+        (cold.outcome, cold.numerics.max_abs_err, cold.numerics.compared)
+    model.drop.p = 0.0
+    changed = check(model, x, "server-x86-python", store=tmp_path)
+    assert ("run", "reused") not in kinds(changed) and ("aoti", "built") in kinds(changed)
+    cold = check(model, x, "server-x86-python", store=False)
+    assert (changed.outcome, changed.numerics.max_abs_err) == \
+        (cold.outcome, cold.numerics.max_abs_err)
     draws = torch.nn.functional.dropout  # in training mode, inside forward
     drawn = check(type("Drawn", (torch.nn.Module,), {"forward": lambda self, x: draws(
         x, 0.5, True) * 0 + x})(), x, "server-x86-python", store=tmp_path)

@@ -360,14 +360,17 @@ def test_what_torchs_caches_leave_out_of_a_key_is_left_out(monkeypatch, tmp_path
     leave out `_cache_config_ignore_prefix`; so does the key, and a real option still moves it."""
     from torch._inductor import config
 
-    base = compat.config_hash("torch._inductor.config")
+    base, autotune = compat.config_hash("torch._inductor.config"), config.max_autotune
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(config.xpu, "cutlass_dir", str(tmp_path))
-    monkeypatch.setattr(config.cuda, "cutlass_dir", str(tmp_path / "cutlass"))
-    assert compat.config_hash("torch._inductor.config") == base
-    assert "xpu.cutlass_dir" in compat._cache_ignored(config)
-    monkeypatch.setattr(config, "max_autotune", not config.max_autotune)
-    assert compat.config_hash("torch._inductor.config") != base
+    # torch's own patch: monkeypatch's undo deletes a config option (`max_autotune does not
+    # exist` in every later compile of the worker), it does not restore it
+    with config.patch({"xpu.cutlass_dir": str(tmp_path),
+                       "cuda.cutlass_dir": str(tmp_path / "cutlass")}):
+        assert compat.config_hash("torch._inductor.config") == base
+        assert "xpu.cutlass_dir" in compat._cache_ignored(config)
+        with config.patch(max_autotune=not config.max_autotune):
+            assert compat.config_hash("torch._inductor.config") != base
+    assert config.max_autotune is autotune and compat.config_hash("torch._inductor.config") == base
 
 
 def test_torch_is_keyed_by_its_sources_or_by_where_it_is(monkeypatch):
